@@ -1,0 +1,246 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+)
+
+// stringMatcher matches a string the way ACS does: case-insensitively and
+// against the whole value. Literal values skip the regex engine.
+type stringMatcher struct {
+	literal string
+	re      *regexp.Regexp
+	any     bool // ".*" and empty patterns match everything
+}
+
+func compileString(v string) (stringMatcher, error) {
+	v = strings.TrimPrefix(v, "r/")
+	if v == "" || v == ".*" {
+		return stringMatcher{any: true}, nil
+	}
+	if regexp.QuoteMeta(v) == v {
+		return stringMatcher{literal: v}, nil
+	}
+	re, err := regexp.Compile("(?i)^(?:" + v + ")$")
+	if err != nil {
+		var serr *syntax.Error
+		if errors.As(err, &serr) {
+			return stringMatcher{}, fmt.Errorf("invalid regular expression %q: %s", v, serr.Code)
+		}
+		return stringMatcher{}, fmt.Errorf("invalid regular expression %q: %w", v, err)
+	}
+	return stringMatcher{re: re}, nil
+}
+
+func (m *stringMatcher) match(s string) bool {
+	switch {
+	case m.any:
+		return true
+	case m.re != nil:
+		return m.re.MatchString(s)
+	default:
+		return strings.EqualFold(m.literal, s)
+	}
+}
+
+// numberMatcher is a comparator: ">", ">=", "<", "<=", "=" or a bare number.
+type numberMatcher struct {
+	op  string
+	num float64
+}
+
+func compileNumber(v string) (numberMatcher, error) {
+	s := strings.TrimSpace(v)
+	op := "="
+	for _, candidate := range []string{">=", "<=", "==", ">", "<", "="} {
+		if strings.HasPrefix(s, candidate) {
+			op = candidate
+			s = strings.TrimSpace(s[len(candidate):])
+			break
+		}
+	}
+	if op == "==" {
+		op = "="
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || s == "" {
+		return numberMatcher{}, fmt.Errorf("want a number with an optional comparator (>, >=, <, <=), got %q", v)
+	}
+	return numberMatcher{op: op, num: n}, nil
+}
+
+func (m *numberMatcher) match(x float64) bool {
+	switch m.op {
+	case ">":
+		return x > m.num
+	case ">=":
+		return x >= m.num
+	case "<":
+		return x < m.num
+	case "<=":
+		return x <= m.num
+	default:
+		return x == m.num
+	}
+}
+
+func (m *numberMatcher) String() string {
+	if m.op == "=" {
+		return strconv.FormatFloat(m.num, 'f', -1, 64)
+	}
+	return m.op + " " + strconv.FormatFloat(m.num, 'f', -1, 64)
+}
+
+func compileBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("want true or false, got %q", v)
+}
+
+// keyValueMatcher matches "key=value" pairs; an empty value matches any.
+type keyValueMatcher struct {
+	key, value stringMatcher
+	raw        string
+}
+
+func compileKeyValue(v string, keyRequired bool) (keyValueMatcher, error) {
+	k, val, _ := strings.Cut(v, "=")
+	if keyRequired && strings.TrimSpace(k) == "" {
+		return keyValueMatcher{}, fmt.Errorf("want key=value with a non-empty key, got %q", v)
+	}
+	km, err := compileString(k)
+	if err != nil {
+		return keyValueMatcher{}, fmt.Errorf("key: %w", err)
+	}
+	vm, err := compileString(val)
+	if err != nil {
+		return keyValueMatcher{}, fmt.Errorf("value: %w", err)
+	}
+	return keyValueMatcher{key: km, value: vm, raw: v}, nil
+}
+
+func (m *keyValueMatcher) matchMap(kv map[string]string) (string, bool) {
+	for k, v := range kv {
+		if m.key.match(k) && m.value.match(v) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// envMatcher matches "SOURCE=NAME=VALUE" (or the older "NAME=VALUE").
+type envMatcher struct {
+	source      string // empty = any
+	name, value stringMatcher
+}
+
+var envSources = []string{"RAW", "SECRET_KEY", "CONFIG_MAP_KEY", "FIELD", "RESOURCE_FIELD", "UNSET", "UNKNOWN"}
+
+func compileEnv(v string) (envMatcher, error) {
+	var m envMatcher
+	rest := v
+	if first, after, ok := strings.Cut(v, "="); ok {
+		for _, s := range envSources {
+			if strings.EqualFold(first, s) {
+				m.source = s
+				rest = after
+				break
+			}
+		}
+	}
+	name, value, _ := strings.Cut(rest, "=")
+	var err error
+	if m.name, err = compileString(name); err != nil {
+		return m, fmt.Errorf("name: %w", err)
+	}
+	if m.value, err = compileString(value); err != nil {
+		return m, fmt.Errorf("value: %w", err)
+	}
+	if m.source == "UNSET" {
+		m.source = ""
+	}
+	return m, nil
+}
+
+var dockerfileInstructions = []string{"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+
+func checkDockerfile(v string) error {
+	instr, re, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("want INSTRUCTION=regex, got %q", v)
+	}
+	known := false
+	for _, i := range dockerfileInstructions {
+		if strings.EqualFold(i, instr) {
+			known = true
+		}
+	}
+	if !known {
+		return fmt.Errorf("unknown Dockerfile instruction %q (want one of %s)", instr, strings.Join(dockerfileInstructions, ", "))
+	}
+	_, err := compileString(re)
+	return err
+}
+
+var imageSeverities = []string{"LOW", "MODERATE", "IMPORTANT", "CRITICAL"}
+
+func checkSeverity(v string) error {
+	s := strings.TrimSpace(v)
+	for _, op := range []string{">=", "<=", ">", "<", "="} {
+		if strings.HasPrefix(s, op) {
+			s = strings.TrimSpace(s[len(op):])
+			break
+		}
+	}
+	for _, sev := range imageSeverities {
+		if strings.EqualFold(sev, s) {
+			return nil
+		}
+	}
+	return fmt.Errorf("want a severity (%s) with an optional comparator, got %q", strings.Join(imageSeverities, ", "), v)
+}
+
+// checkValue validates one value against its field's syntax.
+func checkValue(f *Field, v string) error {
+	switch f.kind {
+	case kindRegex:
+		_, err := compileString(v)
+		return err
+	case kindBool:
+		_, err := compileBool(v)
+		return err
+	case kindNumber:
+		_, err := compileNumber(v)
+		return err
+	case kindEnum:
+		for _, e := range f.enum {
+			if strings.EqualFold(e, strings.TrimSpace(v)) {
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s, got %q", strings.Join(f.enum, ", "), v)
+	case kindKeyValue:
+		_, err := compileKeyValue(v, f.Name != "Image Component")
+		return err
+	case kindEnv:
+		_, err := compileEnv(v)
+		return err
+	case kindSeverity:
+		return checkSeverity(v)
+	case kindDockerfile:
+		return checkDockerfile(v)
+	case kindAny:
+		if strings.TrimSpace(v) == "" {
+			return errors.New("value is empty")
+		}
+	}
+	return nil
+}
