@@ -1,0 +1,382 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AlertRecord is a stored alert. JSON is the alert document, returned byte for
+// byte; the other fields are copies the store filters and sorts on. State and
+// UpdatedAt change without rewriting the document, so where they disagree
+// with it the fields win.
+type AlertRecord struct {
+	ID             string
+	PolicyID       string
+	PolicyName     string
+	Severity       string // LOW_SEVERITY … CRITICAL_SEVERITY
+	LifecycleStage string // BUILD, DEPLOY, RUNTIME
+	State          string // ACTIVE, RESOLVED, ATTEMPTED
+	ClusterName    string
+	Namespace      string
+	DeploymentID   string
+	DeploymentName string
+	EntityType     string
+	Enforced       bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	JSON           []byte
+}
+
+// Alert states.
+const (
+	AlertActive    = "ACTIVE"
+	AlertResolved  = "RESOLVED"
+	AlertAttempted = "ATTEMPTED"
+)
+
+// AlertQuery selects a page of alerts. Empty fields do not filter; the string
+// filters match exactly except Deployment (name or id) and Text (a
+// case-insensitive substring of the policy, deployment, namespace or cluster
+// name). Since keeps alerts created at or after it.
+//
+// Sort is one of "time" (the default: newest first), "-time" (oldest first),
+// "severity" (most severe first), "-severity" (least severe first), "policy"
+// or "deployment" (by name, A→Z) and "-policy" or "-deployment" (Z→A); ties
+// are broken newest first. Limit <= 0 returns every matching alert after
+// Offset.
+type AlertQuery struct {
+	PolicyID   string
+	Severity   string
+	State      string
+	Cluster    string
+	Namespace  string
+	Deployment string
+	Stage      string
+	Text       string
+	Since      time.Time
+	Sort       string
+	Offset     int
+	Limit      int
+}
+
+const alertColumns = `id, policy_id, policy_name, severity, lifecycle_stage, state, cluster_name, namespace,
+	deployment_id, deployment_name, entity_type, enforced, created_at, updated_at, body`
+
+func scanAlert(row interface{ Scan(...any) error }) (AlertRecord, error) {
+	var (
+		a                AlertRecord
+		created, updated int64
+	)
+	err := row.Scan(&a.ID, &a.PolicyID, &a.PolicyName, &a.Severity, &a.LifecycleStage, &a.State, &a.ClusterName,
+		&a.Namespace, &a.DeploymentID, &a.DeploymentName, &a.EntityType, &a.Enforced, &created, &updated, &a.JSON)
+	if err != nil {
+		return AlertRecord{}, err
+	}
+	a.CreatedAt, a.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return a, nil
+}
+
+// severityRank orders ACS severities for sorting: LOW=1 … CRITICAL=4,
+// anything else 0.
+func severityRank(s string) int {
+	switch s {
+	case "LOW_SEVERITY":
+		return 1
+	case "MEDIUM_SEVERITY":
+		return 2
+	case "HIGH_SEVERITY":
+		return 3
+	case "CRITICAL_SEVERITY":
+		return 4
+	}
+	return 0
+}
+
+func checkAlertState(state string) error {
+	switch state {
+	case AlertActive, AlertResolved, AlertAttempted:
+		return nil
+	}
+	return fmt.Errorf("alert state %q: want %s, %s or %s: %w", state, AlertActive, AlertResolved, AlertAttempted, ErrInvalid)
+}
+
+// searchText is what AlertQuery.Text matches against, folded.
+func searchText(a *AlertRecord) string {
+	return fold(strings.Join([]string{a.PolicyName, a.DeploymentName, a.Namespace, a.ClusterName}, "\n"))
+}
+
+// AddAlerts stores new alerts in one transaction: all of them or, on any
+// error (an existing id is ErrConflict), none. A zero CreatedAt is set to now,
+// a zero UpdatedAt to CreatedAt, an empty State to ACTIVE.
+func (s *Store) AddAlerts(ctx context.Context, alerts []AlertRecord) error {
+	return s.InTx(ctx, func(tx *Tx) error { return tx.AddAlerts(ctx, alerts) })
+}
+
+// AddAlerts is Store.AddAlerts inside the transaction.
+func (tx *Tx) AddAlerts(ctx context.Context, alerts []AlertRecord) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	q := tx.q()
+	stmt, err := tx.tx.PrepareContext(ctx, q.d.rebind(`INSERT INTO alerts (id, policy_id, policy_name, severity, severity_rank,
+		lifecycle_stage, state, cluster_name, namespace, deployment_id, deployment_name, entity_type, enforced,
+		search_text, created_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+	if err != nil {
+		return fmt.Errorf("add alerts: prepare: %w", err)
+	}
+	defer stmt.Close()
+	stamp := now()
+	for i := range alerts {
+		a := alerts[i]
+		if err := checkAlert(&a, stamp); err != nil {
+			return fmt.Errorf("add alert %d of %d: %w", i+1, len(alerts), err)
+		}
+		created, err := nanos("created", a.CreatedAt)
+		if err == nil {
+			var updated int64
+			updated, err = nanos("updated", a.UpdatedAt)
+			if err == nil {
+				_, err = stmt.ExecContext(ctx, a.ID, a.PolicyID, a.PolicyName, a.Severity, severityRank(a.Severity),
+					a.LifecycleStage, a.State, a.ClusterName, a.Namespace, a.DeploymentID, a.DeploymentName, a.EntityType,
+					a.Enforced, searchText(&a), created, updated, a.JSON)
+				if q.d.isUniqueViolation(err) {
+					err = fmt.Errorf("id already exists: %w", ErrConflict)
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("add alert %q: %w", a.ID, err)
+		}
+	}
+	return nil
+}
+
+func checkAlert(a *AlertRecord, stamp time.Time) error {
+	if err := checkText("alert id", a.ID, true); err != nil {
+		return err
+	}
+	if a.State == "" {
+		a.State = AlertActive
+	}
+	if err := checkAlertState(a.State); err != nil {
+		return fmt.Errorf("alert %q: %w", a.ID, err)
+	}
+	for _, f := range []struct {
+		name, v string
+	}{
+		{"policy id", a.PolicyID}, {"policy name", a.PolicyName}, {"severity", a.Severity},
+		{"lifecycle stage", a.LifecycleStage}, {"cluster name", a.ClusterName}, {"namespace", a.Namespace},
+		{"deployment id", a.DeploymentID}, {"deployment name", a.DeploymentName}, {"entity type", a.EntityType},
+	} {
+		if err := checkText(f.name, f.v, false); err != nil {
+			return fmt.Errorf("alert %q: %w", a.ID, err)
+		}
+	}
+	if err := checkDoc(fmt.Sprintf("alert %q JSON", a.ID), a.JSON); err != nil {
+		return err
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = stamp
+	}
+	if a.UpdatedAt.IsZero() {
+		a.UpdatedAt = a.CreatedAt
+	}
+	return nil
+}
+
+// alertSorts maps AlertQuery.Sort to ORDER BY terms; %s is the dialect's
+// byte-order collation for text columns.
+var alertSorts = map[string]string{
+	"":            "created_at DESC, id DESC",
+	"time":        "created_at DESC, id DESC",
+	"-time":       "created_at ASC, id ASC",
+	"severity":    "severity_rank DESC, created_at DESC, id DESC",
+	"-severity":   "severity_rank ASC, created_at DESC, id DESC",
+	"policy":      "policy_name%s ASC, created_at DESC, id DESC",
+	"-policy":     "policy_name%s DESC, created_at DESC, id DESC",
+	"deployment":  "deployment_name%s ASC, created_at DESC, id DESC",
+	"-deployment": "deployment_name%s DESC, created_at DESC, id DESC",
+}
+
+// where renders the filters of q as a WHERE clause and its arguments.
+func (q AlertQuery) where() (string, []any, error) {
+	var (
+		conds []string
+		args  []any
+	)
+	eq := func(col, v string) {
+		if v != "" {
+			conds = append(conds, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("policy_id", q.PolicyID)
+	eq("severity", q.Severity)
+	eq("state", q.State)
+	eq("cluster_name", q.Cluster)
+	eq("namespace", q.Namespace)
+	eq("lifecycle_stage", q.Stage)
+	if q.Deployment != "" {
+		conds = append(conds, "(deployment_name = ? OR deployment_id = ?)")
+		args = append(args, q.Deployment, q.Deployment)
+	}
+	if q.Text != "" {
+		if err := checkText("alert query text", q.Text, false); err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, `search_text LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscaper.Replace(fold(q.Text))+"%")
+	}
+	if !q.Since.IsZero() {
+		since := q.Since
+		switch {
+		case since.Before(minTime):
+			since = minTime
+		case since.After(maxTime):
+			since = maxTime
+		}
+		conds = append(conds, "created_at >= ?")
+		args = append(args, since.UnixNano())
+	}
+	for _, a := range args {
+		if s, ok := a.(string); ok {
+			if err := checkText("alert query", s, false); err != nil {
+				return "", nil, err
+			}
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil, nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// ListAlerts returns the page of alerts q selects and how many alerts match
+// q's filters in all.
+func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) ([]AlertRecord, int, error) {
+	order, ok := alertSorts[q.Sort]
+	if !ok {
+		return nil, 0, fmt.Errorf("list alerts: unknown sort %q: %w", q.Sort, ErrInvalid)
+	}
+	if strings.Contains(order, "%s") {
+		order = fmt.Sprintf(order, s.d.byteOrder)
+	}
+	if q.Offset < 0 {
+		return nil, 0, fmt.Errorf("list alerts: negative offset %d: %w", q.Offset, ErrInvalid)
+	}
+	where, args, err := q.where()
+	if err != nil {
+		return nil, 0, fmt.Errorf("list alerts: %w", err)
+	}
+	var (
+		out   []AlertRecord
+		total int
+	)
+	err = s.read(ctx, func(rq querier) error {
+		if err := rq.queryRow(ctx, `SELECT COUNT(*) FROM alerts`+where, args...).Scan(&total); err != nil {
+			return err
+		}
+		if q.Offset >= total {
+			return nil
+		}
+		rows, err := rq.query(ctx, `SELECT `+alertColumns+` FROM alerts`+where+` ORDER BY `+order+s.d.limit(q.Limit, q.Offset), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanAlert(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list alerts: %w", err)
+	}
+	return out, total, nil
+}
+
+// GetAlert returns the alert with id, or an ErrNotFound error.
+func (s *Store) GetAlert(ctx context.Context, id string) (AlertRecord, error) {
+	return s.direct().getAlert(ctx, id)
+}
+
+// GetAlert is Store.GetAlert inside the transaction.
+func (tx *Tx) GetAlert(ctx context.Context, id string) (AlertRecord, error) {
+	return tx.q().getAlert(ctx, id)
+}
+
+func (q querier) getAlert(ctx context.Context, id string) (AlertRecord, error) {
+	a, err := scanAlert(q.queryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return AlertRecord{}, fmt.Errorf("alert %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return AlertRecord{}, fmt.Errorf("get alert %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// SetAlertState moves the alert with id to state (ACTIVE, RESOLVED or
+// ATTEMPTED) and bumps its UpdatedAt. A missing alert is ErrNotFound.
+func (s *Store) SetAlertState(ctx context.Context, id, state string) error {
+	return s.InTx(ctx, func(tx *Tx) error { return tx.SetAlertState(ctx, id, state) })
+}
+
+// SetAlertState is Store.SetAlertState inside the transaction.
+func (tx *Tx) SetAlertState(ctx context.Context, id, state string) error {
+	if err := checkAlertState(state); err != nil {
+		return fmt.Errorf("set alert %q state: %w", id, err)
+	}
+	res, err := tx.q().exec(ctx, `UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?`, state, now().UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("set alert %q state: %w", id, err)
+	}
+	return mustAffect(res, fmt.Sprintf("alert %q", id))
+}
+
+// alertGroups maps CountAlertsBy fields to columns.
+var alertGroups = map[string]string{
+	"severity":  "severity",
+	"state":     "state",
+	"namespace": "namespace",
+	"policy":    "policy_name",
+}
+
+// CountAlertsBy counts alerts grouped by field: "severity", "state",
+// "namespace" or "policy" (by policy name, as dashboards show it).
+func (s *Store) CountAlertsBy(ctx context.Context, field string) (map[string]int, error) {
+	col, ok := alertGroups[field]
+	if !ok {
+		return nil, fmt.Errorf("count alerts by %q: want severity, state, namespace or policy: %w", field, ErrInvalid)
+	}
+	rows, err := s.direct().query(ctx, `SELECT `+col+`, COUNT(*) FROM alerts GROUP BY `+col)
+	if err != nil {
+		return nil, fmt.Errorf("count alerts by %s: %w", field, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			k string
+			n int
+		)
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("count alerts by %s: %w", field, err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count alerts by %s: %w", field, err)
+	}
+	return out, nil
+}
