@@ -219,7 +219,11 @@ func Compile(p *Policy) (*Compiled, error) {
 			id, ok := fieldIDs[f.Name]
 			if !ok {
 				evaluable = false
-				if need := f.Data.String(); !slices.Contains(c.needs, need) {
+				need := f.Data.String()
+				if f.Data == DataKubeEvent && p.EventSource == EventSourceAuditLog {
+					need = DataAuditLog.String()
+				}
+				if !slices.Contains(c.needs, need) {
 					c.needs = append(c.needs, need)
 				}
 				continue

@@ -16,13 +16,17 @@ const (
 	DataProcess
 	DataNetworkFlow
 	DataAuditLog
+	// DataKubeEvent criteria describe a Kubernetes API event: exec, attach and
+	// port-forward seen by admission control (DEPLOYMENT_EVENT) or any request
+	// in the audit log (AUDIT_LOG_EVENT).
+	DataKubeEvent
 )
 
 func (k DataKind) String() string {
 	switch k {
 	case DataImage:
 		return "image"
-	case DataProcess, DataNetworkFlow:
+	case DataProcess, DataNetworkFlow, DataKubeEvent:
 		return "runtime"
 	case DataAuditLog:
 		return "audit log"
@@ -139,11 +143,11 @@ func Fields() map[string]*Field {
 		{Name: "Unexpected Network Flow Detected", Data: DataNetworkFlow, kind: kindBool, single: true, noNegate: true},
 
 		// Kubernetes audit-log criteria.
-		{Name: "Kubernetes Resource", Data: DataAuditLog, kind: kindEnum, enum: []string{"SECRETS", "CONFIGMAPS", "CLUSTER_ROLES", "CLUSTER_ROLE_BINDINGS", "NETWORK_POLICIES", "SECURITY_CONTEXT_CONSTRAINTS", "EGRESS_FIREWALLS", "PODS_EXEC", "PODS_PORTFORWARD", "PODS_ATTACH"}, noNegate: true},
+		{Name: "Kubernetes Resource", Data: DataKubeEvent, kind: kindEnum, enum: []string{"SECRETS", "CONFIGMAPS", "CLUSTER_ROLES", "CLUSTER_ROLE_BINDINGS", "NETWORK_POLICIES", "SECURITY_CONTEXT_CONSTRAINTS", "EGRESS_FIREWALLS", "PODS_EXEC", "PODS_PORTFORWARD", "PODS_ATTACH"}, noNegate: true},
 		{Name: "Kubernetes API Verb", Data: DataAuditLog, kind: kindEnum, enum: []string{"CREATE", "DELETE", "GET", "PATCH", "UPDATE"}},
 		{Name: "Kubernetes Resource Name", Data: DataAuditLog, kind: kindRegex},
-		{Name: "Kubernetes User Name", Data: DataAuditLog, kind: kindRegex},
-		{Name: "Kubernetes User Groups", Data: DataAuditLog, kind: kindRegex},
+		{Name: "Kubernetes User Name", Data: DataKubeEvent, kind: kindRegex},
+		{Name: "Kubernetes User Groups", Data: DataKubeEvent, kind: kindRegex},
 		{Name: "User Agent", Data: DataAuditLog, kind: kindRegex},
 		{Name: "Source IP Address", Data: DataAuditLog, kind: kindRegex},
 		{Name: "Is Impersonated User", Data: DataAuditLog, kind: kindBool, single: true, noNegate: true},

@@ -206,6 +206,11 @@ func (v *validator) section(p *Policy, stages map[LifecycleStage]bool, si int, s
 			if !stages[StageRuntime] || p.EventSource != EventSourceAuditLog {
 				v.add(gpath+".fieldName", "%q is an audit-log criterion; it needs the RUNTIME stage with AUDIT_LOG_EVENT", f.Name)
 			}
+		case DataKubeEvent:
+			hasRuntime, hasAudit = true, true
+			if !stages[StageRuntime] || (p.EventSource != EventSourceDeployment && p.EventSource != EventSourceAuditLog) {
+				v.add(gpath+".fieldName", "%q is a Kubernetes event criterion; it needs the RUNTIME stage with an event source", f.Name)
+			}
 		case DataDeployment:
 			if stages[StageBuild] && !imageReferenceFields[f.Name] {
 				v.add(gpath+".fieldName", "%q needs a deployment; it cannot be used in a BUILD policy", f.Name)
