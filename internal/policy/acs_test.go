@@ -92,6 +92,27 @@ func TestACSPoliciesImportValidateRoundTrip(t *testing.T) {
 	}
 }
 
+func loadACS(t testing.TB) []*policy.Policy {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(sharedData(t), "stackrox-policies", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*policy.Policy
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := policy.Parse(filepath.Base(f), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ps...)
+	}
+	return out
+}
+
 func TestACSPoliciesNeedData(t *testing.T) {
 	cases := map[string]string{
 		"log4shell.json":                    "image",
