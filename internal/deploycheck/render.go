@@ -1,0 +1,630 @@
+package deploycheck
+
+import (
+	"cmp"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The renderers below write a Report for people (table), for scripts written
+// against roxctl (JSON), for spreadsheets (CSV) and for CI systems (JUnit,
+// SARIF). Text that comes from manifests (names, violation messages) is
+// untrusted: the table strips control characters so that a crafted manifest
+// cannot drive the reader's terminal, and the XML and JSON encoders escape.
+
+// TableOptions tunes WriteTable.
+type TableOptions struct {
+	// Color adds ANSI colours; the caller sets it only when the output is a
+	// terminal and the user did not opt out (NO_COLOR).
+	Color bool
+}
+
+const (
+	ansiReset = "\x1b[0m"
+	ansiBold  = "\x1b[1m"
+)
+
+// severityColor is the colour of each short severity name in the table.
+func severityColor(sev string) string {
+	switch sev {
+	case "CRITICAL":
+		return "\x1b[1;31m"
+	case "HIGH":
+		return "\x1b[31m"
+	case "MEDIUM":
+		return "\x1b[33m"
+	case "LOW":
+		return "\x1b[36m"
+	}
+	return ""
+}
+
+// severityRank orders short severity names, CRITICAL highest.
+func severityRank(sev string) int {
+	switch sev {
+	case "CRITICAL":
+		return 4
+	case "HIGH":
+		return 3
+	case "MEDIUM":
+		return 2
+	case "LOW":
+		return 1
+	}
+	return 0
+}
+
+// errWriter keeps the first write error so that rendering code reads straight.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+// WriteTable writes the report grouped by object: a header naming the object
+// and where it was read from, one row per violated policy (most severe
+// first) with every violation message, and a totals line.
+func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
+	ew := &errWriter{w: w}
+	paint := func(code, s string) string {
+		if !opt.Color || code == "" {
+			return s
+		}
+		return code + s + ansiReset
+	}
+
+	const (
+		hSev, hPolicy, hEnforced, hViolation = "SEVERITY", "POLICY", "ENFORCED", "VIOLATION"
+	)
+	wSev, wPolicy, wEnforced := len(hSev), len(hPolicy), len(hEnforced)
+	for _, res := range r.Results {
+		for _, vp := range res.ViolatedPolicies {
+			wSev = max(wSev, width(clean(vp.Severity)))
+			wPolicy = max(wPolicy, width(clean(vp.Name)))
+		}
+	}
+
+	for i, res := range r.Results {
+		if i > 0 {
+			ew.printf("\n")
+		}
+		ew.printf("%s\n", paint(ansiBold, objectHeader(res)))
+		ew.printf("  %s  %s  %s  %s\n", pad(hSev, wSev), pad(hPolicy, wPolicy), pad(hEnforced, wEnforced), hViolation)
+		for _, vp := range sortedPolicies(res.ViolatedPolicies) {
+			sev := clean(vp.Severity)
+			enforced, enforcedColor := "-", ""
+			if vp.FailingCheck {
+				enforced, enforcedColor = "yes", "\x1b[1;31m"
+			}
+			lines := vp.Violation
+			if len(lines) == 0 {
+				lines = []string{""}
+			}
+			ew.printf("  %s  %s  %s  %s\n",
+				paint(severityColor(sev), pad(sev, wSev)),
+				pad(clean(vp.Name), wPolicy),
+				paint(enforcedColor, pad(enforced, wEnforced)),
+				clean(lines[0]))
+			indent := strings.Repeat(" ", 2+wSev+2+wPolicy+2+wEnforced+2)
+			for _, l := range lines[1:] {
+				ew.printf("%s%s\n", indent, clean(l))
+			}
+		}
+	}
+	if len(r.Results) > 0 {
+		ew.printf("\n")
+	}
+	ew.printf("%s\n", Totals(r))
+	return ew.err
+}
+
+// Totals is the report's one-line summary, the last line of the table:
+// "3 objects violate 7 policies: 1 CRITICAL, 2 HIGH, 3 MEDIUM, 1 LOW (2 enforced)"
+// or "No policy violations found in 12 objects." A policy violated by two
+// objects counts twice, as in the report's summary.
+func Totals(r *Report) string {
+	if len(r.Results) == 0 {
+		return fmt.Sprintf("No policy violations found in %d %s.", r.Checked, plural(r.Checked, "object", "objects"))
+	}
+	var counts [5]int // by severityRank
+	total, enforced := 0, 0
+	for _, res := range r.Results {
+		for _, vp := range res.ViolatedPolicies {
+			counts[severityRank(vp.Severity)]++
+			total++
+			if vp.FailingCheck {
+				enforced++
+			}
+		}
+	}
+	var parts []string
+	for _, sev := range []string{"CRITICAL", "HIGH", "MEDIUM", "LOW"} {
+		if n := counts[severityRank(sev)]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, sev))
+		}
+	}
+	if n := counts[0]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d of unknown severity", n))
+	}
+	enf := "none enforced"
+	if enforced > 0 {
+		enf = fmt.Sprintf("%d enforced", enforced)
+	}
+	objects := len(r.Results)
+	return fmt.Sprintf("%d %s %d %s: %s (%s)",
+		objects, plural(objects, "object violates", "objects violate"),
+		total, plural(total, "policy", "policies"),
+		strings.Join(parts, ", "), enf)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// sortedPolicies orders a copy of the policies most severe first, then by name.
+func sortedPolicies(vps []ViolatedPolicy) []ViolatedPolicy {
+	out := slices.Clone(vps)
+	slices.SortStableFunc(out, func(a, b ViolatedPolicy) int {
+		if c := cmp.Compare(severityRank(b.Severity), severityRank(a.Severity)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out
+}
+
+// ObjectName names a result's workload as "Deployment default/web".
+func ObjectName(res Result) string {
+	info := res.Metadata.AdditionalInfo
+	kind := info.Type
+	if kind == "" {
+		kind = "Object"
+	}
+	name := info.Name
+	if info.Namespace != "" {
+		name = info.Namespace + "/" + name
+	}
+	return clean(kind + " " + name)
+}
+
+// SourceName locates a result in its input as "deploy.yaml:12", "stdin:3",
+// or "" when unknown.
+func SourceName(res Result) string {
+	f := res.Source.File
+	switch f {
+	case "":
+		return ""
+	case "-":
+		f = "stdin"
+	}
+	if res.Source.Line > 0 {
+		return fmt.Sprintf("%s:%d", f, res.Source.Line)
+	}
+	return f
+}
+
+func objectHeader(res Result) string {
+	if src := SourceName(res); src != "" {
+		return ObjectName(res) + " (" + clean(src) + ")"
+	}
+	return ObjectName(res)
+}
+
+// clean replaces control characters (including newlines and escape
+// sequences' ESC) with U+FFFD so that one value stays one line of inert text.
+func clean(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+}
+
+func width(s string) int { return utf8.RuneCountInString(s) }
+
+func pad(s string, w int) string {
+	if n := width(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// WriteJSON writes the report in roxctl's `deployment check --output json`
+// shape, indented by two spaces.
+func WriteJSON(w io.Writer, r *Report) error {
+	out := *r
+	if out.Results == nil {
+		out.Results = []Result{}
+	}
+	out.Results = slices.Clone(out.Results)
+	for i := range out.Results {
+		if out.Results[i].ViolatedPolicies == nil {
+			out.Results[i].ViolatedPolicies = []ViolatedPolicy{}
+		}
+		vps := slices.Clone(out.Results[i].ViolatedPolicies)
+		for j := range vps {
+			if vps[j].Violation == nil {
+				vps[j].Violation = []string{}
+			}
+		}
+		out.Results[i].ViolatedPolicies = vps
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&out); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return nil
+}
+
+// csvHeader is the first row WriteCSV writes.
+var csvHeader = []string{"kind", "namespace", "name", "file", "line", "policy", "severity", "failing_check", "violation", "description", "remediation"}
+
+// WriteCSV writes a header row, then one row per violation message (a policy
+// violated for three containers gives three rows).
+func WriteCSV(w io.Writer, r *Report) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return fmt.Errorf("write CSV report: %w", err)
+	}
+	for _, res := range r.Results {
+		info := res.Metadata.AdditionalInfo
+		line := ""
+		if res.Source.Line > 0 {
+			line = strconv.Itoa(res.Source.Line)
+		}
+		for _, vp := range res.ViolatedPolicies {
+			msgs := vp.Violation
+			if len(msgs) == 0 {
+				msgs = []string{""}
+			}
+			for _, m := range msgs {
+				row := []string{info.Type, info.Namespace, info.Name, res.Source.File, line,
+					vp.Name, vp.Severity, strconv.FormatBool(vp.FailingCheck), m, vp.Description, vp.Remediation}
+				if err := cw.Write(row); err != nil {
+					return fmt.Errorf("write CSV report: %w", err)
+				}
+			}
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write CSV report: %w", err)
+	}
+	return nil
+}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",cdata"`
+}
+
+// JUnitSuiteName is the name of the one test suite WriteJUnit writes.
+const JUnitSuiteName = "deployment-check"
+
+// WriteJUnit writes the report as JUnit XML: one test suite, one failed test
+// case per object and violated policy (classname is the object, name the
+// policy, the failure's type its severity). A report without violations
+// gives one passing test case, so that CI shows the check ran.
+func WriteJUnit(w io.Writer, r *Report) error {
+	suite := junitSuite{Name: JUnitSuiteName}
+	for _, res := range r.Results {
+		object := ObjectName(res)
+		for _, vp := range res.ViolatedPolicies {
+			// CDATA keeps the lines readable; clean keeps it valid XML
+			// (encoding/xml escapes attributes but writes CDATA as is).
+			var text strings.Builder
+			text.WriteString("\n")
+			if src := SourceName(res); src != "" {
+				fmt.Fprintf(&text, "%s\n", clean(src))
+			}
+			for _, m := range vp.Violation {
+				fmt.Fprintf(&text, "- %s\n", clean(m))
+			}
+			if vp.Remediation != "" {
+				fmt.Fprintf(&text, "Remediation: %s\n", clean(vp.Remediation))
+			}
+			enforced := ""
+			if vp.FailingCheck {
+				enforced = ", enforced"
+			}
+			suite.Cases = append(suite.Cases, junitCase{
+				Name:      vp.Name,
+				Classname: object,
+				File:      junitFile(res.Source.File),
+				Failure: &junitFailure{
+					Message: fmt.Sprintf("%s violates %s (%s%s)", object, vp.Name, vp.Severity, enforced),
+					Type:    vp.Severity,
+					Text:    text.String(),
+				},
+			})
+			suite.Failures++
+		}
+	}
+	if len(suite.Cases) == 0 {
+		suite.Cases = append(suite.Cases, junitCase{
+			Name:      fmt.Sprintf("%d %s checked", r.Checked, plural(r.Checked, "object", "objects")),
+			Classname: JUnitSuiteName,
+		})
+	}
+	suite.Tests = len(suite.Cases)
+	doc := junitSuites{Name: "stockade", Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
+
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	return nil
+}
+
+func junitFile(f string) string {
+	if f == "-" {
+		return ""
+	}
+	return f
+}
+
+// SARIFOptions tunes WriteSARIF.
+type SARIFOptions struct {
+	// ToolVersion is stockade's version, recorded as tool.driver.version.
+	ToolVersion string
+	// BaseDir makes absolute input paths relative (normally the working
+	// directory); paths outside it stay absolute file: URIs.
+	BaseDir string
+}
+
+// SARIF 2.1.0, the parts Stockade writes.
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool    sarifTool     `json:"tool"`
+	Results []sarifResult `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	InformationURI string      `json:"informationUri,omitempty"`
+	Version        string      `json:"version,omitempty"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifRule struct {
+	ID                   string             `json:"id"`
+	Name                 string             `json:"name"`
+	ShortDescription     sarifText          `json:"shortDescription"`
+	Help                 *sarifText         `json:"help,omitempty"`
+	DefaultConfiguration sarifConfiguration `json:"defaultConfiguration"`
+	Properties           sarifRuleProps     `json:"properties"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifConfiguration struct {
+	Level string `json:"level"`
+}
+
+type sarifRuleProps struct {
+	Severity string `json:"severity"`
+	// SecuritySeverity is the numeric score GitHub code scanning ranks by.
+	SecuritySeverity string   `json:"security-severity,omitempty"`
+	Tags             []string `json:"tags,omitempty"`
+}
+
+type sarifResult struct {
+	RuleID    string          `json:"ruleId"`
+	RuleIndex int             `json:"ruleIndex"`
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations,omitempty"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation sarifPhysicalLocation `json:"physicalLocation"`
+}
+
+type sarifPhysicalLocation struct {
+	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+	Region           *sarifRegion          `json:"region,omitempty"`
+}
+
+type sarifArtifactLocation struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+
+const sarifSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+// sarifLevel maps a severity to a SARIF level.
+func sarifLevel(sev string) string {
+	switch sev {
+	case "CRITICAL", "HIGH":
+		return "error"
+	case "MEDIUM":
+		return "warning"
+	}
+	return "note"
+}
+
+func securitySeverity(sev string) string {
+	switch sev {
+	case "CRITICAL":
+		return "9.5"
+	case "HIGH":
+		return "8.0"
+	case "MEDIUM":
+		return "5.5"
+	case "LOW":
+		return "3.0"
+	}
+	return ""
+}
+
+// RuleID is the SARIF rule id of a violated policy: its policy id, or a slug
+// of its name when the id is unknown (reports received from Central carry no
+// policy ids).
+func RuleID(vp ViolatedPolicy) string {
+	if vp.PolicyID != "" {
+		return vp.PolicyID
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(vp.Name) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
+
+// WriteSARIF writes the report as a SARIF 2.1.0 log: one rule per violated
+// policy and one result per object and policy, located at the object's first
+// line in its file.
+func WriteSARIF(w io.Writer, r *Report, opt SARIFOptions) error {
+	driver := sarifDriver{Name: "stockade", InformationURI: "https://github.com/stockade-dev/stockade", Version: opt.ToolVersion, Rules: []sarifRule{}}
+	ruleIndex := map[string]int{}
+	results := []sarifResult{}
+	for _, res := range r.Results {
+		object := ObjectName(res)
+		var locs []sarifLocation
+		if uri, ok := sarifURI(res.Source.File, opt.BaseDir); ok {
+			loc := sarifLocation{PhysicalLocation: sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: uri}}}
+			if res.Source.Line > 0 {
+				loc.PhysicalLocation.Region = &sarifRegion{StartLine: res.Source.Line}
+			}
+			locs = []sarifLocation{loc}
+		}
+		for _, vp := range res.ViolatedPolicies {
+			id := RuleID(vp)
+			idx, ok := ruleIndex[id]
+			if !ok {
+				idx = len(driver.Rules)
+				ruleIndex[id] = idx
+				rule := sarifRule{
+					ID:                   id,
+					Name:                 vp.Name,
+					ShortDescription:     sarifText{Text: cmp.Or(vp.Description, vp.Name)},
+					DefaultConfiguration: sarifConfiguration{Level: sarifLevel(vp.Severity)},
+					Properties:           sarifRuleProps{Severity: vp.Severity, SecuritySeverity: securitySeverity(vp.Severity), Tags: []string{"security", "kubernetes"}},
+				}
+				if vp.Remediation != "" {
+					rule.Help = &sarifText{Text: vp.Remediation}
+				}
+				driver.Rules = append(driver.Rules, rule)
+			}
+			msg := fmt.Sprintf("%s violates policy %q", object, vp.Name)
+			if len(vp.Violation) > 0 {
+				msg += ": " + strings.Join(vp.Violation, "; ")
+			}
+			results = append(results, sarifResult{
+				RuleID:    id,
+				RuleIndex: idx,
+				Level:     sarifLevel(vp.Severity),
+				Message:   sarifText{Text: msg},
+				Locations: locs,
+			})
+		}
+	}
+	doc := sarifLog{Schema: sarifSchema, Version: "2.1.0", Runs: []sarifRun{{Tool: sarifTool{Driver: driver}, Results: results}}}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write SARIF report: %w", err)
+	}
+	return nil
+}
+
+// sarifURI turns an input path into a relative URI with forward slashes, or
+// a file: URI when it lies outside baseDir. Standard input has no URI.
+func sarifURI(file, baseDir string) (string, bool) {
+	if file == "" || file == "-" {
+		return "", false
+	}
+	p := filepath.Clean(file)
+	if filepath.IsAbs(p) {
+		if baseDir != "" {
+			if rel, err := filepath.Rel(baseDir, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return (&url.URL{Path: filepath.ToSlash(rel)}).String(), true
+			}
+		}
+		abs := filepath.ToSlash(p)
+		if !strings.HasPrefix(abs, "/") {
+			abs = "/" + abs // a Windows drive path: file:///C:/…
+		}
+		return (&url.URL{Scheme: "file", Path: abs}).String(), true
+	}
+	return (&url.URL{Path: filepath.ToSlash(p)}).String(), true
+}
