@@ -30,12 +30,18 @@ type Deployment struct {
 	// and 0 for DaemonSet/CronJob.
 	Replicas int64
 
-	ServiceAccount               string // effective: "default" when unset
-	AutomountServiceAccountToken bool   // effective: true unless the pod spec says false
-	HostNetwork                  bool
-	HostPID                      bool
-	HostIPC                      bool
-	RuntimeClass                 string
+	ServiceAccount string // effective: "default" when unset
+	// AutomountServiceAccountToken is effective: the pod spec's value, else
+	// the ServiceAccount's (when the Context knows it), else true.
+	AutomountServiceAccountToken bool
+	// automountFromPod records that the pod spec set the value itself, so
+	// that (*Context).Enrich leaves it alone.
+	automountFromPod bool
+
+	HostNetwork  bool
+	HostPID      bool
+	HostIPC      bool
+	RuntimeClass string
 
 	// Containers lists init containers first (Init=true), then app containers.
 	Containers []Container
@@ -206,12 +212,16 @@ type Port struct {
 	Protocol      string // "TCP", "UDP", "SCTP"
 	HostPort      int32
 	Exposures     []Exposure // empty when nothing exposes the port
+	// Undeclared marks a port no container lists but a Service targets by
+	// number; it is added to the first app container, since containers
+	// share the pod's network.
+	Undeclared bool
 }
 
 // Exposure is one way a port is reachable.
 type Exposure struct {
 	Level       string // one of the Exposure* constants
-	ServiceName string // the Service (or Route/Ingress) exposing it; empty for hostPort
+	ServiceName string // the Service exposing it (also for Ingress and Route exposures, which reach the pod through it); empty for hostPort
 	ServicePort int32
 	NodePort    int32 // for NODE and EXTERNAL exposures with a node port; the host port for HOST
 }
