@@ -188,18 +188,29 @@ func checkAlert(a *AlertRecord, stamp time.Time) error {
 	return nil
 }
 
-// alertSorts maps AlertQuery.Sort to ORDER BY terms; %s is the dialect's
-// byte-order collation for text columns.
-var alertSorts = map[string]string{
-	"":            "created_at DESC, id DESC",
-	"time":        "created_at DESC, id DESC",
-	"-time":       "created_at ASC, id ASC",
-	"severity":    "severity_rank DESC, created_at DESC, id DESC",
-	"-severity":   "severity_rank ASC, created_at DESC, id DESC",
-	"policy":      "policy_name%s ASC, created_at DESC, id DESC",
-	"-policy":     "policy_name%s DESC, created_at DESC, id DESC",
-	"deployment":  "deployment_name%s ASC, created_at DESC, id DESC",
-	"-deployment": "deployment_name%s DESC, created_at DESC, id DESC",
+// alertOrder renders AlertQuery.Sort as ORDER BY terms; ok is false for an
+// unknown sort. byteOrder is the dialect's code-point collation.
+func alertOrder(sort, byteOrder string) (order string, ok bool) {
+	const newest = "created_at DESC, id DESC"
+	switch sort {
+	case "", "time":
+		return newest, true
+	case "-time":
+		return "created_at ASC, id ASC", true
+	case "severity":
+		return "severity_rank DESC, " + newest, true
+	case "-severity":
+		return "severity_rank ASC, " + newest, true
+	case "policy":
+		return "policy_name" + byteOrder + " ASC, " + newest, true
+	case "-policy":
+		return "policy_name" + byteOrder + " DESC, " + newest, true
+	case "deployment":
+		return "deployment_name" + byteOrder + " ASC, " + newest, true
+	case "-deployment":
+		return "deployment_name" + byteOrder + " DESC, " + newest, true
+	}
+	return "", false
 }
 
 // where renders the filters of q as a WHERE clause and its arguments.
@@ -260,12 +271,9 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // ListAlerts returns the page of alerts q selects and how many alerts match
 // q's filters in all.
 func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) ([]AlertRecord, int, error) {
-	order, ok := alertSorts[q.Sort]
+	order, ok := alertOrder(q.Sort, s.d.byteOrder)
 	if !ok {
-		return nil, 0, fmt.Errorf("list alerts: unknown sort %q: %w", q.Sort, ErrInvalid)
-	}
-	if strings.Contains(order, "%s") {
-		order = fmt.Sprintf(order, s.d.byteOrder)
+		return nil, 0, fmt.Errorf("list alerts: unknown sort %q: want time, -time, severity, -severity, policy, -policy, deployment or -deployment: %w", q.Sort, ErrInvalid)
 	}
 	if q.Offset < 0 {
 		return nil, 0, fmt.Errorf("list alerts: negative offset %d: %w", q.Offset, ErrInvalid)
@@ -344,19 +352,16 @@ func (tx *Tx) SetAlertState(ctx context.Context, id, state string) error {
 	return mustAffect(res, fmt.Sprintf("alert %q", id))
 }
 
-// alertGroups maps CountAlertsBy fields to columns.
-var alertGroups = map[string]string{
-	"severity":  "severity",
-	"state":     "state",
-	"namespace": "namespace",
-	"policy":    "policy_name",
-}
-
 // CountAlertsBy counts alerts grouped by field: "severity", "state",
 // "namespace" or "policy" (by policy name, as dashboards show it).
 func (s *Store) CountAlertsBy(ctx context.Context, field string) (map[string]int, error) {
-	col, ok := alertGroups[field]
-	if !ok {
+	var col string
+	switch field {
+	case "severity", "state", "namespace":
+		col = field
+	case "policy":
+		col = "policy_name"
+	default:
 		return nil, fmt.Errorf("count alerts by %q: want severity, state, namespace or policy: %w", field, ErrInvalid)
 	}
 	rows, err := s.direct().query(ctx, `SELECT `+col+`, COUNT(*) FROM alerts GROUP BY `+col)
