@@ -122,35 +122,36 @@ func (tx *Tx) CreatePolicy(ctx context.Context, rec PolicyRecord) error {
 	return tx.q().insertPolicy(ctx, rec)
 }
 
-// clash names an existing policy that shares rec's id or folded name, or
-// returns nil. Checking first keeps the PostgreSQL transaction usable and
-// names the clash; the unique indexes remain the guarantee.
-func (q querier) clash(ctx context.Context, rec PolicyRecord, exceptID string) error {
+// clash returns an ErrConflict error naming a stored policy, other than
+// exceptID, that has id or (case-insensitively) name, or nil. Checking first
+// keeps a PostgreSQL transaction usable and names the clash; the unique
+// indexes remain the guarantee.
+func (q querier) clash(ctx context.Context, id, name, exceptID string) error {
 	rows, err := q.query(ctx, `SELECT id, name FROM policies WHERE (id = ? OR name_fold = ?) AND id <> ?`,
-		rec.ID, fold(rec.Name), exceptID)
+		id, fold(name), exceptID)
 	if err != nil {
-		return fmt.Errorf("policy %q: check clashes: %w", rec.ID, err)
+		return fmt.Errorf("check policy clashes: %w", err)
 	}
 	defer rows.Close()
 	if rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return fmt.Errorf("policy %q: check clashes: %w", rec.ID, err)
+		var otherID, otherName string
+		if err := rows.Scan(&otherID, &otherName); err != nil {
+			return fmt.Errorf("check policy clashes: %w", err)
 		}
-		if id == rec.ID {
-			return fmt.Errorf("policy %q: id already exists: %w", rec.ID, ErrConflict)
+		if otherID == id {
+			return fmt.Errorf("id already exists: %w", ErrConflict)
 		}
-		return fmt.Errorf("policy %q: name %q already used by policy %q (%q): %w", rec.ID, rec.Name, id, name, ErrConflict)
+		return fmt.Errorf("policy name %q already used by policy %q (%q): %w", name, otherID, otherName, ErrConflict)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("policy %q: check clashes: %w", rec.ID, err)
+		return fmt.Errorf("check policy clashes: %w", err)
 	}
 	return nil
 }
 
 func (q querier) insertPolicy(ctx context.Context, rec PolicyRecord) error {
-	if err := q.clash(ctx, rec, ""); err != nil {
-		return err
+	if err := q.clash(ctx, rec.ID, rec.Name, ""); err != nil {
+		return fmt.Errorf("policy %q: %w", rec.ID, err)
 	}
 	created, err := nanos("created", rec.CreatedAt)
 	if err != nil {
@@ -188,7 +189,8 @@ func (tx *Tx) UpdatePolicy(ctx context.Context, rec PolicyRecord) error {
 		return fmt.Errorf("update policy: %w", err)
 	}
 	q := tx.q()
-	if err := q.clash(ctx, PolicyRecord{ID: "", Name: rec.Name}, rec.ID); err != nil {
+	// An empty id matches no stored policy: only the name is checked.
+	if err := q.clash(ctx, "", rec.Name, rec.ID); err != nil {
 		return fmt.Errorf("update policy %q: %w", rec.ID, err)
 	}
 	updated, err := nanos("updated", rec.UpdatedAt)

@@ -433,6 +433,27 @@ func testAlertCRUD(t *testing.T, s *Store) {
 	bad.State = "SNOOZED"
 	mustIs(t, s.AddAlerts(ctx, []AlertRecord{bad}), ErrInvalid)
 	mustNil(t, s.AddAlerts(ctx, nil))
+	mustIs(t, s.AddAlerts(ctx, []AlertRecord{alert("d1"), alert("d1")}), ErrConflict)
+
+	// Batches span several INSERT statements and stay all or nothing.
+	big := make([]AlertRecord, 250)
+	for i := range big {
+		big[i] = alert(fmt.Sprintf("big%03d", i))
+	}
+	big[230].ID = "a1"
+	err = s.AddAlerts(ctx, big)
+	mustIs(t, err, ErrConflict)
+	if !strings.Contains(err.Error(), `"a1"`) {
+		t.Errorf("conflict %q does not name the alert", err)
+	}
+	if _, total, _ := s.ListAlerts(ctx, AlertQuery{}); total != 1 {
+		t.Errorf("failed big batch left %d alerts, want 1", total)
+	}
+	big[230].ID = "big230"
+	mustNil(t, s.AddAlerts(ctx, big))
+	if _, total, _ := s.ListAlerts(ctx, AlertQuery{}); total != 251 {
+		t.Errorf("big batch: %d alerts, want 251", total)
+	}
 
 	time.Sleep(2 * time.Millisecond)
 	mustNil(t, s.SetAlertState(ctx, "a1", AlertResolved))

@@ -147,6 +147,9 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
 		return fmt.Errorf("touch token %q: %w", id, err)
 	}
 	threshold := n - int64(touchResolution)
+	if threshold > n { // wrapped around below 1678
+		threshold = n
+	}
 	var last sql.NullInt64
 	err = s.direct().queryRow(ctx, `SELECT last_used_at FROM api_tokens WHERE id = ?`, id).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
