@@ -203,7 +203,7 @@ func (q querier) insertAlerts(ctx context.Context, rows [][]any) error {
 }
 
 func checkAlert(a *AlertRecord, stamp time.Time) error {
-	if err := checkText("alert id", a.ID, true); err != nil {
+	if err := checkKey("alert id", a.ID, true); err != nil {
 		return err
 	}
 	if a.State == "" {
@@ -219,7 +219,7 @@ func checkAlert(a *AlertRecord, stamp time.Time) error {
 		{"lifecycle stage", a.LifecycleStage}, {"cluster name", a.ClusterName}, {"namespace", a.Namespace},
 		{"deployment id", a.DeploymentID}, {"deployment name", a.DeploymentName}, {"entity type", a.EntityType},
 	} {
-		if err := checkText(f.name, f.v, false); err != nil {
+		if err := checkKey(f.name, f.v, false); err != nil {
 			return fmt.Errorf("alert %q: %w", a.ID, err)
 		}
 	}
@@ -299,7 +299,7 @@ func (q AlertQuery) where() (string, []any, error) {
 	}
 	for _, a := range args {
 		if s, ok := a.(string); ok {
-			if err := checkText("alert query", s, false); err != nil {
+			if err := checkKey("alert query", s, false); err != nil {
 				return "", nil, err
 			}
 		}

@@ -38,10 +38,10 @@ func scanPolicy(row interface{ Scan(...any) error }) (PolicyRecord, error) {
 
 // checkPolicy validates rec and fills in missing times.
 func checkPolicy(rec *PolicyRecord) error {
-	if err := checkText("policy id", rec.ID, true); err != nil {
+	if err := checkKey("policy id", rec.ID, true); err != nil {
 		return err
 	}
-	if err := checkText(fmt.Sprintf("policy %q name", rec.ID), rec.Name, true); err != nil {
+	if err := checkKey(fmt.Sprintf("policy %q name", rec.ID), rec.Name, true); err != nil {
 		return err
 	}
 	if err := checkDoc(fmt.Sprintf("policy %q JSON", rec.ID), rec.JSON); err != nil {

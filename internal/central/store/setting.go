@@ -36,7 +36,7 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 
 // SetSetting is Store.SetSetting inside the transaction.
 func (tx *Tx) SetSetting(ctx context.Context, key, value string) error {
-	if err := checkText("setting name", key, true); err != nil {
+	if err := checkKey("setting name", key, true); err != nil {
 		return fmt.Errorf("set setting: %w", err)
 	}
 	if err := checkText(fmt.Sprintf("setting %q value", key), value, false); err != nil {
@@ -48,6 +48,19 @@ func (tx *Tx) SetSetting(ctx context.Context, key, value string) error {
 		key, value, now().UnixNano())
 	if err != nil {
 		return fmt.Errorf("set setting %q: %w", key, err)
+	}
+	return nil
+}
+
+// DeleteSetting removes key; removing a key that is not set is not an error.
+func (s *Store) DeleteSetting(ctx context.Context, key string) error {
+	return s.InTx(ctx, func(tx *Tx) error { return tx.DeleteSetting(ctx, key) })
+}
+
+// DeleteSetting is Store.DeleteSetting inside the transaction.
+func (tx *Tx) DeleteSetting(ctx context.Context, key string) error {
+	if _, err := tx.q().exec(ctx, `DELETE FROM settings WHERE name = ?`, key); err != nil {
+		return fmt.Errorf("delete setting %q: %w", key, err)
 	}
 	return nil
 }

@@ -318,13 +318,24 @@ func fromNullNanos(n sql.NullInt64) *time.Time {
 	return &t
 }
 
-// maxTextLen bounds any single text field; the JSON documents are bounded by
-// maxDocLen. Both protect the database from hostile input reaching it through
-// the API.
+// Size bounds protect the database from hostile input reaching it through the
+// API. maxKeyLen applies to ids, names and everything indexed or filtered on:
+// it keeps entries well inside PostgreSQL's B-tree limit (about 2.7 kB), so a
+// value one backend indexes the other does too. maxTextLen bounds other text
+// (setting values), maxDocLen the JSON documents.
 const (
+	maxKeyLen  = 1 << 10
 	maxTextLen = 64 << 10
 	maxDocLen  = 16 << 20
 )
+
+// checkKey is checkText for ids, names and filtered fields.
+func checkKey(field, v string, required bool) error {
+	if len(v) > maxKeyLen {
+		return fmt.Errorf("%s is %d bytes, longer than %d: %w", field, len(v), maxKeyLen, ErrInvalid)
+	}
+	return checkText(field, v, required)
+}
 
 // checkText refuses text PostgreSQL cannot store (invalid UTF-8, NUL) so both
 // backends accept the same values. required also refuses "".

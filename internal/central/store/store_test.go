@@ -241,6 +241,7 @@ func testPolicyValidation(t *testing.T, s *Store) {
 		"empty name":   policy("x", ""),
 		"NUL in name":  policy("x", "a\x00b"),
 		"bad UTF-8":    policy("x", "a\xffb"),
+		"long name":    policy("x", strings.Repeat("n", maxKeyLen+1)),
 		"no JSON":      {ID: "x", Name: "x"},
 		"invalid JSON": {ID: "x", Name: "x", JSON: []byte(`{"a":`)},
 		"year 3000":    {ID: "x", Name: "x", JSON: []byte(`{}`), CreatedAt: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -432,6 +433,16 @@ func testAlertCRUD(t *testing.T, s *Store) {
 	bad := alert("a6")
 	bad.State = "SNOOZED"
 	mustIs(t, s.AddAlerts(ctx, []AlertRecord{bad}), ErrInvalid)
+	// The longest accepted filter value is stored and indexed on both backends.
+	long := alert("a7")
+	long.DeploymentName = strings.Repeat("d", maxKeyLen)
+	mustNil(t, s.AddAlerts(ctx, []AlertRecord{long}))
+	long.ID, long.DeploymentName = "a8", strings.Repeat("d", maxKeyLen+1)
+	mustIs(t, s.AddAlerts(ctx, []AlertRecord{long}), ErrInvalid)
+	mustNil(t, s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE id = ?`, "a7")
+		return err
+	}))
 	mustNil(t, s.AddAlerts(ctx, nil))
 	mustIs(t, s.AddAlerts(ctx, []AlertRecord{alert("d1"), alert("d1")}), ErrConflict)
 
@@ -721,6 +732,14 @@ func testSettings(t *testing.T, s *Store) {
 		t.Errorf("empty setting: %q, %v", v, ok)
 	}
 	mustIs(t, s.SetSetting(ctx, "", "x"), ErrInvalid)
+	mustIs(t, s.SetSetting(ctx, "big", strings.Repeat("x", maxTextLen+1)), ErrInvalid)
+	mustNil(t, s.SetSetting(ctx, "big", strings.Repeat("é", maxTextLen/2)))
+
+	mustNil(t, s.DeleteSetting(ctx, "retention.days"))
+	mustNil(t, s.DeleteSetting(ctx, "retention.days"))
+	if _, ok, _ := s.GetSetting(ctx, "retention.days"); ok {
+		t.Error("deleted setting still there")
+	}
 }
 
 func testInTx(t *testing.T, s *Store) {

@@ -48,13 +48,13 @@ func (s *Store) CreateToken(ctx context.Context, t TokenRecord) error {
 
 // CreateToken is Store.CreateToken inside the transaction.
 func (tx *Tx) CreateToken(ctx context.Context, t TokenRecord) error {
-	if err := checkText("token id", t.ID, true); err != nil {
+	if err := checkKey("token id", t.ID, true); err != nil {
 		return fmt.Errorf("create token: %w", err)
 	}
 	if err := checkText("token name", t.Name, false); err != nil {
 		return fmt.Errorf("create token %q: %w", t.ID, err)
 	}
-	if err := checkText("token role", t.Role, true); err != nil {
+	if err := checkKey("token role", t.Role, true); err != nil {
 		return fmt.Errorf("create token %q: %w", t.ID, err)
 	}
 	if len(t.SecretHash) == 0 || len(t.SecretHash) > 1024 {
