@@ -1,0 +1,178 @@
+// Package alertapi is the /v1/alerts API: list alerts with filters, sorting
+// and paging, read one, and move one to another state (resolve it). Alerts
+// are written by detection (see detectapi); this package only reads and
+// resolves them. Routes and their permissions are declared in Routes.
+package alertapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stockade-dev/stockade/internal/central/auth"
+	"github.com/stockade-dev/stockade/internal/central/httpapi"
+	"github.com/stockade-dev/stockade/internal/central/store"
+)
+
+// Paging bounds of GET /v1/alerts.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Store is what the alert API needs from the store.
+type Store interface {
+	ListAlerts(ctx context.Context, q store.AlertQuery) ([]store.AlertRecord, int, error)
+	GetAlert(ctx context.Context, id string) (store.AlertRecord, error)
+	SetAlertState(ctx context.Context, id, state string) error
+}
+
+// API serves the alert routes.
+type API struct {
+	store Store
+	log   *slog.Logger
+}
+
+// New returns the alert API.
+func New(st Store, log *slog.Logger) *API { return &API{store: st, log: log} }
+
+// Routes are the alert endpoints: reading needs Alert read, resolving
+// Alert write.
+func (a *API) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Method: http.MethodGet, Path: "/v1/alerts", Permission: auth.Need(auth.ResourceAlert, auth.Read), Handler: a.list},
+		{Method: http.MethodGet, Path: "/v1/alerts/{id}", Permission: auth.Need(auth.ResourceAlert, auth.Read), Handler: a.get},
+		{Method: http.MethodPatch, Path: "/v1/alerts/{id}", Permission: auth.Need(auth.ResourceAlert, auth.Write), Handler: a.patch},
+	}
+}
+
+// View renders a stored alert: its document with the state and update time
+// from the record, which change without the document being rewritten.
+func View(rec store.AlertRecord) (map[string]any, error) {
+	doc := map[string]any{}
+	if err := json.Unmarshal(rec.JSON, &doc); err != nil {
+		return nil, err
+	}
+	doc["id"] = rec.ID
+	doc["state"] = rec.State
+	doc["time"] = rec.CreatedAt.Format(time.RFC3339Nano)
+	doc["lastUpdated"] = rec.UpdatedAt.Format(time.RFC3339Nano)
+	return doc, nil
+}
+
+// severity accepts LOW…CRITICAL or their _SEVERITY forms.
+func severity(s string) string {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s != "" && !strings.HasSuffix(s, "_SEVERITY") {
+		s += "_SEVERITY"
+	}
+	return s
+}
+
+func intParam(q map[string][]string, name string, def int) (int, error) {
+	vs := q[name]
+	if len(vs) == 0 || vs[0] == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(vs[0])
+	if err != nil || n < 0 {
+		return 0, httpapi.Invalid("bad query parameter", httpapi.Detail{Path: name, Message: "want a non-negative integer, got " + strconv.Quote(vs[0])})
+	}
+	return n, nil
+}
+
+func (a *API) list(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	known := map[string]bool{"policyId": true, "severity": true, "state": true, "namespace": true, "cluster": true,
+		"deployment": true, "stage": true, "query": true, "sort": true, "offset": true, "limit": true}
+	for k := range q {
+		if !known[k] {
+			return httpapi.Invalid("unknown query parameter", httpapi.Detail{Path: k, Message: "unknown query parameter"})
+		}
+	}
+	offset, err := intParam(q, "offset", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(q, "limit", DefaultLimit)
+	if err != nil {
+		return err
+	}
+	if limit == 0 || limit > MaxLimit {
+		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "limit", Message: "want 1 to " + strconv.Itoa(MaxLimit)})
+	}
+	aq := store.AlertQuery{
+		PolicyID:   q.Get("policyId"),
+		Severity:   severity(q.Get("severity")),
+		State:      strings.ToUpper(q.Get("state")),
+		Namespace:  q.Get("namespace"),
+		Cluster:    q.Get("cluster"),
+		Deployment: q.Get("deployment"),
+		Stage:      strings.ToUpper(q.Get("stage")),
+		Text:       q.Get("query"),
+		Sort:       q.Get("sort"),
+		Offset:     offset,
+		Limit:      limit,
+	}
+	recs, total, err := a.store.ListAlerts(r.Context(), aq)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(recs))
+	for _, rec := range recs {
+		v, err := View(rec)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, map[string]any{"alerts": out, "total": total})
+}
+
+func (a *API) get(w http.ResponseWriter, r *http.Request) error {
+	rec, err := a.store.GetAlert(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v, err := View(rec)
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, v)
+}
+
+// PatchRequest changes an alert's state.
+type PatchRequest struct {
+	State string `json:"state"`
+}
+
+func (a *API) patch(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	var req PatchRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	state := strings.ToUpper(strings.TrimSpace(req.State))
+	switch state {
+	case store.AlertActive, store.AlertResolved, store.AlertAttempted:
+	default:
+		return httpapi.Invalid("unknown alert state", httpapi.Detail{Path: "state", Message: "want ACTIVE, RESOLVED or ATTEMPTED, got " + strconv.Quote(req.State)})
+	}
+	if err := a.store.SetAlertState(r.Context(), id, state); err != nil {
+		return err
+	}
+	a.log.Info("alert state changed", "alert", id, "state", state)
+	rec, err := a.store.GetAlert(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	v, err := View(rec)
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, v)
+}

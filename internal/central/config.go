@@ -1,0 +1,128 @@
+package central
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// Config is how Central is started. Every flag can also be set with an
+// environment variable, STOCKADE_ followed by the flag name in upper case
+// with dashes as underscores; a flag on the command line wins.
+type Config struct {
+	DataDir   string
+	Listen    string
+	DB        string
+	TLSCert   string
+	TLSKey    string
+	LogLevel  string
+	LogFormat string
+	// AdminPassword, from STOCKADE_ADMIN_PASSWORD, is the admin password set
+	// at first start instead of a generated one. It is ignored later.
+	AdminPassword string
+}
+
+// Defaults of the flags.
+const (
+	DefaultDataDir = "./stockade-data"
+	DefaultListen  = "127.0.0.1:8443"
+)
+
+// AdminPasswordEnv sets the admin password at first start.
+const AdminPasswordEnv = "STOCKADE_ADMIN_PASSWORD"
+
+// EnvName is the environment variable of a flag: data-dir → STOCKADE_DATA_DIR.
+func EnvName(flagName string) string {
+	return "STOCKADE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// ParseFlags reads the configuration from args (without the program name)
+// and the environment. It returns flag.ErrHelp after printing the usage
+// when -h or --help is given.
+func ParseFlags(prog string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	var cfg Config
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
+	fs.SetOutput(out)
+	str := func(p *string, name, def, usage string) {
+		if v := getenv(EnvName(name)); v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage+" (env "+EnvName(name)+")")
+	}
+	str(&cfg.DataDir, "data-dir", DefaultDataDir, "keep the database, TLS files and admin password in `DIR`")
+	str(&cfg.Listen, "listen", DefaultListen, "serve HTTPS on `ADDR` (host:port)")
+	str(&cfg.DB, "db", "", "PostgreSQL `DSN` (postgres://…); empty for the embedded SQLite database in the data directory")
+	str(&cfg.TLSCert, "tls-cert", "", "serve this TLS certificate `FILE` (PEM) instead of the bootstrapped one; needs --tls-key")
+	str(&cfg.TLSKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
+	str(&cfg.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	str(&cfg.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s [flags]\n\nStockade Central, the management server: HTTPS REST API, policy store and detection.\n\nFlags:\n", prog)
+		fs.VisitAll(func(f *flag.Flag) {
+			name, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(out, "  --%s %s\n      %s", f.Name, name, usage)
+			if f.DefValue != "" {
+				fmt.Fprintf(out, " (default %q)", f.DefValue)
+			}
+			fmt.Fprintln(out)
+		})
+		fmt.Fprintf(out, "\nAt first start the admin password is generated (or read from %s) and printed once.\n", AdminPasswordEnv)
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q: %s takes flags only", fs.Arg(0), prog)
+	}
+	cfg.AdminPassword = getenv(AdminPasswordEnv)
+	if err := cfg.validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is empty"))
+	}
+	if c.Listen == "" {
+		errs = append(errs, errors.New("--listen is empty"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together: give both or neither"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// Logger builds the logger the configuration asks for, writing to w.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	level, err := parseLevel(c.LogLevel)
+	if err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
