@@ -1,0 +1,557 @@
+// Package manifest reads Kubernetes manifests — YAML or JSON, from files,
+// directories or stdin — into normalized workloads, for `stockade
+// deployment check` and Central's /v1/detect/deploy/yaml.
+//
+// The one idea: all inputs of one run are one picture. Services, Ingresses,
+// Routes, NetworkPolicies, ServiceAccounts and RBAC objects from every file
+// form a single workload.Context that is applied to every workload, so a
+// Service in one file exposes the Deployment of another. Objects of other
+// kinds are listed as ignored, never fatal; a syntax error or a field of
+// the wrong type is an *Error naming the file and line.
+package manifest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	yaml "go.yaml.in/yaml/v3"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/stockade-dev/stockade/internal/workload"
+)
+
+// Limits on hostile input.
+const (
+	// MaxInputSize bounds one file, stdin or request body.
+	MaxInputSize = 64 << 20
+	// maxDepth bounds the nesting of one document; real manifests stay
+	// under 20.
+	maxDepth = 100
+	// Alias expansion may visit at most this many nodes more than the
+	// document holds, times aliasFactor.
+	aliasSlack  = 100_000
+	aliasFactor = 10
+)
+
+// Errors a caller may want to tell apart (errors.Is), for instance to
+// answer 413 rather than 400.
+var (
+	ErrTooLarge  = errors.New("input is larger than 64 MiB")
+	ErrTooDeep   = errors.New("document is nested deeper than 100 levels")
+	ErrExpansion = errors.New("YAML aliases expand the document too far")
+)
+
+// Error is a problem in the content of one input: a YAML or JSON syntax
+// error, a field of the wrong type, or input over the limits.
+type Error struct {
+	File string // as given; "-" for stdin
+	Line int    // 1-based; 0 when the problem has no line
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Err.Error()
+	}
+	return e.File + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Result is what one run read.
+type Result struct {
+	// Deployments are the workloads in input order, enriched with the
+	// Context.
+	Deployments []*workload.Deployment
+	// Ignored lists the objects that are neither workloads nor context,
+	// and workloads that cannot be normalized, in input order.
+	Ignored []Ignored
+	// Objects counts the Kubernetes objects read (List items one by one;
+	// empty documents not at all).
+	Objects int
+	// Context holds the Services, NetworkPolicies, RBAC objects, … of all
+	// inputs together.
+	Context *workload.Context
+	// Warnings are wrong-typed values in fields normalization does not
+	// read (a volume's storage-plugin settings, an object's status): the
+	// value is dropped and the object still checked.
+	Warnings []*Error
+}
+
+// Ignored is an object that was not checked, and why.
+type Ignored struct {
+	Source workload.Source
+	Kind   string
+	Name   string
+	Reason string
+}
+
+// Reasons an object is ignored.
+const (
+	ReasonNotWorkload = "not a workload"
+	ReasonNoKind      = "no apiVersion/kind: not a Kubernetes object"
+	ReasonNotObject   = "not a Kubernetes object (not a mapping)"
+)
+
+// Stdin is the path that names standard input.
+const Stdin = "-"
+
+// Load reads every path — a file, a directory walked recursively for
+// *.yaml, *.yml and *.json (skipping directories whose name starts with a
+// dot), or "-" for stdin — and returns the workloads in input order. Files
+// are decoded in parallel; the result does not depend on the scheduling.
+// The first error in input order is returned.
+func Load(ctx context.Context, paths []string, stdin io.Reader) (*Result, error) {
+	inputs, err := collect(paths, stdin)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]part, len(inputs))
+	workers := min(runtime.GOMAXPROCS(0), len(inputs))
+	var (
+		next   atomic.Int64
+		failed atomic.Int64 // lowest input index that failed
+		wg     sync.WaitGroup
+	)
+	failed.Store(int64(len(inputs)))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := newParser()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(inputs)) || i > failed.Load() {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					parts[i].err = fmt.Errorf("load manifests: %w", err)
+				} else {
+					parts[i] = p.input(inputs[i])
+				}
+				if parts[i].err != nil {
+					for f := failed.Load(); i < f && !failed.CompareAndSwap(f, i); f = failed.Load() {
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range parts {
+		if parts[i].err != nil {
+			return nil, parts[i].err
+		}
+	}
+	return assemble(parts), nil
+}
+
+// Parse reads one input held in memory, such as a request body; name
+// stands for its file in messages and Sources.
+func Parse(name string, data []byte) (*Result, error) {
+	pt := newParser().parse(name, data)
+	if pt.err != nil {
+		return nil, pt.err
+	}
+	return assemble([]part{pt}), nil
+}
+
+type input struct {
+	name string // as the user gave it, or the walked path
+	data []byte // stdin's content; nil for a file still to read
+}
+
+func collect(paths []string, stdin io.Reader) ([]input, error) {
+	var inputs []input
+	stdinRead := false
+	for _, p := range paths {
+		if p == Stdin {
+			if stdinRead {
+				return nil, errors.New("read manifests: stdin (-) is given twice")
+			}
+			if stdin == nil {
+				return nil, errors.New("read manifests: no stdin to read")
+			}
+			stdinRead = true
+			data, err := readLimited(stdin, 0)
+			if err != nil {
+				return nil, errorFor(Stdin, err)
+			}
+			inputs = append(inputs, input{name: Stdin, data: data})
+			continue
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("read manifests: %w", err)
+		}
+		if !info.IsDir() {
+			inputs = append(inputs, input{name: p})
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if isManifestName(d.Name()) {
+				inputs = append(inputs, input{name: path})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read manifests: %w", err)
+		}
+	}
+	return inputs, nil
+}
+
+func isManifestName(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".yaml" || ext == ".yml" || ext == ".json"
+}
+
+// readLimited reads r to its end, refusing more than MaxInputSize bytes.
+func readLimited(r io.Reader, sizeHint int64) ([]byte, error) {
+	if sizeHint > MaxInputSize {
+		return nil, ErrTooLarge
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(sizeHint) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(r, MaxInputSize+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > MaxInputSize {
+		return nil, ErrTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+func errorFor(name string, err error) error {
+	if errors.Is(err, ErrTooLarge) {
+		return &Error{File: name, Err: err}
+	}
+	return fmt.Errorf("read %s: %w", name, err)
+}
+
+// part is what one input holds.
+type part struct {
+	deployments []*workload.Deployment
+	context     []k8sruntime.Object
+	ignored     []Ignored
+	warnings    []*Error
+	objects     int
+	err         error
+}
+
+func assemble(parts []part) *Result {
+	res := &Result{Context: workload.NewContext()}
+	n := 0
+	for i := range parts {
+		for _, obj := range parts[i].context {
+			res.Context.Add(obj)
+		}
+		n += len(parts[i].deployments)
+	}
+	res.Deployments = make([]*workload.Deployment, 0, n)
+	for i := range parts {
+		for _, d := range parts[i].deployments {
+			res.Context.Enrich(d)
+			res.Deployments = append(res.Deployments, d)
+		}
+		res.Ignored = append(res.Ignored, parts[i].ignored...)
+		res.Warnings = append(res.Warnings, parts[i].warnings...)
+		res.Objects += parts[i].objects
+	}
+	return res
+}
+
+// parser reads inputs one at a time; each goroutine has its own.
+type parser struct {
+	dec *decoder
+}
+
+func newParser() *parser { return &parser{dec: newDecoder()} }
+
+func (p *parser) input(in input) part {
+	if in.data != nil {
+		return p.parse(in.name, in.data)
+	}
+	f, err := os.Open(in.name)
+	if err != nil {
+		return part{err: fmt.Errorf("read manifests: %w", err)}
+	}
+	defer f.Close()
+	var size int64
+	if info, err := f.Stat(); err == nil {
+		size = info.Size()
+	}
+	data, err := readLimited(f, size)
+	if err != nil {
+		return part{err: errorFor(in.name, err)}
+	}
+	return p.parse(in.name, data)
+}
+
+func (p *parser) parse(name string, data []byte) part {
+	var pt part
+	if len(data) > MaxInputSize {
+		pt.err = &Error{File: name, Err: ErrTooLarge}
+		return pt
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if looksLikeJSON(name, data) {
+		jp := &jsonParser{data: data, line: 1}
+		for {
+			n, err := jp.next()
+			if err != nil {
+				var je *jsonError
+				if errors.As(err, &je) && (strings.EqualFold(filepath.Ext(name), ".json") || len(pt.deployments)+len(pt.context)+len(pt.ignored) > 0) {
+					pt.err = &Error{File: name, Line: je.line, Err: je.err}
+					return pt
+				}
+				// Not JSON after all: YAML flow style also starts with
+				// a brace. Read it as YAML from the start.
+				return p.parseYAML(name, data)
+			}
+			if n == nil {
+				return pt
+			}
+			if pt.err = p.document(name, n, &pt); pt.err != nil {
+				return pt
+			}
+		}
+	}
+	return p.parseYAML(name, data)
+}
+
+func looksLikeJSON(name string, data []byte) bool {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') ||
+		strings.EqualFold(filepath.Ext(name), ".json") && len(trimmed) > 0
+}
+
+func (p *parser) parseYAML(name string, data []byte) part {
+	var pt part
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			if err == io.EOF {
+				return pt
+			}
+			pt.err = yamlError(name, err)
+			return pt
+		}
+		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+			continue
+		}
+		if pt.err = p.document(name, doc.Content[0], &pt); pt.err != nil {
+			return pt
+		}
+	}
+}
+
+// yamlError turns "yaml: line 12: mapping values are not allowed in this
+// context" into an *Error with its line.
+func yamlError(name string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, tail, ok := strings.Cut(rest, ": "); ok {
+			if n, convErr := strconv.Atoi(num); convErr == nil {
+				line, msg = n, tail
+			}
+		}
+	}
+	return &Error{File: name, Line: line, Err: errors.New(msg)}
+}
+
+// document reads one top-level document.
+func (p *parser) document(name string, n *yaml.Node, pt *part) error {
+	if isNull(n) {
+		return nil // an empty document
+	}
+	nodes, err := measure(n, 0)
+	if err != nil {
+		return fileError(name, n, err)
+	}
+	p.dec.budget = aliasFactor*nodes + aliasSlack
+	return p.object(name, n, pt, "", "")
+}
+
+// measure counts the nodes of a document, refusing one nested too deep.
+// Aliases are not followed here; decoding counts them.
+func measure(n *yaml.Node, depth int) (int, error) {
+	if depth > maxDepth {
+		return 0, errAt(n, "%w", ErrTooDeep)
+	}
+	count := 1
+	for _, c := range n.Content {
+		k, err := measure(c, depth+1)
+		if err != nil {
+			return 0, err
+		}
+		count += k
+	}
+	return count, nil
+}
+
+func fileError(name string, n *yaml.Node, err error) error {
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return &Error{File: name, Line: fe.line, Err: err}
+	}
+	return &Error{File: name, Line: n.Line, Err: err}
+}
+
+// object reads one object, unwrapping Lists; itemVersion and itemKind are
+// the defaults a typed List (DeploymentList, …) gives its items.
+func (p *parser) object(file string, n *yaml.Node, pt *part, itemVersion, itemKind string) error {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	src := workload.Source{File: file, Line: n.Line}
+	if n.Kind != yaml.MappingNode {
+		pt.objects++
+		pt.ignored = append(pt.ignored, Ignored{Source: src, Reason: ReasonNotObject})
+		return nil
+	}
+	h, err := readHeader(n)
+	if err != nil {
+		return fileError(file, n, err)
+	}
+	if h.apiVersion == "" {
+		h.apiVersion = itemVersion
+	}
+	if h.kind == "" {
+		h.kind = itemKind
+	}
+	if strings.HasSuffix(h.kind, "List") && h.items != nil {
+		return p.list(file, h, pt)
+	}
+	pt.objects++
+	if h.kind == "" || h.apiVersion == "" {
+		pt.ignored = append(pt.ignored, Ignored{Source: src, Kind: h.kind, Name: h.name, Reason: ReasonNoKind})
+		return nil
+	}
+	obj := newObject(h.apiVersion, h.kind)
+	if obj == nil {
+		pt.ignored = append(pt.ignored, Ignored{Source: src, Kind: h.kind, Name: h.name, Reason: ReasonNotWorkload})
+		return nil
+	}
+	p.dec.warnings = p.dec.warnings[:0]
+	if err := p.dec.decode(n, reflect.ValueOf(obj).Elem(), 0); err != nil {
+		return fileError(file, n, err)
+	}
+	for _, w := range p.dec.warnings {
+		pt.warnings = append(pt.warnings, &Error{File: file, Line: w.line, Err: w})
+	}
+	if li, ok := obj.(*legacyIngress); ok {
+		obj = li.toV1()
+	}
+	d, isWorkload, err := workload.FromObject(obj, "")
+	switch {
+	case isWorkload && err != nil:
+		pt.ignored = append(pt.ignored, Ignored{Source: src, Kind: h.kind, Name: h.name, Reason: err.Error()})
+	case isWorkload:
+		d.Source = src
+		pt.deployments = append(pt.deployments, d)
+	default:
+		pt.context = append(pt.context, obj)
+	}
+	return nil
+}
+
+func (p *parser) list(file string, h header, pt *part) error {
+	items := h.items
+	for items.Kind == yaml.AliasNode && items.Alias != nil {
+		items = items.Alias
+	}
+	if isNull(items) {
+		return nil
+	}
+	if items.Kind != yaml.SequenceNode {
+		return &Error{File: file, Line: items.Line, Err: fmt.Errorf("items: expected a list, got %s", describe(items))}
+	}
+	itemKind := ""
+	if h.kind != "List" {
+		itemKind = strings.TrimSuffix(h.kind, "List")
+	}
+	for _, item := range items.Content {
+		if err := p.object(file, item, pt, h.apiVersion, itemKind); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type header struct {
+	apiVersion, kind, name string
+	items                  *yaml.Node
+}
+
+// readHeader reads apiVersion, kind, metadata.name and items without
+// decoding the rest, so that unknown kinds cost nothing more.
+func readHeader(n *yaml.Node) (header, error) {
+	var h header
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			continue
+		}
+		var err error
+		switch k.Value {
+		case "apiVersion":
+			h.apiVersion, err = headerString(v)
+		case "kind":
+			h.kind, err = headerString(v)
+		case "items":
+			h.items = v
+		case "metadata":
+			for v.Kind == yaml.AliasNode && v.Alias != nil {
+				v = v.Alias
+			}
+			if v.Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					if v.Content[j].Value == "name" {
+						h.name, err = headerString(v.Content[j+1])
+						err = within(err, "name")
+					}
+				}
+			}
+		}
+		if err != nil {
+			return h, within(err, k.Value)
+		}
+	}
+	return h, nil
+}
+
+func headerString(n *yaml.Node) (string, error) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if isNull(n) {
+		return "", nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		return "", errAt(n, "expected a string, got %s", describe(n))
+	}
+	return n.Value, nil
+}
