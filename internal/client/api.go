@@ -40,7 +40,9 @@ type PolicySummary struct {
 	LifecycleStages    []string `json:"lifecycleStages"`
 	Categories         []string `json:"categories,omitempty"`
 	EnforcementActions []string `json:"enforcementActions,omitempty"`
-	IsDefault          bool     `json:"isDefault,omitempty"`
+	// Enforcement says whether the policy carries an enforcement action.
+	Enforcement bool `json:"enforcement"`
+	IsDefault   bool `json:"isDefault,omitempty"`
 }
 
 // ListPolicies returns every policy Central holds, in Central's order.
@@ -63,9 +65,13 @@ func (c *Client) GetPolicy(ctx context.Context, id string) (json.RawMessage, err
 	return raw, nil
 }
 
-// ExportPolicies returns the policies with the given ids in ACS policy JSON,
-// unchanged, so that fields this version does not know survive a round trip.
+// ExportPolicies returns the policies with the given ids (all when none are
+// given) in ACS policy JSON, unchanged, so that fields this version does not
+// know survive a round trip.
 func (c *Client) ExportPolicies(ctx context.Context, ids []string) ([]json.RawMessage, error) {
+	if ids == nil {
+		ids = []string{}
+	}
 	body := struct {
 		PolicyIDs []string `json:"policyIds"`
 	}{ids}
@@ -94,11 +100,13 @@ type ImportResult struct {
 	Errors    []ImportError `json:"errors"`
 }
 
-// ImportError is one reason a policy was not imported. Central may send a
-// plain string or an object with a message and a type (ACS's form).
+// ImportError is one reason a policy was not imported: "invalid_policy",
+// "duplicate_id", "duplicate_name" or "not_imported" (an import is all or
+// nothing). Central may also send a plain string.
 type ImportError struct {
-	Type    string `json:"type,omitempty"`
-	Message string `json:"message"`
+	Type    string   `json:"type,omitempty"`
+	Message string   `json:"message"`
+	Details []Detail `json:"details,omitempty"`
 }
 
 // UnmarshalJSON accepts "message" or {"type": …, "message": …}.
@@ -109,14 +117,15 @@ func (e *ImportError) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	var obj struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-		Error   string `json:"error"`
+		Type    string   `json:"type"`
+		Message string   `json:"message"`
+		Error   string   `json:"error"`
+		Details []Detail `json:"details"`
 	}
 	if err := json.Unmarshal(data, &obj); err != nil {
 		return errors.New("import error is neither a string nor an object")
 	}
-	*e = ImportError{Type: obj.Type, Message: cmpOr(obj.Message, obj.Error)}
+	*e = ImportError{Type: obj.Type, Message: cmpOr(obj.Message, obj.Error), Details: obj.Details}
 	return nil
 }
 
@@ -143,8 +152,9 @@ func (c *Client) ImportPolicies(ctx context.Context, export []byte, overwrite bo
 type AuthStatus struct {
 	UserName string `json:"userName"`
 	Role     string `json:"role"`
-	// Kind is "user" or "token" when Central says.
-	Kind string `json:"kind,omitempty"`
+	// Kind is "user" or "token".
+	Kind    string `json:"kind,omitempty"`
+	TokenID string `json:"tokenId,omitempty"`
 	// Raw is the whole answer, for --output json.
 	Raw json.RawMessage `json:"-"`
 }
