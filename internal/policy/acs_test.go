@@ -115,11 +115,11 @@ func loadACS(t testing.TB) []*policy.Policy {
 
 func TestACSPoliciesNeedData(t *testing.T) {
 	cases := map[string]string{
-		"log4shell.json":                    "image",
-		"exec-apt.json":                     "runtime",
-		"access_central_secret.json":        "audit log",
-		"network_baseline.json":             "runtime",
-		"cvss_6_privileged.json":            "image",
+		"log4shell.json":             "image",
+		"exec-apt.json":              "runtime",
+		"access_central_secret.json": "audit log",
+		"network_baseline.json":      "runtime",
+		"cvss_6_privileged.json":     "image",
 	}
 	for file, need := range cases {
 		data, err := os.ReadFile(filepath.Join(sharedData(t), "stackrox-policies", file))

@@ -325,9 +325,11 @@ func (g *group) matchContainer(c *workload.Container) bool {
 	case fImageTag:
 		return g.str(c.Image.Tag)
 	case fLiveness:
-		return g.boolean(c.LivenessProbe)
+		// Init containers run to completion before the pod is ready and
+		// cannot have probes, so probe criteria do not apply to them.
+		return !c.Init && g.boolean(c.LivenessProbe)
 	case fReadiness:
-		return g.boolean(c.ReadinessProbe)
+		return !c.Init && g.boolean(c.ReadinessProbe)
 	case fPrivileged:
 		return g.boolean(c.Privileged)
 	case fReadOnlyRootFS:

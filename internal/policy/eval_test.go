@@ -18,7 +18,7 @@ func web() *workload.Deployment {
 		Labels:         map[string]string{"app": "web", "team": "payments"},
 		Annotations:    map[string]string{"email": "ops@example.com"},
 		ServiceAccount: "default", AutomountServiceAccountToken: true,
-		RBAC:           workload.PermissionDefault,
+		RBAC:                    workload.PermissionDefault,
 		HasIngressNetworkPolicy: true,
 		Containers: []workload.Container{
 			{
@@ -27,8 +27,8 @@ func web() *workload.Deployment {
 				AllowPrivilegeEscalation: true, SeccompProfileType: "UNCONFINED",
 			},
 			{
-				Name:  "nginx",
-				Image: workload.Image{FullName: "docker.io/library/nginx:latest", Registry: "docker.io", Remote: "library/nginx", Tag: "latest"},
+				Name:                   "nginx",
+				Image:                  workload.Image{FullName: "docker.io/library/nginx:latest", Registry: "docker.io", Remote: "library/nginx", Tag: "latest"},
 				ReadOnlyRootFilesystem: true, SeccompProfileType: "RUNTIME_DEFAULT",
 				AddCapabilities: []string{"NET_BIND_SERVICE"}, DropCapabilities: []string{"ALL"},
 				CPURequest: 0.25, CPULimit: 1, MemoryRequest: 128, MemoryLimit: 256,
@@ -51,7 +51,7 @@ func web() *workload.Deployment {
 				Image:      workload.Image{FullName: "quay.io/acme/agent@sha256:abc", Registry: "quay.io", Remote: "acme/agent", Digest: "sha256:abc"},
 				Privileged: true, AllowPrivilegeEscalation: true, SeccompProfileType: "UNCONFINED", AppArmorProfile: "unconfined",
 				AddCapabilities: []string{"SYS_ADMIN", "NET_ADMIN"},
-				Mounts: []workload.Mount{{Name: "proc", Destination: "/host/proc", Type: "HostPath", Source: "/proc", ReadOnly: true, MountPropagation: "BIDIRECTIONAL"}},
+				Mounts:          []workload.Mount{{Name: "proc", Destination: "/host/proc", Type: "HostPath", Source: "/proc", ReadOnly: true, MountPropagation: "BIDIRECTIONAL"}},
 			},
 		},
 	}
