@@ -243,7 +243,7 @@ func (e *Error) Error() string {
 	who := "central at " + e.Endpoint
 	switch {
 	case e.Status == 0 && isCertError(e.Err):
-		fmt.Fprintf(&b, "%s presented a certificate that is not trusted: %v; pass --ca FILE with Central's CA certificate (or --insecure-skip-tls-verify on a test setup)", who, e.Err)
+		fmt.Fprintf(&b, "%s presented a certificate that is not trusted: %v; pass --ca FILE with Central's CA certificate (or --insecure-skip-tls-verify on a test setup)", who, transportCause(e.Err))
 	case e.Status == 0:
 		fmt.Fprintf(&b, "%s is not reachable: %v", who, transportCause(e.Err))
 	case e.Status == http.StatusUnauthorized:
