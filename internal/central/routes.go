@@ -48,10 +48,10 @@ func (s *Server) wire(adminHash string) ([]httpapi.Route, error) {
 func (s *Server) serverRoutes(openAPI []byte) []httpapi.Route {
 	metricsHandler := s.metrics.Handler()
 	return []httpapi.Route{
-		{Method: http.MethodGet, Path: "/healthz", Permission: auth.Public, Handler: func(w http.ResponseWriter, r *http.Request) error {
+		{Method: http.MethodGet, Path: "/healthz", Permission: auth.Public(), Handler: func(w http.ResponseWriter, r *http.Request) error {
 			return httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": version.Version})
 		}},
-		{Method: http.MethodGet, Path: "/readyz", Permission: auth.Public, Handler: func(w http.ResponseWriter, r *http.Request) error {
+		{Method: http.MethodGet, Path: "/readyz", Permission: auth.Public(), Handler: func(w http.ResponseWriter, r *http.Request) error {
 			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 			defer cancel()
 			if err := s.store.Ping(ctx); err != nil {
@@ -59,11 +59,11 @@ func (s *Server) serverRoutes(openAPI []byte) []httpapi.Route {
 			}
 			return httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready", "store": s.store.Backend()})
 		}},
-		{Method: http.MethodGet, Path: "/metrics", Permission: auth.Public, Handler: func(w http.ResponseWriter, r *http.Request) error {
+		{Method: http.MethodGet, Path: "/metrics", Permission: auth.Public(), Handler: func(w http.ResponseWriter, r *http.Request) error {
 			metricsHandler.ServeHTTP(w, r)
 			return nil
 		}},
-		{Method: http.MethodGet, Path: "/openapi.json", Permission: auth.Authenticated, Handler: func(w http.ResponseWriter, r *http.Request) error {
+		{Method: http.MethodGet, Path: "/openapi.json", Permission: auth.Authenticated(), Handler: func(w http.ResponseWriter, r *http.Request) error {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(openAPI) // a write error means the client went away
 			return nil

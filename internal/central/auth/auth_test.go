@@ -23,11 +23,11 @@ func TestRoleGrants(t *testing.T) {
 		{RoleCI, Need(ResourcePolicy, Write), false},
 		{RoleCI, Need(ResourceAlert, Read), false},
 		{RoleCI, Need(ResourceAPIToken, Read), false},
-		{RoleCI, Authenticated, true},
-		{Role("Nobody"), Authenticated, false},
+		{RoleCI, Authenticated(), true},
+		{Role("Nobody"), Authenticated(), false},
 		{Role("Nobody"), Need(ResourcePolicy, Read), false},
 		{RoleAdmin, Permission{}, false}, // undeclared: refused even to Admin
-		{Role(""), Public, true},
+		{Role(""), Public(), true},
 	} {
 		if got := tc.role.Allows(tc.perm); got != tc.want {
 			t.Errorf("%q.Allows(%s) = %v, want %v", tc.role, tc.perm, got, tc.want)

@@ -49,11 +49,11 @@ type Permission struct {
 	authenticated bool
 }
 
-// Public is the permission of routes served to anyone: health and metrics.
-var Public = Permission{public: true}
+// Public() is the permission of routes served to anyone: health and metrics.
+func Public() Permission { return Permission{public: true} }
 
-// Authenticated is the permission of routes any authenticated caller may use.
-var Authenticated = Permission{authenticated: true}
+// Authenticated() is the permission of routes any authenticated caller may use.
+func Authenticated() Permission { return Permission{authenticated: true} }
 
 // Need returns the permission to access r at level a.
 func Need(r Resource, a Access) Permission { return Permission{Resource: r, Access: a} }

@@ -67,7 +67,7 @@ func New(policies Policies, st Store, inv Inventory, recorded Counter, log *slog
 
 // recordPermission is needed on top of the route's permission to record
 // alerts: a check that writes is not a read.
-var recordPermission = auth.Need(auth.ResourceAlert, auth.Write)
+func recordPermission() auth.Permission { return auth.Need(auth.ResourceAlert, auth.Write) }
 
 // Routes are the detection endpoints. Checking needs Detection read (the CI
 // role has it); recording alerts additionally needs Alert write, checked in
@@ -100,8 +100,8 @@ func (a *API) deployYAML(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.Record {
-		if id, _ := auth.FromContext(r.Context()); !id.Role.Allows(recordPermission) {
-			return httpapi.Forbidden(fmt.Sprintf("role %q may check deployments but not record alerts (%s)", id.Role, recordPermission))
+		if id, _ := auth.FromContext(r.Context()); !id.Role.Allows(recordPermission()) {
+			return httpapi.Forbidden(fmt.Sprintf("role %q may check deployments but not record alerts (%s)", id.Role, recordPermission()))
 		}
 	}
 	if strings.TrimSpace(req.YAML) == "" {

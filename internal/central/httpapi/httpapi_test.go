@@ -20,9 +20,9 @@ func ok(w http.ResponseWriter, r *http.Request) error { return WriteJSON(w, 200,
 func TestMountFailsClosed(t *testing.T) {
 	for name, routes := range map[string][]Route{
 		"no permission": {{Method: "GET", Path: "/x", Handler: ok}},
-		"no handler":    {{Method: "GET", Path: "/x", Permission: auth.Public}},
-		"twice":         {{Method: "GET", Path: "/x", Permission: auth.Public, Handler: ok}, {Method: "GET", Path: "/x", Permission: auth.Public, Handler: ok}},
-		"clash":         {{Method: "GET", Path: "/x/{a}", Permission: auth.Public, Handler: ok}, {Method: "GET", Path: "/x/{b}", Permission: auth.Public, Handler: ok}},
+		"no handler":    {{Method: "GET", Path: "/x", Permission: auth.Public()}},
+		"twice":         {{Method: "GET", Path: "/x", Permission: auth.Public(), Handler: ok}, {Method: "GET", Path: "/x", Permission: auth.Public(), Handler: ok}},
+		"clash":         {{Method: "GET", Path: "/x/{a}", Permission: auth.Public(), Handler: ok}, {Method: "GET", Path: "/x/{b}", Permission: auth.Public(), Handler: ok}},
 	} {
 		if err := Mount(http.NewServeMux(), routes, Edge{Log: slog.New(slog.DiscardHandler)}); err == nil {
 			t.Errorf("%s: Mount succeeded", name)

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -161,10 +160,6 @@ func (e Edge) writeError(w *statusWriter, r *http.Request, route string, err err
 		// The handler already started its response; the status cannot change.
 		e.Log.Warn("error after response started", "route", route, "err", err)
 		return
-	}
-	var he *Error
-	if status == http.StatusRequestEntityTooLarge && !errors.As(err, &he) {
-		w.Header().Set("Connection", "close")
 	}
 	if err := WriteJSON(w, status, body); err != nil {
 		e.Log.Warn("write error response failed", "route", route, "err", err)

@@ -51,7 +51,7 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/v1/apitokens/{id}", Permission: read, Handler: a.get},
 		{Method: http.MethodDelete, Path: "/v1/apitokens/{id}", Permission: write, Handler: a.revoke},
 		{Method: http.MethodPost, Path: "/v1/apitokens/{id}/revoke", Permission: write, Handler: a.revoke},
-		{Method: http.MethodGet, Path: "/v1/auth/status", Permission: auth.Authenticated, Handler: a.status},
+		{Method: http.MethodGet, Path: "/v1/auth/status", Permission: auth.Authenticated(), Handler: a.status},
 	}
 }
 
