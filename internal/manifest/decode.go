@@ -44,6 +44,9 @@ type decoder struct {
 	// path leads to the value being decoded, for warnings (errors build
 	// theirs as they return).
 	path []pathSeg
+	// lenient counts the lenient fields being decoded: inside one, every
+	// field is lenient, so that only the innermost wrong value is dropped.
+	lenient int
 }
 
 type pathSeg struct {
@@ -326,11 +329,18 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, ti *typeInfo, dept
 		f := v.FieldByIndex(fi.index)
 		f.SetZero() // a repeated or merged key replaces, never deep-merges
 		d.path = append(d.path, pathSeg{key: key})
+		lenient := fi.lenient || d.lenient > 0
+		if lenient {
+			d.lenient++
+		}
 		err := d.decode(val, f, depth+1)
+		if lenient {
+			d.lenient--
+		}
 		d.path = d.path[:len(d.path)-1]
 		if err != nil {
 			var fe *fieldError
-			if fi.lenient && errors.As(err, &fe) && !errors.Is(err, ErrTooDeep) && !errors.Is(err, ErrExpansion) {
+			if lenient && errors.As(err, &fe) && !errors.Is(err, ErrTooDeep) && !errors.Is(err, ErrExpansion) {
 				f.SetZero()
 				d.warn(fe, key)
 				return nil
