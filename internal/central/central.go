@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *S
 	}
 	defer func() {
 		if err != nil {
-			st.Close()
+			_ = st.Close() // the start error matters more
 		}
 	}()
 	first, adminHash, err := bootstrap(ctx, st, cfg, log)
@@ -111,7 +111,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *S
 		return nil, err
 	}
 
-	s.listener, err = net.Listen("tcp", cfg.Listen)
+	s.listener, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
@@ -192,7 +192,7 @@ func (s *Server) Run(ctx context.Context) error {
 		defer cancel()
 		if err := s.http.Shutdown(sctx); err != nil {
 			s.log.Warn("graceful shutdown incomplete", "err", err)
-			s.http.Close()
+			_ = s.http.Close() // forced: the shutdown error is already logged
 		}
 		serveErr = <-errc
 	}
@@ -211,8 +211,11 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Close releases what New opened, for a Server that will not Run.
 func (s *Server) Close() error {
-	s.listener.Close()
-	return s.store.Close()
+	lerr := s.listener.Close()
+	if err := s.store.Close(); err != nil {
+		return err
+	}
+	return lerr
 }
 
 func (s *Server) printBanner() {

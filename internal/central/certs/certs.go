@@ -288,7 +288,7 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // best effort; the write error is what matters
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -58,7 +58,7 @@ func DecodeBytes(data []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return decodeError(data, dec, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		line, col := position(data, dec.InputOffset())
 		return Invalid(fmt.Sprintf("malformed JSON at line %d, column %d: unexpected data after the JSON object", line, col),
 			Detail{Path: fmt.Sprintf("line %d", line), Message: "unexpected data after the JSON object"})
