@@ -253,3 +253,16 @@ func TestNewFailsCleanly(t *testing.T) {
 		})
 	}
 }
+
+func TestReadyzReportsAStoreThatDoesNotAnswer(t *testing.T) {
+	c := start(t, t.TempDir())
+	c.must(http.StatusOK, cred{}, "GET", "/readyz", nil)
+	if err := c.srv.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := c.must(http.StatusServiceUnavailable, cred{}, "GET", "/readyz", nil)
+	if !strings.Contains(string(r.body), "store unavailable") {
+		t.Errorf("readyz body = %s", r.body)
+	}
+	c.must(http.StatusOK, cred{}, "GET", "/healthz", nil)
+}
