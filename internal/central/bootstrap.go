@@ -107,10 +107,12 @@ var errConcurrentBootstrap = errors.New("store initialized concurrently")
 func ensureDataDir(dir string) error {
 	info, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
+		// The umask can only remove permission bits: the directory is
+		// private to its owner whatever it is.
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("create data directory: %w", err)
 		}
-		return os.Chmod(dir, 0o700)
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("data directory: %w", err)

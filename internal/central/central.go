@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/central/auth"
@@ -219,16 +220,20 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) printBanner() {
+	var b strings.Builder
 	switch {
 	case s.first == nil:
-		fmt.Fprintf(s.out, "Stockade Central is running at %s\n", s.url)
+		fmt.Fprintf(&b, "Stockade Central is running at %s\n", s.url)
 	case s.first.fromEnv:
-		fmt.Fprintf(s.out, "Stockade Central is running at %s  (user: %s, password: from %s, CA: %s)\n",
+		fmt.Fprintf(&b, "Stockade Central is running at %s  (user: %s, password: from %s, CA: %s)\n",
 			s.url, auth.AdminUser, AdminPasswordEnv, s.caDisplay())
 	default:
-		fmt.Fprintf(s.out, "Stockade Central is running at %s  (user: %s, password: %s, CA: %s)\n",
+		fmt.Fprintf(&b, "Stockade Central is running at %s  (user: %s, password: %s, CA: %s)\n",
 			s.url, auth.AdminUser, s.first.password, s.caDisplay())
-		fmt.Fprintf(s.out, "The password is saved in %s; it is not shown again.\n", filepath.Join(s.cfg.DataDir, PasswordFile))
+		fmt.Fprintf(&b, "The password is saved in %s; it is not shown again.\n", filepath.Join(s.cfg.DataDir, PasswordFile))
+	}
+	if _, err := io.WriteString(s.out, b.String()); err != nil {
+		s.log.Warn("print banner failed", "err", err)
 	}
 }
 

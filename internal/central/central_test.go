@@ -135,7 +135,8 @@ func TestTLS12Minimum(t *testing.T) {
 	tr := c.client.Transport.(*http.Transport).Clone()
 	tr.TLSClientConfig.MinVersion = 0x0301 // TLS 1.0
 	tr.TLSClientConfig.MaxVersion = 0x0302 // TLS 1.1
-	if _, err := (&http.Client{Transport: tr}).Get(c.url + "/healthz"); err == nil {
+	if resp, err := (&http.Client{Transport: tr}).Get(c.url + "/healthz"); err == nil {
+		resp.Body.Close()
 		t.Fatal("a TLS 1.1 client was served")
 	}
 	// Plain HTTP is not served either.
@@ -219,7 +220,8 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatal("Run did not return after shutdown")
 	}
 	c.cancel = nil
-	if _, err := c.client.Get(c.url + "/healthz"); err == nil {
+	if resp, err := c.client.Get(c.url + "/healthz"); err == nil {
+		resp.Body.Close()
 		t.Error("central still serves after shutdown")
 	}
 	// The store was closed cleanly: a new Central opens it and sees the alert.

@@ -60,16 +60,18 @@ func ParseFlags(prog string, args []string, getenv func(string) string, out io.W
 	str(&cfg.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	str(&cfg.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: %s [flags]\n\nStockade Central, the management server: HTTPS REST API, policy store and detection.\n\nFlags:\n", prog)
+		var b strings.Builder
+		fmt.Fprintf(&b, "Usage: %s [flags]\n\nStockade Central, the management server: HTTPS REST API, policy store and detection.\n\nFlags:\n", prog)
 		fs.VisitAll(func(f *flag.Flag) {
 			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(out, "  --%s %s\n      %s", f.Name, name, usage)
+			fmt.Fprintf(&b, "  --%s %s\n      %s", f.Name, name, usage)
 			if f.DefValue != "" {
-				fmt.Fprintf(out, " (default %q)", f.DefValue)
+				fmt.Fprintf(&b, " (default %q)", f.DefValue)
 			}
-			fmt.Fprintln(out)
+			b.WriteString("\n")
 		})
-		fmt.Fprintf(out, "\nAt first start the admin password is generated (or read from %s) and printed once.\n", AdminPasswordEnv)
+		fmt.Fprintf(&b, "\nAt first start the admin password is generated (or read from %s) and printed once.\n", AdminPasswordEnv)
+		_, _ = io.WriteString(out, b.String()) // nowhere to report a failure to print help
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

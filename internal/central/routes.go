@@ -2,6 +2,7 @@ package central
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -64,9 +65,7 @@ func (s *Server) serverRoutes(openAPI []byte) []httpapi.Route {
 			return nil
 		}},
 		{Method: http.MethodGet, Path: "/openapi.json", Permission: auth.Authenticated(), Handler: func(w http.ResponseWriter, r *http.Request) error {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(openAPI) // a write error means the client went away
-			return nil
+			return httpapi.WriteJSON(w, http.StatusOK, json.RawMessage(openAPI))
 		}},
 	}
 }

@@ -84,7 +84,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (Identity, error) {
 		a.limiter.Fail(ip, now)
 		// The error names what was wrong, never the secret presented.
 		a.log.Warn("sign-in failed", "client", ip, "method", method, "reason", err.Error())
-		return Identity{}, fmt.Errorf("%s: %w", err, ErrUnauthenticated)
+		return Identity{}, fmt.Errorf("%s: %w", err.Error(), ErrUnauthenticated)
 	}
 	return id, nil
 }

@@ -1,6 +1,7 @@
 package policyapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -257,8 +258,5 @@ func (a *API) export(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(doc) // a write error means the client went away
-	return nil
+	return httpapi.WriteJSON(w, http.StatusOK, json.RawMessage(doc))
 }
