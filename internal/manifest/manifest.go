@@ -12,19 +12,14 @@ package manifest
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	yaml "go.yaml.in/yaml/v3"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
@@ -108,55 +103,6 @@ const (
 // Stdin is the path that names standard input.
 const Stdin = "-"
 
-// Load reads every path — a file, a directory walked recursively for
-// *.yaml, *.yml and *.json (skipping directories whose name starts with a
-// dot), or "-" for stdin — and returns the workloads in input order. Files
-// are decoded in parallel; the result does not depend on the scheduling.
-// The first error in input order is returned.
-func Load(ctx context.Context, paths []string, stdin io.Reader) (*Result, error) {
-	inputs, err := collect(paths, stdin)
-	if err != nil {
-		return nil, err
-	}
-	parts := make([]part, len(inputs))
-	workers := min(runtime.GOMAXPROCS(0), len(inputs))
-	var (
-		next   atomic.Int64
-		failed atomic.Int64 // lowest input index that failed
-		wg     sync.WaitGroup
-	)
-	failed.Store(int64(len(inputs)))
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := newParser()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(inputs)) || i > failed.Load() {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					parts[i].err = fmt.Errorf("load manifests: %w", err)
-				} else {
-					parts[i] = p.input(inputs[i])
-				}
-				if parts[i].err != nil {
-					for f := failed.Load(); i < f && !failed.CompareAndSwap(f, i); f = failed.Load() {
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for i := range parts {
-		if parts[i].err != nil {
-			return nil, parts[i].err
-		}
-	}
-	return assemble(parts), nil
-}
-
 // Parse reads one input held in memory, such as a request body; name
 // stands for its file in messages and Sources.
 func Parse(name string, data []byte) (*Result, error) {
@@ -165,60 +111,6 @@ func Parse(name string, data []byte) (*Result, error) {
 		return nil, pt.err
 	}
 	return assemble([]part{pt}), nil
-}
-
-type input struct {
-	name string // as the user gave it, or the walked path
-	data []byte // stdin's content; nil for a file still to read
-}
-
-func collect(paths []string, stdin io.Reader) ([]input, error) {
-	var inputs []input
-	stdinRead := false
-	for _, p := range paths {
-		if p == Stdin {
-			if stdinRead {
-				return nil, errors.New("read manifests: stdin (-) is given twice")
-			}
-			if stdin == nil {
-				return nil, errors.New("read manifests: no stdin to read")
-			}
-			stdinRead = true
-			data, err := readLimited(stdin, 0)
-			if err != nil {
-				return nil, errorFor(Stdin, err)
-			}
-			inputs = append(inputs, input{name: Stdin, data: data})
-			continue
-		}
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("read manifests: %w", err)
-		}
-		if !info.IsDir() {
-			inputs = append(inputs, input{name: p})
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if isManifestName(d.Name()) {
-				inputs = append(inputs, input{name: path})
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read manifests: %w", err)
-		}
-	}
-	return inputs, nil
 }
 
 func isManifestName(name string) bool {
@@ -243,10 +135,15 @@ func readLimited(r io.Reader, sizeHint int64) ([]byte, error) {
 }
 
 func errorFor(name string, err error) error {
-	if errors.Is(err, ErrTooLarge) {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, ErrTooLarge):
 		return &Error{File: name, Err: err}
+	case errors.As(err, &pe):
+		return fmt.Errorf("read manifests: %w", err)
+	default:
+		return fmt.Errorf("read %s: %w", name, err)
 	}
-	return fmt.Errorf("read %s: %w", name, err)
 }
 
 // part is what one input holds.
@@ -288,26 +185,6 @@ type parser struct {
 
 func newParser() *parser { return &parser{dec: newDecoder()} }
 
-func (p *parser) input(in input) part {
-	if in.data != nil {
-		return p.parse(in.name, in.data)
-	}
-	f, err := os.Open(in.name)
-	if err != nil {
-		return part{err: fmt.Errorf("read manifests: %w", err)}
-	}
-	defer f.Close()
-	var size int64
-	if info, err := f.Stat(); err == nil {
-		size = info.Size()
-	}
-	data, err := readLimited(f, size)
-	if err != nil {
-		return part{err: errorFor(in.name, err)}
-	}
-	return p.parse(in.name, data)
-}
-
 func (p *parser) parse(name string, data []byte) part {
 	var pt part
 	if len(data) > MaxInputSize {
@@ -348,6 +225,14 @@ func looksLikeJSON(name string, data []byte) bool {
 
 func (p *parser) parseYAML(name string, data []byte) part {
 	var pt part
+	if roots, ok := fastYAML(data); ok {
+		for _, root := range roots {
+			if pt.err = p.document(name, root, &pt); pt.err != nil {
+				return pt
+			}
+		}
+		return pt
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package manifest
+
+func readFile(name string) ([]byte, error) { return readOther(name) }
