@@ -11,23 +11,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	yaml "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// YAML tags of resolved scalars.
-const (
-	tagStr       = "!!str"
-	tagInt       = "!!int"
-	tagFloat     = "!!float"
-	tagBool      = "!!bool"
-	tagNull      = "!!null"
-	tagTimestamp = "!!timestamp"
-	tagBinary    = "!!binary"
-	tagMerge     = "!!merge"
-)
 
 // decoder fills typed Kubernetes objects straight from YAML nodes, as
 // encoding/json would fill them from the JSON form but in one pass and with
@@ -179,8 +167,8 @@ func (e *fieldError) Error() string {
 	return b.String()
 }
 
-func errAt(n *yaml.Node, format string, args ...any) *fieldError {
-	return &fieldError{line: n.Line, err: fmt.Errorf(format, args...)}
+func errAt(n *node, format string, args ...any) *fieldError {
+	return &fieldError{line: int(n.line), err: fmt.Errorf(format, args...)}
 }
 
 func within(err error, seg string) error {
@@ -192,24 +180,24 @@ func within(err error, seg string) error {
 }
 
 // describe names a node's kind for messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
+func describe(n *node) string {
+	switch n.kind {
+	case mappingNode:
 		return "a mapping"
-	case yaml.SequenceNode:
+	case sequenceNode:
 		return "a list"
-	case yaml.ScalarNode:
-		switch n.Tag {
+	case scalarNode:
+		switch n.tag {
 		case tagInt:
-			return "the number " + n.Value
+			return "the number " + n.value
 		case tagFloat:
-			return "the number " + n.Value
+			return "the number " + n.value
 		case tagBool:
-			return "the boolean " + n.Value
+			return "the boolean " + n.value
 		case tagNull:
 			return "null"
 		default:
-			return strconv.Quote(truncate(n.Value))
+			return strconv.Quote(truncate(n.value))
 		}
 	default:
 		return "a node"
@@ -228,10 +216,10 @@ func truncate(s string) string {
 	return s[:cut] + "…"
 }
 
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == tagNull }
+func isNull(n *node) bool { return n.kind == scalarNode && n.tag == tagNull }
 
 // decode fills v from n. depth counts nesting, aliases included.
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, depth int) error {
+func (d *decoder) decode(n *node, v reflect.Value, depth int) error {
 	if depth > maxDepth {
 		return errAt(n, "%w", ErrTooDeep)
 	}
@@ -239,11 +227,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, depth int) error {
 	if d.budget < 0 {
 		return errAt(n, "%w", ErrExpansion)
 	}
-	for n.Kind == yaml.AliasNode {
-		if n.Alias == nil {
-			return errAt(n, "unknown alias %q", n.Value)
+	for n.kind == aliasNode {
+		if n.alias == nil {
+			return errAt(n, "unknown alias %q", n.value)
 		}
-		n, depth = n.Alias, depth+1
+		n, depth = n.alias, depth+1
 		if depth > maxDepth {
 			return errAt(n, "%w", ErrTooDeep)
 		}
@@ -317,11 +305,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, depth int) error {
 	}
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, ti *typeInfo, depth int) error {
-	if n.Kind != yaml.MappingNode {
+func (d *decoder) decodeStruct(n *node, v reflect.Value, ti *typeInfo, depth int) error {
+	if n.kind != mappingNode {
 		return errAt(n, "expected a mapping, got %s", describe(n))
 	}
-	return d.eachPair(n, depth, func(key string, val *yaml.Node) error {
+	return d.eachPair(n, depth, func(key string, val *node) error {
 		fi, ok := ti.fields[key]
 		if !ok {
 			return nil
@@ -351,8 +339,8 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, ti *typeInfo, dept
 	})
 }
 
-func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, depth int) error {
-	if n.Kind != yaml.MappingNode {
+func (d *decoder) decodeMap(n *node, v reflect.Value, depth int) error {
+	if n.kind != mappingNode {
 		return errAt(n, "expected a mapping, got %s", describe(n))
 	}
 	t := v.Type()
@@ -360,10 +348,10 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, depth int) error {
 		return errAt(n, "cannot decode into %s", t)
 	}
 	if v.IsNil() {
-		v.Set(reflect.MakeMapWithSize(t, len(n.Content)/2))
+		v.Set(reflect.MakeMapWithSize(t, len(n.content)/2))
 	}
 	elem := reflect.New(t.Elem()).Elem()
-	return d.eachPair(n, depth, func(key string, val *yaml.Node) error {
+	return d.eachPair(n, depth, func(key string, val *node) error {
 		elem.SetZero()
 		d.path = append(d.path, pathSeg{key: key})
 		err := d.decode(val, elem, depth+1)
@@ -378,11 +366,11 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, depth int) error {
 
 // eachPair calls fn for every key of a mapping, first the keys merged in
 // with "<<" (earlier sources winning over later ones), then its own.
-func (d *decoder) eachPair(n *yaml.Node, depth int, fn func(key string, val *yaml.Node) error) error {
-	var merges []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Tag == tagMerge {
-			merges = append(merges, n.Content[i+1])
+func (d *decoder) eachPair(n *node, depth int, fn func(key string, val *node) error) error {
+	var merges []*node
+	for i := 0; i+1 < len(n.content); i += 2 {
+		if k := n.content[i]; k.kind == scalarNode && k.tag == tagMerge {
+			merges = append(merges, n.content[i+1])
 		}
 	}
 	for i := len(merges) - 1; i >= 0; i-- {
@@ -390,37 +378,37 @@ func (d *decoder) eachPair(n *yaml.Node, depth int, fn func(key string, val *yam
 			return err
 		}
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		for k.Kind == yaml.AliasNode && k.Alias != nil {
-			k = k.Alias
+	for i := 0; i+1 < len(n.content); i += 2 {
+		k := n.content[i]
+		for k.kind == aliasNode && k.alias != nil {
+			k = k.alias
 		}
-		if k.Kind != yaml.ScalarNode {
+		if k.kind != scalarNode {
 			return errAt(k, "a mapping key must be a scalar, got %s", describe(k))
 		}
-		if k.Tag == tagMerge {
+		if k.tag == tagMerge {
 			continue
 		}
-		if err := fn(k.Value, n.Content[i+1]); err != nil {
+		if err := fn(k.value, n.content[i+1]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (d *decoder) merge(src *yaml.Node, depth int, fn func(string, *yaml.Node) error) error {
+func (d *decoder) merge(src *node, depth int, fn func(string, *node) error) error {
 	if depth > maxDepth {
 		return errAt(src, "%w", ErrTooDeep)
 	}
-	for src.Kind == yaml.AliasNode && src.Alias != nil {
-		src, depth = src.Alias, depth+1
+	for src.kind == aliasNode && src.alias != nil {
+		src, depth = src.alias, depth+1
 	}
-	switch src.Kind {
-	case yaml.MappingNode:
+	switch src.kind {
+	case mappingNode:
 		return d.eachPair(src, depth+1, fn)
-	case yaml.SequenceNode:
-		for i := len(src.Content) - 1; i >= 0; i-- {
-			if err := d.merge(src.Content[i], depth+1, fn); err != nil {
+	case sequenceNode:
+		for i := len(src.content) - 1; i >= 0; i-- {
+			if err := d.merge(src.content[i], depth+1, fn); err != nil {
 				return err
 			}
 		}
@@ -430,22 +418,22 @@ func (d *decoder) merge(src *yaml.Node, depth int, fn func(string, *yaml.Node) e
 	}
 }
 
-func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, depth int) error {
+func (d *decoder) decodeSlice(n *node, v reflect.Value, depth int) error {
 	t := v.Type()
-	if t.Elem().Kind() == reflect.Uint8 && n.Kind == yaml.ScalarNode {
+	if t.Elem().Kind() == reflect.Uint8 && n.kind == scalarNode {
 		// []byte is base64 text, as in JSON.
-		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(n.Value), ""))
+		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(n.value), ""))
 		if err != nil {
 			return errAt(n, "expected base64 data: %v", err)
 		}
 		v.SetBytes(b)
 		return nil
 	}
-	if n.Kind != yaml.SequenceNode {
+	if n.kind != sequenceNode {
 		return errAt(n, "expected a list, got %s", describe(n))
 	}
-	s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
-	for i, item := range n.Content {
+	s := reflect.MakeSlice(t, len(n.content), len(n.content))
+	for i, item := range n.content {
 		d.path = append(d.path, pathSeg{index: i})
 		err := d.decode(item, s.Index(i), depth+1)
 		d.path = d.path[:len(d.path)-1]
@@ -457,24 +445,24 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, depth int) error {
 	return nil
 }
 
-func decodeString(n *yaml.Node, v reflect.Value) error {
-	if n.Kind != yaml.ScalarNode {
+func decodeString(n *node, v reflect.Value) error {
+	if n.kind != scalarNode {
 		return errAt(n, "expected a string, got %s", describe(n))
 	}
-	switch n.Tag {
+	switch n.tag {
 	case tagInt, tagFloat, tagBool:
 		// As kubectl: an unquoted number or boolean is not a string.
 		return errAt(n, "expected a string, got %s (quote it)", describe(n))
 	}
-	v.SetString(n.Value)
+	v.SetString(n.value)
 	return nil
 }
 
 // decodeBool accepts YAML 1.2 booleans, and the YAML 1.1 spellings
 // (yes/no/on/off) that kubectl's YAML reader still resolves as booleans.
-func decodeBool(n *yaml.Node, v reflect.Value) error {
-	if n.Kind == yaml.ScalarNode && (n.Tag == tagBool || n.Tag == tagStr && n.Style == 0) {
-		switch strings.ToLower(n.Value) {
+func decodeBool(n *node, v reflect.Value) error {
+	if n.kind == scalarNode && (n.tag == tagBool || n.tag == tagStr && n.style == 0) {
+		switch strings.ToLower(n.value) {
 		case "true", "yes", "y", "on":
 			v.SetBool(true)
 			return nil
@@ -486,106 +474,106 @@ func decodeBool(n *yaml.Node, v reflect.Value) error {
 	return errAt(n, "expected true or false, got %s", describe(n))
 }
 
-func parseInt(n *yaml.Node) (int64, error) {
-	if n.Kind != yaml.ScalarNode || n.Tag != tagInt {
+func parseInt(n *node) (int64, error) {
+	if n.kind != scalarNode || n.tag != tagInt {
 		return 0, errAt(n, "expected an integer, got %s", describe(n))
 	}
-	i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
+	i, err := strconv.ParseInt(strings.ReplaceAll(n.value, "_", ""), 0, 64)
 	if err != nil {
-		return 0, errAt(n, "integer %s is out of range", n.Value)
+		return 0, errAt(n, "integer %s is out of range", n.value)
 	}
 	return i, nil
 }
 
-func decodeInt(n *yaml.Node, v reflect.Value) error {
+func decodeInt(n *node, v reflect.Value) error {
 	i, err := parseInt(n)
 	if err != nil {
 		return err
 	}
 	if v.OverflowInt(i) {
-		return errAt(n, "integer %s does not fit in %s", n.Value, v.Type())
+		return errAt(n, "integer %s does not fit in %s", n.value, v.Type())
 	}
 	v.SetInt(i)
 	return nil
 }
 
-func decodeUint(n *yaml.Node, v reflect.Value) error {
+func decodeUint(n *node, v reflect.Value) error {
 	i, err := parseInt(n)
 	if err != nil {
 		return err
 	}
 	if i < 0 || v.OverflowUint(uint64(i)) {
-		return errAt(n, "integer %s does not fit in %s", n.Value, v.Type())
+		return errAt(n, "integer %s does not fit in %s", n.value, v.Type())
 	}
 	v.SetUint(uint64(i))
 	return nil
 }
 
-func parseFloat(n *yaml.Node) (float64, error) {
-	if n.Kind == yaml.ScalarNode {
-		switch n.Tag {
+func parseFloat(n *node) (float64, error) {
+	if n.kind == scalarNode {
+		switch n.tag {
 		case tagInt:
 			i, err := parseInt(n)
 			return float64(i), err
 		case tagFloat:
-			f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+			f, err := strconv.ParseFloat(strings.ReplaceAll(n.value, "_", ""), 64)
 			if err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
 				return f, nil
 			}
-			return 0, errAt(n, "number %s is not a finite float", n.Value)
+			return 0, errAt(n, "number %s is not a finite float", n.value)
 		}
 	}
 	return 0, errAt(n, "expected a number, got %s", describe(n))
 }
 
-func decodeFloat(n *yaml.Node, v reflect.Value) error {
+func decodeFloat(n *node, v reflect.Value) error {
 	f, err := parseFloat(n)
 	if err != nil {
 		return err
 	}
 	if v.OverflowFloat(f) {
-		return errAt(n, "number %s does not fit in %s", n.Value, v.Type())
+		return errAt(n, "number %s does not fit in %s", n.value, v.Type())
 	}
 	v.SetFloat(f)
 	return nil
 }
 
 // decodeQuantity reads a resource quantity written as a string or a number.
-func (d *decoder) decodeQuantity(n *yaml.Node, v reflect.Value) error {
+func (d *decoder) decodeQuantity(n *node, v reflect.Value) error {
 	if isNull(n) {
 		v.SetZero()
 		return nil
 	}
-	if n.Kind != yaml.ScalarNode || n.Tag == tagBool {
+	if n.kind != scalarNode || n.tag == tagBool {
 		return errAt(n, "expected a quantity such as 500m or 128Mi, got %s", describe(n))
 	}
-	q, err := resource.ParseQuantity(strings.TrimSpace(n.Value))
+	q, err := resource.ParseQuantity(strings.TrimSpace(n.value))
 	if err != nil {
-		return errAt(n, "invalid quantity %q: %v", truncate(n.Value), err)
+		return errAt(n, "invalid quantity %q: %v", truncate(n.value), err)
 	}
 	v.Set(reflect.ValueOf(q))
 	return nil
 }
 
 // decodeIntOrString reads a port number or name.
-func (d *decoder) decodeIntOrString(n *yaml.Node, v reflect.Value) error {
+func (d *decoder) decodeIntOrString(n *node, v reflect.Value) error {
 	if isNull(n) {
 		v.SetZero()
 		return nil
 	}
-	if n.Kind == yaml.ScalarNode && n.Tag == tagInt {
+	if n.kind == scalarNode && n.tag == tagInt {
 		i, err := parseInt(n)
 		if err != nil {
 			return err
 		}
 		if i < math.MinInt32 || i > math.MaxInt32 {
-			return errAt(n, "integer %s does not fit in int32", n.Value)
+			return errAt(n, "integer %s does not fit in int32", n.value)
 		}
 		v.Set(reflect.ValueOf(intstr.FromInt32(int32(i))))
 		return nil
 	}
-	if n.Kind == yaml.ScalarNode && n.Tag != tagFloat && n.Tag != tagBool {
-		v.Set(reflect.ValueOf(intstr.FromString(n.Value)))
+	if n.kind == scalarNode && n.tag != tagFloat && n.tag != tagBool {
+		v.Set(reflect.ValueOf(intstr.FromString(n.value)))
 		return nil
 	}
 	return errAt(n, "expected an integer or a string, got %s", describe(n))
@@ -593,7 +581,7 @@ func (d *decoder) decodeIntOrString(n *yaml.Node, v reflect.Value) error {
 
 // generic decodes into an empty interface: maps, lists, strings, int64,
 // float64, bool or nil.
-func (d *decoder) generic(n *yaml.Node, depth int) (any, error) {
+func (d *decoder) generic(n *node, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, errAt(n, "%w", ErrTooDeep)
 	}
@@ -601,13 +589,13 @@ func (d *decoder) generic(n *yaml.Node, depth int) (any, error) {
 	if d.budget < 0 {
 		return nil, errAt(n, "%w", ErrExpansion)
 	}
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n, depth = n.Alias, depth+1
+	for n.kind == aliasNode && n.alias != nil {
+		n, depth = n.alias, depth+1
 	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		err := d.eachPair(n, depth, func(key string, val *yaml.Node) error {
+	switch n.kind {
+	case mappingNode:
+		m := make(map[string]any, len(n.content)/2)
+		err := d.eachPair(n, depth, func(key string, val *node) error {
 			x, err := d.generic(val, depth+1)
 			if err != nil {
 				return within(err, key)
@@ -616,9 +604,9 @@ func (d *decoder) generic(n *yaml.Node, depth int) (any, error) {
 			return nil
 		})
 		return m, err
-	case yaml.SequenceNode:
-		s := make([]any, len(n.Content))
-		for i, item := range n.Content {
+	case sequenceNode:
+		s := make([]any, len(n.content))
+		for i, item := range n.content {
 			x, err := d.generic(item, depth+1)
 			if err != nil {
 				return nil, within(err, "["+strconv.Itoa(i)+"]")
@@ -626,18 +614,18 @@ func (d *decoder) generic(n *yaml.Node, depth int) (any, error) {
 			s[i] = x
 		}
 		return s, nil
-	case yaml.ScalarNode:
-		switch n.Tag {
+	case scalarNode:
+		switch n.tag {
 		case tagNull:
 			return nil, nil
 		case tagBool:
-			return strings.EqualFold(n.Value, "true"), nil
+			return strings.EqualFold(n.value, "true"), nil
 		case tagInt:
 			return parseInt(n)
 		case tagFloat:
 			return parseFloat(n)
 		default:
-			return n.Value, nil
+			return n.value, nil
 		}
 	default:
 		return nil, errAt(n, "unexpected %s", describe(n))
@@ -645,7 +633,7 @@ func (d *decoder) generic(n *yaml.Node, depth int) (any, error) {
 }
 
 // appendJSON writes n as JSON, for types that decode themselves.
-func (d *decoder) appendJSON(b []byte, n *yaml.Node, depth int) ([]byte, error) {
+func (d *decoder) appendJSON(b []byte, n *node, depth int) ([]byte, error) {
 	if depth > maxDepth {
 		return b, errAt(n, "%w", ErrTooDeep)
 	}
@@ -653,14 +641,14 @@ func (d *decoder) appendJSON(b []byte, n *yaml.Node, depth int) ([]byte, error) 
 	if d.budget < 0 {
 		return b, errAt(n, "%w", ErrExpansion)
 	}
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n, depth = n.Alias, depth+1
+	for n.kind == aliasNode && n.alias != nil {
+		n, depth = n.alias, depth+1
 	}
-	switch n.Kind {
-	case yaml.MappingNode:
+	switch n.kind {
+	case mappingNode:
 		b = append(b, '{')
 		first := true
-		err := d.eachPair(n, depth, func(key string, val *yaml.Node) error {
+		err := d.eachPair(n, depth, func(key string, val *node) error {
 			if !first {
 				b = append(b, ',')
 			}
@@ -672,9 +660,9 @@ func (d *decoder) appendJSON(b []byte, n *yaml.Node, depth int) ([]byte, error) 
 			return within(err, key)
 		})
 		return append(b, '}'), err
-	case yaml.SequenceNode:
+	case sequenceNode:
 		b = append(b, '[')
-		for i, item := range n.Content {
+		for i, item := range n.content {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -684,12 +672,12 @@ func (d *decoder) appendJSON(b []byte, n *yaml.Node, depth int) ([]byte, error) 
 			}
 		}
 		return append(b, ']'), nil
-	case yaml.ScalarNode:
-		switch n.Tag {
+	case scalarNode:
+		switch n.tag {
 		case tagNull:
 			return append(b, "null"...), nil
 		case tagBool:
-			return strconv.AppendBool(b, strings.EqualFold(n.Value, "true")), nil
+			return strconv.AppendBool(b, strings.EqualFold(n.value, "true")), nil
 		case tagInt:
 			i, err := parseInt(n)
 			return strconv.AppendInt(b, i, 10), err
@@ -697,7 +685,7 @@ func (d *decoder) appendJSON(b []byte, n *yaml.Node, depth int) ([]byte, error) 
 			f, err := parseFloat(n)
 			return strconv.AppendFloat(b, f, 'g', -1, 64), err
 		default:
-			return appendJSONString(b, n.Value), nil
+			return appendJSONString(b, n.value), nil
 		}
 	default:
 		return b, errAt(n, "unexpected %s", describe(n))

@@ -1,12 +1,11 @@
 package manifest
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // fastYAML reads the YAML that Kubernetes manifests are written in — block
@@ -17,16 +16,21 @@ import (
 //
 // It gives up (ok false) on everything else: anchors, aliases, tags,
 // directives, complex keys, multi-line plain or quoted scalars, explicit
-// block scalar indentation, tabs, carriage returns, control characters, and
+// block scalar indentation, tabs, lone carriage returns, control characters, and
 // any syntax error. The caller then parses the input with yaml.v3, which
 // also words every syntax error. Giving up is always safe; accepting input
 // yaml.v3 would read differently is the one thing this code must not do.
-func fastYAML(data []byte) (roots []*yaml.Node, ok bool) {
+//
+// The nodes live in scratch, which the next call reuses: decode them
+// before parsing again.
+func fastYAML(data string, scratch *fastScratch) (roots []*node, ok bool) {
 	if !fastEligible(data) {
 		return nil, false
 	}
-	p := &fastParser{data: data}
+	scratch.arena.reset()
+	p := &fastParser{data: data, fastScratch: scratch}
 	defer func() {
+		scratch.lines, scratch.stack = p.lines[:0], p.stack[:0]
 		if r := recover(); r != nil {
 			if _, giveUp := r.(bailout); !giveUp {
 				panic(r)
@@ -47,17 +51,17 @@ func giveUp() { panic(bailout{}) }
 // fastEligible refuses bytes the fast parser does not handle: tabs,
 // carriage returns and other control characters, and non-ASCII text that
 // yaml.v3 would not call printable.
-func fastEligible(data []byte) bool {
+func fastEligible(data string) bool {
 	for i := 0; i < len(data); {
 		c := data[i]
 		if c < utf8.RuneSelf {
-			if (c < 0x20 && c != '\n') || c == 0x7f {
+			if (c < 0x20 && c != '\n' && !(c == '\r' && i+1 < len(data) && data[i+1] == '\n')) || c == 0x7f {
 				return false
 			}
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRune(data[i:])
+		r, size := utf8.DecodeRuneInString(data[i:])
 		if size == 1 || size > 3 || !(r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD && r != 0xFEFF) {
 			return false
 		}
@@ -69,10 +73,10 @@ func fastEligible(data []byte) bool {
 type lineKind uint8
 
 const (
-	lineContent lineKind = iota
-	lineBlank            // only spaces, or a comment
-	lineDocStart         // ---
-	lineDocEnd           // ...
+	lineContent  lineKind = iota
+	lineBlank             // only spaces, or a comment
+	lineDocStart          // ---
+	lineDocEnd            // ...
 )
 
 type fline struct {
@@ -82,10 +86,10 @@ type fline struct {
 }
 
 type fastParser struct {
-	data  []byte
-	lines []fline
-	i     int // the current line
-	docs  []*yaml.Node
+	*fastScratch
+	data string
+	i    int // the current line
+	docs []*node
 	// lastNewline says whether the input ends with '\n' (block scalars
 	// keep or drop their final line break by it).
 	lastNewline bool
@@ -98,7 +102,7 @@ func (p *fastParser) split() {
 			n++
 		}
 	}
-	p.lines = make([]fline, 0, n)
+	p.lines = slices.Grow(p.lines[:0], n)
 	start := 0
 	for start <= len(p.data) {
 		end := start
@@ -107,6 +111,10 @@ func (p *fastParser) split() {
 		}
 		if end == len(p.data) && start == end && start > 0 {
 			break // the empty remainder after a final '\n'
+		}
+		next := end + 1
+		if end > start && p.data[end-1] == '\r' {
+			end-- // CRLF is a line break, as LF
 		}
 		l := fline{start: start, end: end}
 		text := p.data[start:end]
@@ -125,24 +133,46 @@ func (p *fastParser) split() {
 		}
 		if l.kind == lineDocStart || l.kind == lineDocEnd {
 			// Only a comment may follow the marker here.
-			rest := strings.TrimLeft(string(text[3:]), " ")
+			rest := strings.TrimLeft(text[3:], " ")
 			if rest != "" && rest[0] != '#' {
 				giveUp()
 			}
 		}
 		p.lines = append(p.lines, l)
-		start = end + 1
+		start = next
 	}
 	p.lastNewline = len(p.data) > 0 && p.data[len(p.data)-1] == '\n'
 }
 
+// fastScratch is the memory one goroutine's fast parser reuses from one
+// input to the next.
+type fastScratch struct {
+	lines []fline
+	stack []*node // children of the collections being read
+	arena arena
+}
+
+func (p *fastParser) newNode(kind nodeKind, tag nodeTag, style nodeStyle, line int, value string) *node {
+	n := p.arena.node()
+	*n = node{kind: kind, tag: tag, style: style, line: int32(line), value: value}
+	return n
+}
+
+// children moves the nodes pushed on the stack since mark into a list.
+func (p *fastParser) children(mark int) []*node {
+	list := p.arena.list(p.stack[mark:])
+	clear(p.stack[mark:])
+	p.stack = p.stack[:mark]
+	return list
+}
+
 // marker reports whether a line is "---" or "..." followed by a blank or
 // its end.
-func marker(text []byte, c byte) bool {
+func marker(text string, c byte) bool {
 	return len(text) >= 3 && text[0] == c && text[1] == c && text[2] == c && (len(text) == 3 || text[3] == ' ')
 }
 
-func (p *fastParser) text(i int) []byte { return p.data[p.lines[i].start:p.lines[i].end] }
+func (p *fastParser) text(i int) string { return p.data[p.lines[i].start:p.lines[i].end] }
 
 // skipBlank moves past blank and comment lines.
 func (p *fastParser) skipBlank() {
@@ -200,14 +230,14 @@ func (p *fastParser) document() bool {
 	return false
 }
 
-func isSeqEntry(rest []byte) bool {
+func isSeqEntry(rest string) bool {
 	return len(rest) > 0 && rest[0] == '-' && (len(rest) == 1 || rest[1] == ' ')
 }
 
 // blockNode reads the node that starts at line i, column c, where a block
 // collection may start (the beginning of a line, or after "- ").
 // parentIndent is the indentation of the enclosing collection.
-func (p *fastParser) blockNode(i, c, parentIndent int) *yaml.Node {
+func (p *fastParser) blockNode(i, c, parentIndent int) *node {
 	rest := p.text(i)[c:]
 	switch {
 	case isSeqEntry(rest):
@@ -221,7 +251,7 @@ func (p *fastParser) blockNode(i, c, parentIndent int) *yaml.Node {
 
 // keyEnd returns the index of the ':' that makes rest a "key: value" line,
 // or -1. Only plain and single-line quoted keys are recognized.
-func (p *fastParser) keyEnd(rest []byte) int {
+func (p *fastParser) keyEnd(rest string) int {
 	if len(rest) == 0 {
 		return -1
 	}
@@ -258,7 +288,7 @@ func (p *fastParser) keyEnd(rest []byte) int {
 }
 
 // plainStart reports whether a plain scalar may start at rest[0].
-func plainStart(rest []byte, flow bool) bool {
+func plainStart(rest string, flow bool) bool {
 	c := rest[0]
 	switch c {
 	case '-':
@@ -271,8 +301,9 @@ func plainStart(rest []byte, flow bool) bool {
 	return true
 }
 
-func (p *fastParser) blockMap(i, m int) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: i + 1, Column: m + 1}
+func (p *fastParser) blockMap(i, m int) *node {
+	n := p.newNode(mappingNode, tagMap, 0, i+1, "")
+	mark := len(p.stack)
 	for {
 		text := p.text(i)
 		rest := text[m:]
@@ -280,35 +311,38 @@ func (p *fastParser) blockMap(i, m int) *yaml.Node {
 		if colon < m {
 			giveUp() // a line in a mapping that is not "key: value"
 		}
-		var key *yaml.Node
+		var key *node
 		if rest[0] == '"' || rest[0] == '\'' {
 			key = p.quotedNode(i, m)
 		} else {
-			raw := strings.TrimRight(string(text[m:colon]), " ")
+			raw := strings.TrimRight(text[m:colon], " ")
 			if len(raw) > 1024 {
 				giveUp() // yaml.v3 refuses such long implicit keys
 			}
-			key = plainNode(raw, i, m)
+			key = p.plainNode(raw, i)
 		}
 		pos := colon + 1
 		for pos < len(text) && text[pos] == ' ' {
 			pos++
 		}
-		var val *yaml.Node
+		p.stack = append(p.stack, key)
+		var val *node
 		if pos == len(text) || text[pos] == '#' {
 			p.i = i + 1
-			val = p.nextLevel(m, true, i, colon+1)
+			val = p.nextLevel(m, true, i)
 		} else {
 			val = p.inlineValue(i, pos, m)
 		}
-		n.Content = append(n.Content, key, val)
+		p.stack = append(p.stack, val)
 
 		p.skipBlank()
 		if p.atEnd() {
+			n.content = p.children(mark)
 			return n
 		}
 		k := p.lines[p.i].indent
 		if k < m {
+			n.content = p.children(mark)
 			return n
 		}
 		if k > m || isSeqEntry(p.text(p.i)[k:]) {
@@ -321,8 +355,8 @@ func (p *fastParser) blockMap(i, m int) *yaml.Node {
 // nextLevel reads a value that starts on a later line: a node indented
 // more than parentIndent, an indentless sequence (a mapping's value may be
 // a sequence at the mapping's own indentation), or nothing — a null at
-// line, col.
-func (p *fastParser) nextLevel(parentIndent int, indentless bool, line, col int) *yaml.Node {
+// line.
+func (p *fastParser) nextLevel(parentIndent int, indentless bool, line int) *node {
 	p.skipBlank()
 	if !p.atEnd() {
 		k := p.lines[p.i].indent
@@ -333,32 +367,35 @@ func (p *fastParser) nextLevel(parentIndent int, indentless bool, line, col int)
 			return p.blockSeq(p.i, k, true)
 		}
 	}
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tagNull, Line: line + 1, Column: col + 1}
+	return p.newNode(scalarNode, tagNull, 0, line+1, "")
 }
 
-func (p *fastParser) blockSeq(i, s int, indentless bool) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: i + 1, Column: s + 1}
+func (p *fastParser) blockSeq(i, s int, indentless bool) *node {
+	n := p.newNode(sequenceNode, tagSeq, 0, i+1, "")
+	mark := len(p.stack)
 	for {
 		text := p.text(i)
 		pos := s + 1
 		for pos < len(text) && text[pos] == ' ' {
 			pos++
 		}
-		var item *yaml.Node
+		var item *node
 		if pos == len(text) || text[pos] == '#' {
 			p.i = i + 1
-			item = p.nextLevel(s, false, i, s+1)
+			item = p.nextLevel(s, false, i)
 		} else {
 			item = p.blockNode(i, pos, s)
 		}
-		n.Content = append(n.Content, item)
+		p.stack = append(p.stack, item)
 
 		p.skipBlank()
 		if p.atEnd() {
+			n.content = p.children(mark)
 			return n
 		}
 		k := p.lines[p.i].indent
 		if k < s {
+			n.content = p.children(mark)
 			return n
 		}
 		if k > s {
@@ -366,6 +403,7 @@ func (p *fastParser) blockSeq(i, s int, indentless bool) *yaml.Node {
 		}
 		if !isSeqEntry(p.text(p.i)[k:]) {
 			if indentless {
+				n.content = p.children(mark)
 				return n // the mapping's next key
 			}
 			giveUp()
@@ -377,10 +415,10 @@ func (p *fastParser) blockSeq(i, s int, indentless bool) *yaml.Node {
 // inlineValue reads a scalar, flow collection or block scalar starting at
 // line i, column c, and moves past it. blockIndent is the indentation of
 // the enclosing block collection.
-func (p *fastParser) inlineValue(i, c, blockIndent int) *yaml.Node {
+func (p *fastParser) inlineValue(i, c, blockIndent int) *node {
 	text := p.text(i)
 	rest := text[c:]
-	var n *yaml.Node
+	var n *node
 	end := 0
 	switch rest[0] {
 	case '"', '\'':
@@ -408,8 +446,7 @@ func (p *fastParser) inlineValue(i, c, blockIndent int) *yaml.Node {
 			}
 			end++
 		}
-		raw := strings.TrimRight(string(text[c:end]), " ")
-		n = plainNode(raw, i, c)
+		n = p.plainNode(strings.TrimRight(text[c:end], " "), i)
 	}
 	// Only blanks and a comment may follow on the line.
 	for end < len(text) && text[end] == ' ' {
@@ -422,27 +459,27 @@ func (p *fastParser) inlineValue(i, c, blockIndent int) *yaml.Node {
 	return n
 }
 
-func plainNode(raw string, i, c int) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: resolvePlain(raw), Value: raw, Line: i + 1, Column: c + 1}
+func (p *fastParser) plainNode(raw string, i int) *node {
+	return p.newNode(scalarNode, resolvePlain(raw), 0, i+1, raw)
 }
 
-func (p *fastParser) quotedNode(i, c int) *yaml.Node {
+func (p *fastParser) quotedNode(i, c int) *node {
 	text := p.text(i)
 	val, _, ok := quoted(text, c)
 	if !ok {
 		giveUp()
 	}
-	style := yaml.DoubleQuotedStyle
+	style := styleDoubleQuoted
 	if text[c] == '\'' {
-		style = yaml.SingleQuotedStyle
+		style = styleSingleQuoted
 	}
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tagStr, Value: val, Style: style, Line: i + 1, Column: c + 1}
+	return p.newNode(scalarNode, tagStr, style, i+1, val)
 }
 
 // quoted reads a single-line quoted scalar starting at text[c] and returns
 // its value and the index after the closing quote; ok is false when it does
 // not close on the line or holds an escape yaml.v3 would refuse.
-func quoted(text []byte, c int) (string, int, bool) {
+func quoted(text string, c int) (string, int, bool) {
 	q := text[c]
 	j := c + 1
 	start := j
@@ -454,9 +491,9 @@ func quoted(text []byte, c int) (string, int, bool) {
 		return "", 0, false
 	}
 	if q == '\'' && (j+1 >= len(text) || text[j+1] != '\'') || q == '"' && text[j] == '"' {
-		return string(text[start:j]), j + 1, true
+		return text[start:j], j + 1, true
 	}
-	buf := append([]byte(nil), text[start:j]...)
+	buf := []byte(text[start:j])
 	for j < len(text) {
 		ch := text[j]
 		switch {
@@ -487,7 +524,7 @@ func quoted(text []byte, c int) (string, int, bool) {
 }
 
 // unescape decodes the escape whose letter is at text[j].
-func unescape(buf, text []byte, j int) ([]byte, int, bool) {
+func unescape(buf []byte, text string, j int) ([]byte, int, bool) {
 	width := 0
 	switch c := text[j]; c {
 	case '0':
@@ -530,7 +567,7 @@ func unescape(buf, text []byte, j int) ([]byte, int, bool) {
 	if j+1+width > len(text) {
 		return buf, j, false
 	}
-	v, err := strconv.ParseUint(string(text[j+1:j+1+width]), 16, 32)
+	v, err := strconv.ParseUint(text[j+1:j+1+width], 16, 32)
 	if err != nil || (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF {
 		return buf, j, false
 	}
@@ -539,7 +576,7 @@ func unescape(buf, text []byte, j int) ([]byte, int, bool) {
 
 // blockScalar reads a literal (|) or folded (>) scalar whose indicator is
 // at line i, column c, following libyaml's rules for folding and chomping.
-func (p *fastParser) blockScalar(i, c, blockIndent int) *yaml.Node {
+func (p *fastParser) blockScalar(i, c, blockIndent int) *node {
 	text := p.text(i)
 	literal := text[c] == '|'
 	chomp := 0
@@ -560,9 +597,9 @@ func (p *fastParser) blockScalar(i, c, blockIndent int) *yaml.Node {
 	if j < len(text) && (text[j] != '#' || text[j-1] != ' ') {
 		giveUp()
 	}
-	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: tagStr, Line: i + 1, Column: c + 1, Style: yaml.LiteralStyle}
+	n := p.newNode(scalarNode, tagStr, styleLiteral, i+1, "")
 	if !literal {
-		n.Style = yaml.FoldedStyle
+		n.style = styleFolded
 	}
 
 	minIndent := max(blockIndent+1, 1)
@@ -571,7 +608,9 @@ func (p *fastParser) blockScalar(i, c, blockIndent int) *yaml.Node {
 	breaks, maxLeading := 0, 0
 	for li < len(p.lines) && p.allSpaces(li) {
 		maxLeading = max(maxLeading, p.lines[li].end-p.lines[li].start)
-		breaks++
+		if !p.unterminated(li) {
+			breaks++
+		}
 		li++
 	}
 	indent := 0
@@ -612,13 +651,16 @@ func (p *fastParser) blockScalar(i, c, blockIndent int) *yaml.Node {
 		}
 		leadingBlank = trailingBlank
 		s = append(s, content...)
-		li++
-		if li == len(p.lines) && !p.lastNewline {
+		if p.unterminated(li) {
+			li++
 			break
 		}
+		li++
 		leadingBreak = true
 		for li < len(p.lines) && p.allSpaces(li) && p.lines[li].end-p.lines[li].start <= indent {
-			breaks++
+			if !p.unterminated(li) {
+				breaks++
+			}
 			li++
 		}
 	}
@@ -630,9 +672,14 @@ func (p *fastParser) blockScalar(i, c, blockIndent int) *yaml.Node {
 			s = append(s, '\n')
 		}
 	}
-	n.Value = string(s)
+	n.value = string(s)
 	p.i = li
 	return n
+}
+
+// unterminated reports whether line li is the last and has no line break.
+func (p *fastParser) unterminated(li int) bool {
+	return li == len(p.lines)-1 && !p.lastNewline
 }
 
 func (p *fastParser) allSpaces(li int) bool {
@@ -643,7 +690,7 @@ func (p *fastParser) allSpaces(li int) bool {
 // flow reads a flow collection whose bracket is at line i, column c; it
 // returns the node and the line and column after its closing bracket.
 // Continuation lines must be indented more than blockIndent.
-func (p *fastParser) flow(i, c, blockIndent int) (*yaml.Node, int, int) {
+func (p *fastParser) flow(i, c, blockIndent int) (*node, int, int) {
 	f := &flowCursor{p: p, li: i, pos: c, blockIndent: blockIndent}
 	n := f.collection(0)
 	return n, f.li, f.pos
@@ -655,7 +702,7 @@ type flowCursor struct {
 	blockIndent int
 }
 
-func (f *flowCursor) text() []byte { return f.p.text(f.li) }
+func (f *flowCursor) text() string { return f.p.text(f.li) }
 
 // space skips blanks, comments and line breaks.
 func (f *flowCursor) space() {
@@ -685,17 +732,15 @@ func (f *flowCursor) peek() byte {
 	return 0
 }
 
-func (f *flowCursor) collection(depth int) *yaml.Node {
+func (f *flowCursor) collection(depth int) *node {
 	if depth > maxDepth {
 		giveUp()
 	}
 	open := f.peek()
-	n := &yaml.Node{Line: f.li + 1, Column: f.pos + 1, Style: yaml.FlowStyle}
+	n := f.p.newNode(sequenceNode, tagSeq, styleFlow, f.li+1, "")
 	closer := byte(']')
 	if open == '{' {
-		n.Kind, n.Tag, closer = yaml.MappingNode, "!!map", '}'
-	} else {
-		n.Kind, n.Tag = yaml.SequenceNode, "!!seq"
+		n.kind, n.tag, closer = mappingNode, tagMap, '}'
 	}
 	f.pos++
 	f.space()
@@ -703,6 +748,7 @@ func (f *flowCursor) collection(depth int) *yaml.Node {
 		f.pos++
 		return n
 	}
+	mark := len(f.p.stack)
 	for {
 		if open == '{' {
 			key := f.item(depth, true)
@@ -717,9 +763,10 @@ func (f *flowCursor) collection(depth int) *yaml.Node {
 			if c := f.peek(); c == ',' || c == '}' {
 				giveUp() // a key without a value
 			}
-			n.Content = append(n.Content, key, f.item(depth, false))
+			f.p.stack = append(f.p.stack, key)
+			f.p.stack = append(f.p.stack, f.item(depth, false))
 		} else {
-			n.Content = append(n.Content, f.item(depth, false))
+			f.p.stack = append(f.p.stack, f.item(depth, false))
 		}
 		f.space()
 		switch f.peek() {
@@ -731,6 +778,7 @@ func (f *flowCursor) collection(depth int) *yaml.Node {
 			}
 		case closer:
 			f.pos++
+			n.content = f.p.children(mark)
 			return n
 		default:
 			giveUp()
@@ -739,10 +787,10 @@ func (f *flowCursor) collection(depth int) *yaml.Node {
 }
 
 // item reads one scalar or nested collection in a flow collection.
-func (f *flowCursor) item(depth int, key bool) *yaml.Node {
+func (f *flowCursor) item(depth int, key bool) *node {
 	text := f.text()
 	c := f.pos
-	var n *yaml.Node
+	var n *node
 	switch text[c] {
 	case '[', '{':
 		return f.collection(depth + 1)
@@ -751,11 +799,11 @@ func (f *flowCursor) item(depth int, key bool) *yaml.Node {
 		if !ok {
 			giveUp()
 		}
-		style := yaml.DoubleQuotedStyle
+		style := styleDoubleQuoted
 		if text[c] == '\'' {
-			style = yaml.SingleQuotedStyle
+			style = styleSingleQuoted
 		}
-		n = &yaml.Node{Kind: yaml.ScalarNode, Tag: tagStr, Value: val, Style: style, Line: f.li + 1, Column: c + 1}
+		n = f.p.newNode(scalarNode, tagStr, style, f.li+1, val)
 		f.pos = end
 	default:
 		if !plainStart(text[c:], true) {
@@ -781,11 +829,11 @@ func (f *flowCursor) item(depth int, key bool) *yaml.Node {
 			}
 			end++
 		}
-		raw := strings.TrimRight(string(text[c:end]), " ")
+		raw := strings.TrimRight(text[c:end], " ")
 		if raw == "" {
 			giveUp()
 		}
-		n = plainNode(raw, f.li, c)
+		n = f.p.plainNode(raw, f.li)
 		f.pos = end
 		// A plain scalar that goes on after the line's end is multi-line.
 		rest := text[end:]
@@ -811,7 +859,7 @@ func (f *flowCursor) item(depth int, key bool) *yaml.Node {
 
 // resolvePlain gives a plain scalar its tag as yaml.v3 does: null, bool,
 // int, float, timestamp or merge, else str.
-func resolvePlain(s string) string {
+func resolvePlain(s string) nodeTag {
 	switch s {
 	case "", "~", "null", "Null", "NULL":
 		return tagNull

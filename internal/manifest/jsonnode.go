@@ -6,7 +6,6 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // jsonParser reads a stream of JSON values (one, or several separated by
@@ -14,7 +13,7 @@ import (
 // so that JSON and YAML input share one decoder. It is faster than reading
 // JSON as YAML and accepts JSON that YAML does not (tabs, for one).
 type jsonParser struct {
-	data []byte
+	data string
 	pos  int
 	line int
 }
@@ -32,7 +31,7 @@ func (p *jsonParser) fail(format string, args ...any) error {
 }
 
 // next returns the next top-level value, or nil at the end of the input.
-func (p *jsonParser) next() (*yaml.Node, error) {
+func (p *jsonParser) next() (*node, error) {
 	p.skipSpace()
 	if p.pos >= len(p.data) {
 		return nil, nil
@@ -53,7 +52,7 @@ func (p *jsonParser) skipSpace() {
 	}
 }
 
-func (p *jsonParser) value(depth int) (*yaml.Node, error) {
+func (p *jsonParser) value(depth int) (*node, error) {
 	if depth > maxDepth {
 		return nil, p.fail("%w", ErrTooDeep)
 	}
@@ -72,30 +71,30 @@ func (p *jsonParser) value(depth int) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tagStr, Value: s, Line: line, Style: yaml.DoubleQuotedStyle}, nil
+		return &node{kind: scalarNode, tag: tagStr, value: s, line: int32(line), style: styleDoubleQuoted}, nil
 	case c == '-' || ('0' <= c && c <= '9'):
 		return p.number()
 	case p.literal("true"):
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tagBool, Value: "true", Line: line}, nil
+		return &node{kind: scalarNode, tag: tagBool, value: "true", line: int32(line)}, nil
 	case p.literal("false"):
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tagBool, Value: "false", Line: line}, nil
+		return &node{kind: scalarNode, tag: tagBool, value: "false", line: int32(line)}, nil
 	case p.literal("null"):
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tagNull, Value: "null", Line: line}, nil
+		return &node{kind: scalarNode, tag: tagNull, value: "null", line: int32(line)}, nil
 	default:
 		return nil, p.fail("invalid character %q looking for a JSON value", rune(c))
 	}
 }
 
 func (p *jsonParser) literal(word string) bool {
-	if len(p.data)-p.pos >= len(word) && string(p.data[p.pos:p.pos+len(word)]) == word {
+	if len(p.data)-p.pos >= len(word) && p.data[p.pos:p.pos+len(word)] == word {
 		p.pos += len(word)
 		return true
 	}
 	return false
 }
 
-func (p *jsonParser) object(depth int) (*yaml.Node, error) {
-	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: p.line, Style: yaml.FlowStyle}
+func (p *jsonParser) object(depth int) (*node, error) {
+	n := &node{kind: mappingNode, tag: tagMap, line: int32(p.line), style: styleFlow}
 	p.pos++ // {
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
@@ -121,7 +120,7 @@ func (p *jsonParser) object(depth int) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: tagStr, Value: key, Line: line}, val)
+		n.content = append(n.content, &node{kind: scalarNode, tag: tagStr, value: key, line: int32(line)}, val)
 		p.skipSpace()
 		if p.pos >= len(p.data) {
 			return nil, p.fail("unexpected end of JSON input in object")
@@ -138,8 +137,8 @@ func (p *jsonParser) object(depth int) (*yaml.Node, error) {
 	}
 }
 
-func (p *jsonParser) array(depth int) (*yaml.Node, error) {
-	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: p.line, Style: yaml.FlowStyle}
+func (p *jsonParser) array(depth int) (*node, error) {
+	n := &node{kind: sequenceNode, tag: tagSeq, line: int32(p.line), style: styleFlow}
 	p.pos++ // [
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == ']' {
@@ -151,7 +150,7 @@ func (p *jsonParser) array(depth int) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.Content = append(n.Content, val)
+		n.content = append(n.content, val)
 		p.skipSpace()
 		if p.pos >= len(p.data) {
 			return nil, p.fail("unexpected end of JSON input in array")
@@ -168,7 +167,7 @@ func (p *jsonParser) array(depth int) (*yaml.Node, error) {
 	}
 }
 
-func (p *jsonParser) number() (*yaml.Node, error) {
+func (p *jsonParser) number() (*node, error) {
 	start, tag := p.pos, tagInt
 	digits := func() int {
 		n := 0
@@ -202,7 +201,7 @@ func (p *jsonParser) number() (*yaml.Node, error) {
 			return nil, p.fail("invalid JSON number %q", p.data[start:p.pos])
 		}
 	}
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: string(p.data[start:p.pos]), Line: p.line}, nil
+	return &node{kind: scalarNode, tag: tag, value: p.data[start:p.pos], line: int32(p.line)}, nil
 }
 
 // str reads a JSON string at p.pos, which holds the opening quote.
@@ -213,7 +212,7 @@ func (p *jsonParser) str() (string, error) {
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
 		if c == '"' {
-			s := string(p.data[start:p.pos])
+			s := p.data[start:p.pos]
 			p.pos++
 			return s, nil
 		}
@@ -225,7 +224,7 @@ func (p *jsonParser) str() (string, error) {
 		}
 		p.pos++
 	}
-	buf := append([]byte(nil), p.data[start:p.pos]...)
+	buf := []byte(p.data[start:p.pos])
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
 		switch {
@@ -281,7 +280,7 @@ func (p *jsonParser) hex4() (rune, bool) {
 	if len(p.data)-p.pos < 4 {
 		return 0, false
 	}
-	v, err := strconv.ParseUint(string(p.data[p.pos:p.pos+4]), 16, 32)
+	v, err := strconv.ParseUint(p.data[p.pos:p.pos+4], 16, 32)
 	if err != nil {
 		return 0, false
 	}

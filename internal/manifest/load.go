@@ -119,9 +119,10 @@ func (p *parser) run(t task, q *queue) []result {
 		data := t.data
 		if data == nil {
 			var err error
-			if data, err = readFile(t.name); err != nil {
+			if data, err = readFile(t.name, p.buf); err != nil {
 				return []result{{arg: t.arg, name: t.name, part: part{err: errorFor(t.name, err)}}}
 			}
+			p.buf = data[:0] // parse copies what it keeps
 		}
 		return []result{{arg: t.arg, name: t.name, part: p.parse(t.name, data)}}
 	}

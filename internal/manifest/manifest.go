@@ -180,7 +180,9 @@ func assemble(parts []part) *Result {
 
 // parser reads inputs one at a time; each goroutine has its own.
 type parser struct {
-	dec *decoder
+	dec     *decoder
+	scratch fastScratch
+	buf     []byte // file contents, reused
 }
 
 func newParser() *parser { return &parser{dec: newDecoder()} }
@@ -191,20 +193,22 @@ func (p *parser) parse(name string, data []byte) part {
 		pt.err = &Error{File: name, Err: ErrTooLarge}
 		return pt
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if looksLikeJSON(name, data) {
-		jp := &jsonParser{data: data, line: 1}
+	// One copy into a string: every scalar the parsers produce is then a
+	// substring of it, with no allocation of its own.
+	text := strings.TrimPrefix(string(data), "\xef\xbb\xbf")
+	if looksLikeJSON(name, text) {
+		jp := &jsonParser{data: text, line: 1}
 		for {
 			n, err := jp.next()
 			if err != nil {
 				var je *jsonError
-				if errors.As(err, &je) && (strings.EqualFold(filepath.Ext(name), ".json") || len(pt.deployments)+len(pt.context)+len(pt.ignored) > 0) {
+				if errors.As(err, &je) && (strings.EqualFold(filepath.Ext(name), ".json") || pt.objects > 0) {
 					pt.err = &Error{File: name, Line: je.line, Err: je.err}
 					return pt
 				}
 				// Not JSON after all: YAML flow style also starts with
 				// a brace. Read it as YAML from the start.
-				return p.parseYAML(name, data)
+				return p.parseYAML(name, text)
 			}
 			if n == nil {
 				return pt
@@ -214,18 +218,20 @@ func (p *parser) parse(name string, data []byte) part {
 			}
 		}
 	}
-	return p.parseYAML(name, data)
+	return p.parseYAML(name, text)
 }
 
-func looksLikeJSON(name string, data []byte) bool {
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
+func looksLikeJSON(name, text string) bool {
+	trimmed := strings.TrimLeft(text, " \t\r\n")
 	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') ||
 		strings.EqualFold(filepath.Ext(name), ".json") && len(trimmed) > 0
 }
 
-func (p *parser) parseYAML(name string, data []byte) part {
+// parseYAML reads the documents of text, the common kind quickly and the
+// rest (and every syntax error) with yaml.v3.
+func (p *parser) parseYAML(name, text string) part {
 	var pt part
-	if roots, ok := fastYAML(data); ok {
+	if roots, ok := fastYAML(text, &p.scratch); ok {
 		for _, root := range roots {
 			if pt.err = p.document(name, root, &pt); pt.err != nil {
 				return pt
@@ -233,7 +239,7 @@ func (p *parser) parseYAML(name string, data []byte) part {
 		}
 		return pt
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec := yaml.NewDecoder(strings.NewReader(text))
 	for {
 		var doc yaml.Node
 		if err := dec.Decode(&doc); err != nil {
@@ -246,7 +252,8 @@ func (p *parser) parseYAML(name string, data []byte) part {
 		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 			continue
 		}
-		if pt.err = p.document(name, doc.Content[0], &pt); pt.err != nil {
+		root := fromYAML(doc.Content[0], map[*yaml.Node]*node{})
+		if pt.err = p.document(name, root, &pt); pt.err != nil {
 			return pt
 		}
 	}
@@ -268,7 +275,7 @@ func yamlError(name string, err error) error {
 }
 
 // document reads one top-level document.
-func (p *parser) document(name string, n *yaml.Node, pt *part) error {
+func (p *parser) document(name string, n *node, pt *part) error {
 	if isNull(n) {
 		return nil // an empty document
 	}
@@ -282,12 +289,12 @@ func (p *parser) document(name string, n *yaml.Node, pt *part) error {
 
 // measure counts the nodes of a document, refusing one nested too deep.
 // Aliases are not followed here; decoding counts them.
-func measure(n *yaml.Node, depth int) (int, error) {
+func measure(n *node, depth int) (int, error) {
 	if depth > maxDepth {
 		return 0, errAt(n, "%w", ErrTooDeep)
 	}
 	count := 1
-	for _, c := range n.Content {
+	for _, c := range n.content {
 		k, err := measure(c, depth+1)
 		if err != nil {
 			return 0, err
@@ -297,22 +304,22 @@ func measure(n *yaml.Node, depth int) (int, error) {
 	return count, nil
 }
 
-func fileError(name string, n *yaml.Node, err error) error {
+func fileError(name string, n *node, err error) error {
 	var fe *fieldError
 	if errors.As(err, &fe) {
 		return &Error{File: name, Line: fe.line, Err: err}
 	}
-	return &Error{File: name, Line: n.Line, Err: err}
+	return &Error{File: name, Line: int(n.line), Err: err}
 }
 
 // object reads one object, unwrapping Lists; itemVersion and itemKind are
 // the defaults a typed List (DeploymentList, …) gives its items.
-func (p *parser) object(file string, n *yaml.Node, pt *part, itemVersion, itemKind string) error {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+func (p *parser) object(file string, n *node, pt *part, itemVersion, itemKind string) error {
+	for n.kind == aliasNode && n.alias != nil {
+		n = n.alias
 	}
-	src := workload.Source{File: file, Line: n.Line}
-	if n.Kind != yaml.MappingNode {
+	src := workload.Source{File: file, Line: int(n.line)}
+	if n.kind != mappingNode {
 		pt.objects++
 		pt.ignored = append(pt.ignored, Ignored{Source: src, Reason: ReasonNotObject})
 		return nil
@@ -365,20 +372,20 @@ func (p *parser) object(file string, n *yaml.Node, pt *part, itemVersion, itemKi
 
 func (p *parser) list(file string, h header, pt *part) error {
 	items := h.items
-	for items.Kind == yaml.AliasNode && items.Alias != nil {
-		items = items.Alias
+	for items.kind == aliasNode && items.alias != nil {
+		items = items.alias
 	}
 	if isNull(items) {
 		return nil
 	}
-	if items.Kind != yaml.SequenceNode {
-		return &Error{File: file, Line: items.Line, Err: fmt.Errorf("items: expected a list, got %s", describe(items))}
+	if items.kind != sequenceNode {
+		return &Error{File: file, Line: int(items.line), Err: fmt.Errorf("items: expected a list, got %s", describe(items))}
 	}
 	itemKind := ""
 	if h.kind != "List" {
 		itemKind = strings.TrimSuffix(h.kind, "List")
 	}
-	for _, item := range items.Content {
+	for _, item := range items.content {
 		if err := p.object(file, item, pt, h.apiVersion, itemKind); err != nil {
 			return err
 		}
@@ -388,20 +395,20 @@ func (p *parser) list(file string, h header, pt *part) error {
 
 type header struct {
 	apiVersion, kind, name string
-	items                  *yaml.Node
+	items                  *node
 }
 
 // readHeader reads apiVersion, kind, metadata.name and items without
 // decoding the rest, so that unknown kinds cost nothing more.
-func readHeader(n *yaml.Node) (header, error) {
+func readHeader(n *node) (header, error) {
 	var h header
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
+	for i := 0; i+1 < len(n.content); i += 2 {
+		k, v := n.content[i], n.content[i+1]
+		if k.kind != scalarNode {
 			continue
 		}
 		var err error
-		switch k.Value {
+		switch k.value {
 		case "apiVersion":
 			h.apiVersion, err = headerString(v)
 		case "kind":
@@ -409,34 +416,34 @@ func readHeader(n *yaml.Node) (header, error) {
 		case "items":
 			h.items = v
 		case "metadata":
-			for v.Kind == yaml.AliasNode && v.Alias != nil {
-				v = v.Alias
+			for v.kind == aliasNode && v.alias != nil {
+				v = v.alias
 			}
-			if v.Kind == yaml.MappingNode {
-				for j := 0; j+1 < len(v.Content); j += 2 {
-					if v.Content[j].Value == "name" {
-						h.name, err = headerString(v.Content[j+1])
+			if v.kind == mappingNode {
+				for j := 0; j+1 < len(v.content); j += 2 {
+					if v.content[j].value == "name" {
+						h.name, err = headerString(v.content[j+1])
 						err = within(err, "name")
 					}
 				}
 			}
 		}
 		if err != nil {
-			return h, within(err, k.Value)
+			return h, within(err, k.value)
 		}
 	}
 	return h, nil
 }
 
-func headerString(n *yaml.Node) (string, error) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+func headerString(n *node) (string, error) {
+	for n.kind == aliasNode && n.alias != nil {
+		n = n.alias
 	}
 	if isNull(n) {
 		return "", nil
 	}
-	if n.Kind != yaml.ScalarNode {
+	if n.kind != scalarNode {
 		return "", errAt(n, "expected a string, got %s", describe(n))
 	}
-	return n.Value, nil
+	return n.value, nil
 }

@@ -2,4 +2,4 @@
 
 package manifest
 
-func readFile(name string) ([]byte, error) { return readOther(name) }
+func readFile(name string, _ []byte) ([]byte, error) { return readOther(name) }
