@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-
 // decoder fills typed Kubernetes objects straight from YAML nodes, as
 // encoding/json would fill them from the JSON form but in one pass and with
 // a line for every error. Field names match case-sensitively, as in

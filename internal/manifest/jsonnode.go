@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
-
 )
 
 // jsonParser reads a stream of JSON values (one, or several separated by
