@@ -71,9 +71,11 @@ func (d dialect) rebind(query string) string {
 	return b.String()
 }
 
-// schema expands the type placeholders of a migration file.
+// schema expands the placeholders of a migration file: ${BLOB} is the type
+// for opaque bytes, ${BYTEORDER} the column collation that compares text by
+// code point (empty on SQLite, whose default already does).
 func (d dialect) schema(sqlText string) string {
-	return strings.ReplaceAll(sqlText, "${BLOB}", d.blobType)
+	return strings.NewReplacer("${BLOB}", d.blobType, "${BYTEORDER}", d.byteOrder).Replace(sqlText)
 }
 
 // limit renders "LIMIT n OFFSET m"; limit <= 0 means no limit.

@@ -1,5 +1,6 @@
-// Package store is Central's persistent state: policies, alerts, API tokens and
-// settings, kept in embedded SQLite by default or in PostgreSQL at scale.
+// Package store is Central's persistent state: policies, alerts, deployments,
+// API tokens and settings, kept in embedded SQLite by default or in
+// PostgreSQL at scale.
 //
 // There is one implementation written against database/sql. The few places where
 // the two databases differ (placeholder syntax, the binary column type, LIMIT
@@ -13,7 +14,12 @@
 //   - JSON documents are opaque bytes in BLOB (SQLite) / BYTEA (PostgreSQL)
 //     columns, returned byte for byte;
 //   - case-insensitive uniqueness and text search use a folded copy of the
-//     text computed in Go, so both backends fold the same way.
+//     text computed in Go, so both backends fold the same way;
+//   - sorted text is compared by code point, never by the database's locale.
+//
+// Tables that grow with the clusters (deployments) are read in pages or
+// through an iterator (EachDeployment) that holds one bounded page at a
+// time, never whole.
 //
 // Every write runs in a transaction (Store.InTx; BEGIN IMMEDIATE on SQLite, and
 // SQLite writers are serialized in-process), so concurrent writers queue instead

@@ -87,6 +87,14 @@ func storeSuite(t *testing.T, b backend) {
 		{"Tokens", testTokens},
 		{"Settings", testSettings},
 		{"InTx", testInTx},
+		{"DeploymentUpsert", testDeploymentUpsert},
+		{"DeploymentValidation", testDeploymentValidation},
+		{"DeploymentFilters", testDeploymentFilters},
+		{"DeploymentSortAndPages", testDeploymentSortAndPages},
+		{"DeploymentBytesRoundTrip", testDeploymentBytesRoundTrip},
+		{"DeploymentBatch", testDeploymentBatch},
+		{"DeploymentEach", testDeploymentEach},
+		{"DeploymentInTx", testDeploymentInTx},
 		{"ConcurrentWriters", testConcurrentWriters},
 	}
 	for _, c := range cases {
@@ -101,6 +109,7 @@ func storeSuite(t *testing.T, b backend) {
 	}
 	t.Run("MigrationsIdempotent", func(t *testing.T) { testMigrationsIdempotent(t, b) })
 	t.Run("NewerSchemaRefused", func(t *testing.T) { testNewerSchemaRefused(t, b) })
+	t.Run("DeploymentsMigration", func(t *testing.T) { testDeploymentsMigration(t, b) })
 }
 
 var ctx = context.Background()
