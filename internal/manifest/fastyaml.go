@@ -87,9 +87,10 @@ type fline struct {
 
 type fastParser struct {
 	*fastScratch
-	data string
-	i    int // the current line
-	docs []*node
+	data  string
+	i     int // the current line
+	depth int // block collections being read
+	docs  []*node
 	// lastNewline says whether the input ends with '\n' (block scalars
 	// keep or drop their final line break by it).
 	lastNewline bool
@@ -301,7 +302,30 @@ func plainStart(rest string, flow bool) bool {
 	return true
 }
 
+// blockMap and blockSeq count their nesting, so that hostile input cannot
+// recurse without bound ("- - - - …" on one long line).
 func (p *fastParser) blockMap(i, m int) *node {
+	p.enter()
+	n := p.mapBody(i, m)
+	p.depth--
+	return n
+}
+
+func (p *fastParser) blockSeq(i, s int, indentless bool) *node {
+	p.enter()
+	n := p.seqBody(i, s, indentless)
+	p.depth--
+	return n
+}
+
+func (p *fastParser) enter() {
+	p.depth++
+	if p.depth > maxDepth {
+		giveUp() // yaml.v3 then reads it, or refuses it
+	}
+}
+
+func (p *fastParser) mapBody(i, m int) *node {
 	n := p.newNode(mappingNode, tagMap, 0, i+1, "")
 	mark := len(p.stack)
 	for {
@@ -370,7 +394,7 @@ func (p *fastParser) nextLevel(parentIndent int, indentless bool, line int) *nod
 	return p.newNode(scalarNode, tagNull, 0, line+1, "")
 }
 
-func (p *fastParser) blockSeq(i, s int, indentless bool) *node {
+func (p *fastParser) seqBody(i, s int, indentless bool) *node {
 	n := p.newNode(sequenceNode, tagSeq, 0, i+1, "")
 	mark := len(p.stack)
 	for {

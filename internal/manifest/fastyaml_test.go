@@ -155,6 +155,8 @@ func TestFastYAMLCases(t *testing.T) {
 		{"unclosed flow", "a: [1, 2\n", false},
 		{"trailing comma", "a: [1, 2,]\n", false},
 		{"emoji", "a: 😀\n", false},
+		{"deep block sequence", strings.Repeat("- ", 200) + "x\n", false},
+		{"deep block mapping", deepMapping(150), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,4 +184,13 @@ func FuzzFastYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkSame(t, "fuzz", string(data))
 	})
+}
+
+func deepMapping(depth int) string {
+	var b strings.Builder
+	for i := range depth {
+		b.WriteString(strings.Repeat(" ", i))
+		b.WriteString("k:\n")
+	}
+	return b.String()
 }

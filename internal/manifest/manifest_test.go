@@ -272,6 +272,17 @@ func TestLimits(t *testing.T) {
 		t.Errorf("deep JSON: %v", err)
 	}
 
+	for name, data := range map[string]string{
+		"dashes.yaml":   strings.Repeat("- ", 1<<20) + "x\n",
+		"brackets.yaml": "a: " + strings.Repeat("[", 1<<20) + "\n",
+		"braces.json":   strings.Repeat(`{"a":`, 1<<20),
+		"indents.yaml":  deepIndents(5000),
+	} {
+		if _, err := Parse(name, []byte(data)); err == nil || !strings.HasPrefix(err.Error(), name+":") {
+			t.Errorf("%s: error %v, want one naming the file", name, err)
+		}
+	}
+
 	var bomb strings.Builder
 	bomb.WriteString("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: &a0 {k: v}\n")
 	for i := 1; i <= 9; i++ {
@@ -447,4 +458,13 @@ func (endless) Read(p []byte) (int, error) {
 		p[i] = ' '
 	}
 	return len(p), nil
+}
+
+func deepIndents(depth int) string {
+	var b strings.Builder
+	for i := range depth {
+		b.WriteString(strings.Repeat(" ", i))
+		b.WriteString("k:\n")
+	}
+	return b.String()
 }
