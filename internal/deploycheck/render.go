@@ -1,6 +1,8 @@
 package deploycheck
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
@@ -271,10 +273,40 @@ func WriteJSON(w io.Writer, r *Report) error {
 		}
 		out.Results[i].ViolatedPolicies = vps
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	// Each result is indented on its own: one indentation pass over a
+	// multi-megabyte report costs more than the whole check.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("    ", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&out); err != nil {
+	if len(out.Results) == 0 {
+		bw.WriteString("{\n  \"results\": [],\n")
+	} else {
+		bw.WriteString("{\n  \"results\": [\n")
+		for i := range out.Results {
+			buf.Reset()
+			if err := enc.Encode(&out.Results[i]); err != nil {
+				return fmt.Errorf("write JSON report: %w", err)
+			}
+			bw.WriteString("    ")
+			bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+			if i < len(out.Results)-1 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n")
+		}
+		bw.WriteString("  ],\n")
+	}
+	enc.SetIndent("  ", "  ")
+	buf.Reset()
+	if err := enc.Encode(&out.Summary); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	bw.WriteString("  \"summary\": ")
+	bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	bw.WriteString("\n}\n")
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
 	return nil
