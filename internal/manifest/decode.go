@@ -37,8 +37,9 @@ type decoder struct {
 }
 
 type pathSeg struct {
-	key   string
-	index int // when key is ""
+	key     string
+	index   int
+	isIndex bool
 }
 
 // warn records a dropped value, with the full path to it.
@@ -46,10 +47,10 @@ func (d *decoder) warn(fe *fieldError, key string) {
 	segs := append([]string(nil), fe.path...)
 	segs = append(segs, key)
 	for i := len(d.path) - 1; i >= 0; i-- {
-		if d.path[i].key != "" {
-			segs = append(segs, d.path[i].key)
-		} else {
+		if d.path[i].isIndex {
 			segs = append(segs, "["+strconv.Itoa(d.path[i].index)+"]")
+		} else {
+			segs = append(segs, d.path[i].key)
 		}
 	}
 	d.warnings = append(d.warnings, &fieldError{line: fe.line, path: segs, err: fe.err})
@@ -75,11 +76,11 @@ type typeInfo struct {
 
 type field struct {
 	index []int
-	// lenient fields hold what normalization does not read: a wrong type
-	// there is a warning and the value is dropped. They are the fields of
-	// a volume source (storage-plugin settings, where placeholders such as
-	// `lun: "<ADD LUN ID Here>"` live; normalization reads only a name or
-	// path from them) and an object's status.
+	// lenient fields, and everything inside them, take a wrong type as a
+	// warning and drop the value: the fields of a volume source
+	// (storage-plugin settings, where placeholders such as
+	// `lun: "<ADD LUN ID Here>"` live; normalization reads at most a name
+	// or path from them) and an object's status.
 	lenient bool
 }
 
@@ -433,7 +434,7 @@ func (d *decoder) decodeSlice(n *node, v reflect.Value, depth int) error {
 	}
 	s := reflect.MakeSlice(t, len(n.content), len(n.content))
 	for i, item := range n.content {
-		d.path = append(d.path, pathSeg{index: i})
+		d.path = append(d.path, pathSeg{index: i, isIndex: true})
 		err := d.decode(item, s.Index(i), depth+1)
 		d.path = d.path[:len(d.path)-1]
 		if err != nil {

@@ -7,7 +7,17 @@
 // form a single workload.Context that is applied to every workload, so a
 // Service in one file exposes the Deployment of another. Objects of other
 // kinds are listed as ignored, never fatal; a syntax error or a field of
-// the wrong type is an *Error naming the file and line.
+// the wrong type is an *Error naming the file and line. The one exception
+// is a wrong-typed value inside a volume's source or an object's status —
+// storage-plugin settings where templates leave placeholders such as
+// `lun: "<ADD LUN ID Here>"` — which is dropped and reported as a warning.
+//
+// Reading is built for speed, since CI runs it on every commit: files are
+// listed, read and decoded in parallel; the YAML that manifests are made of
+// is parsed by a small purpose-built parser (fastyaml.go), which hands
+// anything unusual, and every syntax error, to go.yaml.in/yaml/v3; and one
+// decoder fills the k8s.io/api types straight from either parser's nodes,
+// with no JSON round trip.
 package manifest
 
 import (
@@ -49,7 +59,7 @@ var (
 )
 
 // Error is a problem in the content of one input: a YAML or JSON syntax
-// error, a field of the wrong type, or input over the limits.
+// error, a value of the wrong type, or input over the limits.
 type Error struct {
 	File string // as given; "-" for stdin
 	Line int    // 1-based; 0 when the problem has no line
@@ -79,9 +89,8 @@ type Result struct {
 	// Context holds the Services, NetworkPolicies, RBAC objects, … of all
 	// inputs together.
 	Context *workload.Context
-	// Warnings are wrong-typed values in fields normalization does not
-	// read (a volume's storage-plugin settings, an object's status): the
-	// value is dropped and the object still checked.
+	// Warnings are wrong-typed values inside a volume's source or an
+	// object's status: the value is dropped and the object still checked.
 	Warnings []*Error
 }
 
