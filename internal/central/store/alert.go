@@ -341,7 +341,7 @@ func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) ([]AlertRecord, in
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 		for rows.Next() {
 			a, err := scanAlert(rows)
 			if err != nil {
@@ -412,7 +412,7 @@ func (s *Store) CountAlertsBy(ctx context.Context, field string) (map[string]int
 	if err != nil {
 		return nil, fmt.Errorf("count alerts by %s: %w", field, err)
 	}
-	defer rows.Close()
+	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 	out := map[string]int{}
 	for rows.Next() {
 		var (

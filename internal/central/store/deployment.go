@@ -353,7 +353,7 @@ func (s *Store) ListDeployments(ctx context.Context, q DeploymentQuery) ([]Deplo
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 		for rows.Next() {
 			d, err := scanDeployment(rows)
 			if err != nil {
@@ -422,7 +422,7 @@ func (q querier) deploymentPage(ctx context.Context, after string, limit, maxByt
 	if err != nil {
 		return nil, false, err
 	}
-	defer rows.Close()
+	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 	size := 0
 	for rows.Next() {
 		d, err := scanDeployment(rows)

@@ -348,6 +348,7 @@ func testDeploymentSortAndPages(t *testing.T, s *Store) {
 		rows, err := s.direct().query(ctx, `SELECT column_name, COALESCE(collation_name, '') FROM information_schema.columns
 			WHERE table_name = 'deployments' AND column_name IN ('id', 'cluster', 'namespace', 'name', 'kind', 'source')`)
 		mustNil(t, err)
+		defer rows.Close()
 		n := 0
 		for rows.Next() {
 			var col, coll string
@@ -358,7 +359,6 @@ func testDeploymentSortAndPages(t *testing.T, s *Store) {
 			n++
 		}
 		mustNil(t, rows.Err())
-		rows.Close()
 		if n != 6 {
 			t.Errorf("found %d of 6 key columns", n)
 		}

@@ -62,7 +62,7 @@ func (s *Store) ListPolicies(ctx context.Context) ([]PolicyRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
 	}
-	defer rows.Close()
+	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 	var out []PolicyRecord
 	for rows.Next() {
 		p, err := scanPolicy(rows)
@@ -132,7 +132,7 @@ func (q querier) clash(ctx context.Context, id, name, exceptID string) error {
 	if err != nil {
 		return fmt.Errorf("check policy clashes: %w", err)
 	}
-	defer rows.Close()
+	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 	if rows.Next() {
 		var otherID, otherName string
 		if err := rows.Scan(&otherID, &otherName); err != nil {

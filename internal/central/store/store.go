@@ -77,7 +77,7 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*Store, e
 		err = s.migrate(ctx, ms)
 	}
 	if err != nil {
-		s.db.Close()
+		_ = s.db.Close() // the migration error is the one to report
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return s, nil
@@ -100,7 +100,9 @@ func openSQLite(ctx context.Context, dataDir string, log *slog.Logger) (*Store, 
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
@@ -120,7 +122,7 @@ func openSQLite(ctx context.Context, dataDir string, log *slog.Logger) (*Store, 
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the ping error is the one to report
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
 	log.Info("store opened", "backend", "sqlite", "path", path)
@@ -138,7 +140,7 @@ func openPostgres(ctx context.Context, dsn string, log *slog.Logger) (*Store, er
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the ping error is the one to report
 		return nil, fmt.Errorf("open postgres store %s:%d/%s: %w", cfg.Host, cfg.Port, cfg.Database, err)
 	}
 	log.Info("store opened", "backend", "postgres", "host", cfg.Host, "port", cfg.Port, "database", cfg.Database)

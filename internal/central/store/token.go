@@ -24,7 +24,7 @@ type TokenRecord struct {
 // authenticated request, writes at most once per token per interval.
 const touchResolution = time.Minute
 
-const tokenColumns = `id, name, role, secret_hash, created_at, expires_at, revoked_at, last_used_at`
+const tokenColumns = `id, name, role, secret_hash, created_at, expires_at, revoked_at, last_used_at` //nolint:gosec // column names, not a credential
 
 func scanToken(row interface{ Scan(...any) error }) (TokenRecord, error) {
 	var (
@@ -106,7 +106,7 @@ func (s *Store) ListTokens(ctx context.Context) ([]TokenRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
+	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 	var out []TokenRecord
 	for rows.Next() {
 		t, err := scanToken(rows)
