@@ -1,10 +1,11 @@
-// Package inventory remembers the deployments Central has been shown through
-// deploy-time detection with record=true, so that a policy can be dry-run
-// against them before it is saved.
+// Package inventory is the set of deployments Central knows of, kept in the
+// store's deployments table: those shown to deploy-time detection with
+// record=true now, and those each cluster's Sensor streams later. Policies
+// are dry-run against it.
 //
-// Deployments are kept in store settings: one setting per deployment
-// (inventory/deployment/<id>, its JSON) and an index of ids, most recent
-// last, bounded in size so the inventory never grows without limit.
+// The inventory can hold tens of thousands of deployments, so it is never
+// read whole: Each decodes and hands out one deployment at a time while the
+// store reads bounded pages underneath.
 package inventory
 
 import (
@@ -12,22 +13,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
 
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/workload"
 )
 
-const (
-	indexKey  = "inventory/index"
-	entryKey  = "inventory/deployment/"
-	maxIndex  = 60 << 10 // bytes of the index JSON: settings hold at most 64 KiB
-	maxRecord = 60 << 10 // bytes of one deployment's JSON
-)
+// MaxDocument is the largest deployment, in bytes of JSON, the inventory
+// keeps. Real workloads are a few kilobytes; one past this is skipped and
+// logged rather than failing the detection that recorded it.
+const MaxDocument = 4 << 20
 
-// Store is what the inventory reads its state from.
+// SourceAPI marks deployments recorded through the detection API.
+const SourceAPI = "api"
+
+// Store is what the inventory reads its deployments from.
 type Store interface {
-	GetSetting(ctx context.Context, key string) (string, bool, error)
+	EachDeployment(ctx context.Context, fn func(store.DeploymentRecord) error) error
 }
 
 // Inventory is the set of deployments seen.
@@ -39,94 +40,48 @@ type Inventory struct {
 // New keeps the inventory in st.
 func New(st Store, log *slog.Logger) *Inventory { return &Inventory{st: st, log: log} }
 
-// Record remembers deployments inside tx, replacing earlier versions with
-// the same id and forgetting the oldest ones when the index is full. A
-// deployment too large to keep is skipped and logged.
+// Record remembers deployments inside tx, replacing earlier versions with the
+// same id (which keep their first-seen time). A deployment whose JSON is
+// larger than MaxDocument is skipped and logged.
 func (inv *Inventory) Record(ctx context.Context, tx *store.Tx, deployments []*workload.Deployment) error {
-	if len(deployments) == 0 {
-		return nil
-	}
-	err := func() error {
-		ids, err := readIndex(ctx, tx.GetSetting)
+	recs := make([]store.DeploymentRecord, 0, len(deployments))
+	for _, d := range deployments {
+		doc, err := json.Marshal(d)
 		if err != nil {
-			return err
+			return fmt.Errorf("record deployments: encode deployment %q: %w", d.ID, err)
 		}
-		for _, d := range deployments {
-			doc, err := json.Marshal(d)
-			if err != nil {
-				return fmt.Errorf("encode deployment %q: %w", d.ID, err)
-			}
-			if len(doc) > maxRecord {
-				inv.log.Warn("deployment too large for the inventory", "deployment", d.Name, "namespace", d.Namespace, "bytes", len(doc))
-				continue
-			}
-			if err := tx.SetSetting(ctx, entryKey+d.ID, string(doc)); err != nil {
-				return err
-			}
-			ids = slices.DeleteFunc(ids, func(id string) bool { return id == d.ID })
-			ids = append(ids, d.ID)
+		if len(doc) > MaxDocument {
+			inv.log.Warn("deployment too large for the inventory", "deployment", d.Name, "namespace", d.Namespace,
+				"cluster", d.ClusterName, "bytes", len(doc), "max", MaxDocument)
+			continue
 		}
-		var evicted []string
-		for {
-			idx, err := json.Marshal(ids)
-			if err != nil {
-				return fmt.Errorf("encode inventory index: %w", err)
-			}
-			if len(idx) <= maxIndex {
-				if err := tx.SetSetting(ctx, indexKey, string(idx)); err != nil {
-					return err
-				}
-				break
-			}
-			evicted = append(evicted, ids[0])
-			ids = ids[1:]
-		}
-		for _, id := range evicted {
-			if err := tx.DeleteSetting(ctx, entryKey+id); err != nil {
-				return err
-			}
-		}
-		return nil
-	}()
-	if err != nil {
+		recs = append(recs, store.DeploymentRecord{
+			ID: d.ID, Cluster: d.ClusterName, Namespace: d.Namespace, Name: d.Name, Kind: d.Kind,
+			Source: SourceAPI, JSON: doc,
+		})
+	}
+	if err := tx.UpsertDeployments(ctx, recs); err != nil {
 		return fmt.Errorf("record deployments: %w", err)
 	}
 	return nil
 }
 
-// List returns the deployments seen, most recent first.
-func (inv *Inventory) List(ctx context.Context) ([]*workload.Deployment, error) {
-	ids, err := readIndex(ctx, inv.st.GetSetting)
-	if err != nil {
-		return nil, fmt.Errorf("list deployments: %w", err)
-	}
-	out := make([]*workload.Deployment, 0, len(ids))
-	for i := len(ids) - 1; i >= 0; i-- {
-		v, ok, err := inv.st.GetSetting(ctx, entryKey+ids[i])
-		if err != nil {
-			return nil, fmt.Errorf("list deployments: %w", err)
-		}
-		if !ok || v == "" {
-			continue
-		}
+// Each calls fn with every deployment in the inventory, in id order, one at a
+// time, and stops at fn's first error, which it returns as is. A stored
+// document that no longer decodes is skipped and logged.
+func (inv *Inventory) Each(ctx context.Context, fn func(*workload.Deployment) error) error {
+	var fnErr error
+	err := inv.st.EachDeployment(ctx, func(rec store.DeploymentRecord) error {
 		d := new(workload.Deployment)
-		if err := json.Unmarshal([]byte(v), d); err != nil {
-			inv.log.Warn("unreadable deployment in the inventory", "id", ids[i], "err", err)
-			continue
+		if err := json.Unmarshal(rec.JSON, d); err != nil {
+			inv.log.Warn("unreadable deployment in the inventory", "id", rec.ID, "source", rec.Source, "err", err)
+			return nil
 		}
-		out = append(out, d)
+		fnErr = fn(d)
+		return fnErr
+	})
+	if err != nil && fnErr == nil {
+		return fmt.Errorf("read inventory: %w", err)
 	}
-	return out, nil
-}
-
-func readIndex(ctx context.Context, get func(context.Context, string) (string, bool, error)) ([]string, error) {
-	v, ok, err := get(ctx, indexKey)
-	if err != nil || !ok {
-		return nil, err
-	}
-	var ids []string
-	if err := json.Unmarshal([]byte(v), &ids); err != nil {
-		return nil, fmt.Errorf("read inventory index: %w", err)
-	}
-	return ids, nil
+	return err
 }

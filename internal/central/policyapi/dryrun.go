@@ -1,10 +1,12 @@
 package policyapi
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
 	"github.com/stockade-dev/stockade/internal/policy"
+	"github.com/stockade-dev/stockade/internal/workload"
 )
 
 // DryRunDeployment names a deployment in a dry-run result.
@@ -43,19 +45,17 @@ func (a *API) dryRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	deployments, err := a.seen.List(r.Context())
-	if err != nil {
-		return err
-	}
-	res := DryRunResult{Alerts: []DryRunAlert{}, DeploymentsEvaluated: len(deployments), Evaluable: c.Evaluable()}
+	res := DryRunResult{Alerts: []DryRunAlert{}, Evaluable: c.Evaluable()}
 	now := a.now()
-	for _, d := range deployments {
+	// The inventory can be large: evaluate one deployment at a time.
+	err = a.seen.Each(r.Context(), func(d *workload.Deployment) error {
+		res.DeploymentsEvaluated++
 		if !c.AppliesTo(d, now) {
-			continue
+			return nil
 		}
 		vs := c.MatchDeployment(d)
 		if len(vs) == 0 {
-			continue
+			return nil
 		}
 		msgs := make([]string, len(vs))
 		for i, v := range vs {
@@ -65,6 +65,10 @@ func (a *API) dryRun(w http.ResponseWriter, r *http.Request) error {
 			Deployment: DryRunDeployment{ID: d.ID, Name: d.Name, Namespace: d.Namespace, ClusterName: d.ClusterName, Type: d.Kind},
 			Violations: msgs,
 		})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dry run: %w", err)
 	}
 	return httpapi.WriteJSON(w, http.StatusOK, res)
 }

@@ -28,9 +28,9 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
 }
 
-// Deployments lists the deployments a dry run evaluates.
+// Deployments hands a dry run the deployments to evaluate, one at a time.
 type Deployments interface {
-	List(ctx context.Context) ([]*workload.Deployment, error)
+	Each(ctx context.Context, fn func(*workload.Deployment) error) error
 }
 
 // API serves the policy routes.
