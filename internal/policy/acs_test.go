@@ -143,10 +143,11 @@ func TestACSPoliciesNeedData(t *testing.T) {
 func TestParseForms(t *testing.T) {
 	one := `{"name":"p","severity":"LOW_SEVERITY","lifecycleStages":["DEPLOY"],"policySections":[{"policyGroups":[{"fieldName":"Host IPC","values":[{"value":"true"}]}]}]}`
 	for name, doc := range map[string]string{
-		"single":  one,
-		"list":    "[" + one + "," + strings.Replace(one, `"p"`, `"q"`, 1) + "]",
-		"wrapped": `{"policies":[` + one + `]}`,
-		"yaml":    "name: p\nseverity: LOW_SEVERITY\nlifecycleStages: [DEPLOY]\npolicySections:\n- policyGroups:\n  - fieldName: Host IPC\n    values:\n    - value: \"true\"\n",
+		"single":    one,
+		"list":      "[" + one + "," + strings.Replace(one, `"p"`, `"q"`, 1) + "]",
+		"wrapped":   `{"policies":[` + one + `]}`,
+		"yaml list": "# policies\n- name: p\n  severity: LOW_SEVERITY\n  lifecycleStages: [DEPLOY]\n  policySections:\n  - policyGroups:\n    - fieldName: Host IPC\n      values: [{value: \"true\"}]\n",
+		"yaml":      "name: p\nseverity: LOW_SEVERITY\nlifecycleStages: [DEPLOY]\npolicySections:\n- policyGroups:\n  - fieldName: Host IPC\n    values:\n    - value: \"true\"\n",
 	} {
 		ps, err := policy.Parse(name, []byte(doc))
 		if err != nil {
@@ -166,6 +167,7 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", `{"name": 5}`, "field name"},
 		{"yaml unknown", "name: p\nseverty: LOW_SEVERITY\n", "line 2"},
 		{"empty", "  \n", "empty document"},
+		{"yaml wrapped unknown", "policies:\n  - name: p\n    severity: LOW_SEVERITY\n    colour: red\n", "line 4: field colour not found"},
 		{"no policies", `{"policies": []}`, "no policies"},
 	}
 	for _, c := range cases {

@@ -135,46 +135,37 @@ func lineAt(data []byte, offset int64) int {
 }
 
 func parseYAML(source string, data []byte) ([]*Policy, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	// One strict decoding pass in the document's own shape, so that errors
+	// keep the document's line numbers and unknown fields are refused at any
+	// depth.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var out []*Policy
+	var err error
+	switch yamlShape(data) {
+	case '-':
+		err = dec.Decode(&out)
+	case 'w':
+		var wrapped struct {
+			Policies []*Policy `yaml:"policies"`
+		}
+		err = dec.Decode(&wrapped)
+		out = wrapped.Policies
+	default:
+		p := new(Policy)
+		err = dec.Decode(p)
+		out = []*Policy{p}
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &ParseError{Source: source, Err: errors.New("empty document")}
+		}
 		return nil, &ParseError{Source: source, Err: err}
 	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
-		return nil, &ParseError{Source: source, Err: errors.New("empty document")}
-	}
-	doc := root.Content[0]
-	var items []*yaml.Node
-	switch doc.Kind {
-	case yaml.SequenceNode:
-		items = doc.Content
-	case yaml.MappingNode:
-		if len(doc.Content) == 2 && doc.Content[0].Value == "policies" {
-			if doc.Content[1].Kind != yaml.SequenceNode {
-				return nil, &ParseError{Source: source, Line: doc.Content[1].Line, Err: errors.New("policies: want a list")}
-			}
-			items = doc.Content[1].Content
-		} else {
-			items = []*yaml.Node{doc}
+	for i, p := range out {
+		if p == nil {
+			return nil, &ParseError{Source: source, Policy: fmt.Sprintf("%d", i+1), Err: errors.New("empty policy")}
 		}
-	default:
-		return nil, &ParseError{Source: source, Line: doc.Line, Err: errors.New("want a policy, a list of policies or {policies: [...]}")}
-	}
-	out := make([]*Policy, 0, len(items))
-	for i, item := range items {
-		// Re-encode each item and decode strictly: yaml.Node.Decode has no
-		// known-fields mode, the Decoder does.
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		if err := enc.Encode(item); err != nil {
-			return nil, &ParseError{Source: source, Line: item.Line, Err: err}
-		}
-		dec := yaml.NewDecoder(&buf)
-		dec.KnownFields(true)
-		p := new(Policy)
-		if err := dec.Decode(p); err != nil {
-			return nil, &ParseError{Source: source, Line: item.Line, Policy: fmt.Sprintf("%d", i+1), Err: yamlErrorOffset(err, item.Line-1)}
-		}
-		out = append(out, p)
 	}
 	if len(out) == 0 {
 		return nil, &ParseError{Source: source, Err: errors.New("no policies in document")}
@@ -182,27 +173,40 @@ func parseYAML(source string, data []byte) ([]*Policy, error) {
 	return out, nil
 }
 
-// yamlErrorOffset rewrites "line N:" in a yaml error, which counts from the
-// re-encoded item, into a line of the original document.
-func yamlErrorOffset(err error, offset int) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return err
-	}
-	msgs := make([]string, len(te.Errors))
-	for i, m := range te.Errors {
-		var n int
-		var rest string
-		if k, _ := fmt.Sscanf(m, "line %d:", &n); k == 1 {
-			if idx := strings.Index(m, ":"); idx >= 0 {
-				rest = m[idx+1:]
-			}
-			msgs[i] = fmt.Sprintf("line %d:%s", n+offset, rest)
+// yamlShape looks at the first content line of a YAML document: '-' for a
+// list of policies, 'w' for an export object {policies: [...]}, 's' for a
+// single policy.
+func yamlShape(data []byte) byte {
+	all := data
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		t := bytes.TrimSpace(line)
+		if len(t) == 0 || t[0] == '#' || bytes.Equal(t, []byte("---")) {
 			continue
 		}
-		msgs[i] = m
+		if t[0] == '-' && (len(t) == 1 || t[1] == ' ') {
+			return '-'
+		}
+		break
 	}
-	return errors.New(strings.Join(msgs, "; "))
+	// A policy has no field named "policies", so a top-level key of that
+	// name makes the document an export object.
+	for rest := all; len(rest) > 0; {
+		if bytes.HasPrefix(rest, []byte("policies:")) {
+			return 'w'
+		}
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		rest = rest[i+1:]
+	}
+	return 's'
 }
 
 // Export writes policies as an ACS export object, {"policies": […]}, indented.
