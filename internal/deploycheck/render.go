@@ -167,10 +167,21 @@ func Totals(r *Report) string {
 	if enforced > 0 {
 		enf = fmt.Sprintf("%d enforced", enforced)
 	}
+	policies := map[string]bool{}
+	for _, res := range r.Results {
+		for _, vp := range res.ViolatedPolicies {
+			policies[vp.Name] = true
+		}
+	}
 	objects := len(r.Results)
-	return fmt.Sprintf("%d %s %d %s: %s (%s)",
-		objects, plural(objects, "object violates", "objects violate"),
-		total, plural(total, "policy", "policies"),
+	of := ""
+	if r.Checked >= objects {
+		of = fmt.Sprintf(" of %d", r.Checked)
+	}
+	return fmt.Sprintf("%d%s %s %d %s; %d %s: %s (%s)",
+		objects, of, plural(objects, "object violates", "objects violate"),
+		len(policies), plural(len(policies), "policy", "policies"),
+		total, plural(total, "violation", "violations"),
 		strings.Join(parts, ", "), enf)
 }
 

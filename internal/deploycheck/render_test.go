@@ -118,7 +118,7 @@ func TestTableText(t *testing.T) {
 	for _, want := range []string{
 		"Deployment default/web (deploy/web.yaml:12)\n",
 		"Pod tools/debug (stdin:1)\n",
-		"2 objects violate 4 policies: 2 CRITICAL, 1 MEDIUM, 1 LOW (2 enforced)\n",
+		"2 of 4 objects violate 3 policies; 4 violations: 2 CRITICAL, 1 MEDIUM, 1 LOW (2 enforced)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
@@ -157,7 +157,7 @@ func TestTableText(t *testing.T) {
 
 func TestTotals(t *testing.T) {
 	one := &Report{Results: []Result{{ViolatedPolicies: []ViolatedPolicy{{Name: "x", Severity: "HIGH"}}}}}
-	if got, want := Totals(one), "1 object violates 1 policy: 1 HIGH (none enforced)"; got != want {
+	if got, want := Totals(one), "1 object violates 1 policy; 1 violation: 1 HIGH (none enforced)"; got != want {
 		t.Errorf("Totals = %q, want %q", got, want)
 	}
 	if got, want := Totals(&Report{Checked: 1}), "No policy violations found in 1 object."; got != want {
