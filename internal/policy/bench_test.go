@@ -1,9 +1,12 @@
 package policy_test
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/stockade-dev/stockade/internal/manifest"
 	"github.com/stockade-dev/stockade/internal/policy"
 )
 
@@ -47,4 +50,30 @@ func BenchmarkEvaluateACS(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evals/s")
 	b.ReportMetric(float64(len(set.DeployPolicies())), "policies")
+}
+
+// BenchmarkEvaluateCorpus evaluates the built-in policies against every
+// workload of the shared manifest corpus (362 real deployments, hardened and
+// not); one op is one deployment evaluation.
+func BenchmarkEvaluateCorpus(b *testing.B) {
+	ps, err := policy.Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, err := policy.NewSet(ps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := manifest.Load(context.Background(), []string{filepath.Join(sharedData(b), "manifests")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := res.Deployments
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = set.EvaluateDeployment(ds[i%len(ds)], now)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evals/s")
 }
