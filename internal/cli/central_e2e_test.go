@@ -140,3 +140,18 @@ func TestPolicyImportExportThroughCentral(t *testing.T) {
 		t.Fatalf("validate the export: %s", r)
 	}
 }
+
+func TestPoliciesNeedingImageOrRuntimeDataAreReported(t *testing.T) {
+	acs := filepath.Join(dataDir(t), "stackrox-policies")
+	v := run(t, nil, "", "policy", "validate", filepath.Join(acs, "log4shell.json"), filepath.Join(acs, "exec-apt.json"), filepath.Join(acs, "privileged.json"))
+	if v.code != 0 || !strings.Contains(v.stdout, "needs image data") || !strings.Contains(v.stdout, "needs runtime data") {
+		t.Fatalf("validate: %s", v)
+	}
+	if strings.Count(v.stdout, "needs ") != 2 {
+		t.Fatalf("the privileged policy needs no extra data: %s", v)
+	}
+	c := run(t, nil, "", "deployment", "check", "--offline", "--policies", acs, "-f", filepath.Join(dataDir(t), "manifests", "microservices-demo"))
+	if !strings.Contains(c.stderr, `"Log4Shell: log4j Remote Code Execution vulnerability" (needs image data)`) {
+		t.Fatalf("check does not say which policies it could not evaluate: %s", c)
+	}
+}

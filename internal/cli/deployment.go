@@ -113,7 +113,7 @@ func (a *app) check(ctx context.Context, o checkOptions) error {
 		return usageErr(err)
 	}
 	for _, ig := range res.Ignored {
-		fmt.Fprintf(a.env.Stderr, "%s: ignored %s: %s\n", printable(sourceName(ig.Source)), printable(objectLabel(ig.Kind, ig.Name)), printable(ig.Reason))
+		a.stderrf("%s: ignored %s: %s\n", printable(sourceName(ig.Source)), printable(objectLabel(ig.Kind, ig.Name)), printable(ig.Reason))
 	}
 	if len(res.Deployments) == 0 {
 		a.note("no workloads in the input (%d Kubernetes %s read)", res.Objects, plural(res.Objects, "object", "objects"))
@@ -159,9 +159,26 @@ func (a *app) checkOffline(o checkOptions, res *manifest.Result) (*deploycheck.R
 	if err != nil {
 		return nil, usageErr(err)
 	}
+	a.noteUnevaluated(set)
 	report := deploycheck.Check(res.Deployments, set, a.env.Now())
 	report.Ignored = ignored(res.Ignored)
 	return report, nil
+}
+
+// noteUnevaluated tells on stderr which enabled deploy-time policies a
+// manifest cannot answer (they need image scan or runtime data), so that a
+// clean report is not mistaken for a clean bill of health.
+func (a *app) noteUnevaluated(set *policy.Set) {
+	var names []string
+	for _, c := range set.Policies() {
+		if !c.Policy.Disabled && c.HasStage(policy.StageDeploy) && !c.Evaluable() {
+			names = append(names, fmt.Sprintf("%q (needs %s data)", c.Policy.Name, strings.Join(c.NeedsData(), " and ")))
+		}
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(a.env.Stderr, "note: %d %s not evaluated against manifests: %s\n",
+			len(names), plural(len(names), "policy was", "policies were"), strings.Join(names, ", "))
+	}
 }
 
 func (a *app) checkWithCentral(ctx context.Context, o checkOptions, res *manifest.Result, stdinData []byte) (*deploycheck.Report, error) {
@@ -279,8 +296,8 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	_ = f.Close() // opened read-only: closing cannot lose data
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

@@ -254,7 +254,7 @@ func (a *app) policyExportCmd() *cobra.Command {
 				Policies []json.RawMessage `json:"policies"`
 			}
 			_ = json.Unmarshal(doc, &n)
-			fmt.Fprintf(a.env.Stderr, "exported %d %s to %s\n", len(n.Policies), plural(len(n.Policies), "policy", "policies"), outFile)
+			a.stderrf("exported %d %s to %s\n", len(n.Policies), plural(len(n.Policies), "policy", "policies"), outFile)
 			return nil
 		},
 	}
@@ -301,10 +301,13 @@ a problem.`,
 			bad, total := 0, 0
 			out := a.env.Stdout
 			for _, f := range files {
-				problems, n := validateFile(f)
+				problems, notes, n := validateFile(f)
 				total += n
 				if len(problems) == 0 {
 					fmt.Fprintf(out, "%s: ok (%d %s)\n", f, n, plural(n, "policy", "policies"))
+					for _, note := range notes {
+						fmt.Fprintln(out, printable(note))
+					}
 					continue
 				}
 				bad++
@@ -321,18 +324,18 @@ a problem.`,
 	}
 }
 
-// validateFile returns the problems of one policy file, one line each, and
-// how many policies it holds.
-func validateFile(path string) ([]string, int) {
+// validateFile returns the problems of one policy file, one line each, notes
+// on valid policies that need data a manifest does not carry, and how many
+// policies the file holds.
+func validateFile(path string) (problems, notes []string, n int) {
 	data, err := readFileLimited(path, policy.MaxPolicyFileSize)
 	if err != nil {
-		return []string{err.Error()}, 0
+		return []string{err.Error()}, nil, 0
 	}
 	ps, err := policy.Parse(path, data)
 	if err != nil {
-		return []string{err.Error()}, 0
+		return []string{err.Error()}, nil, 0
 	}
-	var problems []string
 	for i, p := range ps {
 		label := fmt.Sprintf("policy %q", p.Name)
 		if p.Name == "" {
@@ -348,11 +351,20 @@ func validateFile(path string) ([]string, int) {
 			problems = append(problems, fmt.Sprintf("%s: %s: %v", path, label, err))
 			continue
 		}
-		if _, err := policy.Compile(p); err != nil {
+		c, err := policy.Compile(p)
+		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %s: %v", path, label, err))
+			continue
+		}
+		if need := c.NeedsData(); len(need) > 0 {
+			what := "some sections are"
+			if !c.Evaluable() {
+				what = "it is"
+			}
+			notes = append(notes, fmt.Sprintf("  %s: needs %s data; %s not evaluated against manifests", label, strings.Join(need, " and "), what))
 		}
 	}
-	return problems, len(ps)
+	return problems, notes, len(ps)
 }
 
 // policyFiles expands directories into their policy files.
