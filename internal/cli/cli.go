@@ -189,7 +189,14 @@ func (a *app) logger() *slog.Logger {
 
 // note tells the user something on stderr that is not an error.
 func (a *app) note(format string, args ...any) {
-	fmt.Fprintf(a.env.Stderr, "note: "+format+"\n", args...)
+	a.stderrf("note: "+format+"\n", args...)
+}
+
+// stderrf writes a diagnostic line to stderr. A diagnostic that stderr
+// refuses has nowhere else to go, and the command's outcome does not
+// depend on it, so the write error is deliberately dropped.
+func (a *app) stderrf(format string, args ...any) {
+	_, _ = fmt.Fprintf(a.env.Stderr, format, args...)
 }
 
 // color reports whether tables on stdout may be coloured.

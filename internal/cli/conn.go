@@ -19,9 +19,9 @@ const (
 	envEndpoint    = "STOCKADE_ENDPOINT"
 	envEndpointACS = "ROX_ENDPOINT"
 	envToken       = "STOCKADE_API_TOKEN"
-	envTokenACS    = "ROX_API_TOKEN"
+	envTokenACS    = "ROX_API_TOKEN" //nolint:gosec // G101: the name of an environment variable, not a credential
 	envPassword    = "STOCKADE_ADMIN_PASSWORD"
-	envPasswordACS = "ROX_ADMIN_PASSWORD"
+	envPasswordACS = "ROX_ADMIN_PASSWORD" //nolint:gosec // G101: the name of an environment variable, not a credential
 )
 
 // maxTokenFile bounds a token file; tokens are a few hundred bytes.
@@ -78,8 +78,8 @@ func (a *app) credentials() (token, password string, err error) {
 		if err != nil {
 			return "", "", usagef("read token file: %w", err)
 		}
-		defer f.Close()
 		data, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+		_ = f.Close() // opened read-only: closing cannot lose data
 		if err != nil {
 			return "", "", usagef("read token file %s: %w", a.conn.tokenFile, err)
 		}
