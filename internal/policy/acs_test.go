@@ -137,6 +137,9 @@ func TestACSPoliciesNeedData(t *testing.T) {
 		if got := c.NeedsData(); len(got) == 0 || got[0] != need {
 			t.Errorf("%s: NeedsData() = %v, want [%s]", file, got, need)
 		}
+		if got := policy.DataNeeded(ps[0]); len(got) == 0 || got[0] != need {
+			t.Errorf("%s: DataNeeded() = %v, want [%s]", file, got, need)
+		}
 	}
 }
 

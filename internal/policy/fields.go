@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -157,4 +158,27 @@ func Fields() map[string]*Field {
 		m[strings.ToLower(f.Name)] = f
 	}
 	return m
+}
+
+// DataNeeded lists the kinds of data beyond a deployment ("image",
+// "runtime", "audit log") that the policy's criteria read, without compiling
+// it. A policy with an unknown criterion reports what its known ones need.
+func DataNeeded(p *Policy) []string {
+	var out []string
+	for _, s := range p.PolicySections {
+		for _, g := range s.PolicyGroups {
+			f, ok := LookupField(g.FieldName)
+			if !ok || f.Data == DataDeployment {
+				continue
+			}
+			need := f.Data.String()
+			if f.Data == DataKubeEvent && p.EventSource == EventSourceAuditLog {
+				need = DataAuditLog.String()
+			}
+			if !slices.Contains(out, need) {
+				out = append(out, need)
+			}
+		}
+	}
+	return out
 }

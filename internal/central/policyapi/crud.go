@@ -28,6 +28,10 @@ type Summary struct {
 	// Enforcement says whether the policy carries an enforcement action.
 	Enforcement bool `json:"enforcement"`
 	IsDefault   bool `json:"isDefault"`
+	// NeedsData lists the data beyond a deployment ("image", "runtime",
+	// "audit log") that the policy's criteria read; such criteria are
+	// evaluated once that data is available.
+	NeedsData []string `json:"needsData"`
 }
 
 func summarize(p *policy.Policy) Summary {
@@ -40,6 +44,10 @@ func summarize(p *policy.Policy) Summary {
 	}
 	if s.Categories == nil {
 		s.Categories = []string{}
+	}
+	s.NeedsData = policy.DataNeeded(p)
+	if s.NeedsData == nil {
+		s.NeedsData = []string{}
 	}
 	s.EnforcementActions = p.EnforcementActions
 	if s.EnforcementActions == nil {
