@@ -176,7 +176,7 @@ func (a *app) noteUnevaluated(set *policy.Set) {
 		}
 	}
 	if len(names) > 0 {
-		fmt.Fprintf(a.env.Stderr, "note: %d %s not evaluated against manifests: %s\n",
+		a.note("%d %s not evaluated against manifests: %s",
 			len(names), plural(len(names), "policy was", "policies were"), strings.Join(names, ", "))
 	}
 }

@@ -99,7 +99,9 @@ func summarize(p *policy.Policy) client.PolicySummary {
 
 func writePolicyTable(w io.Writer, sums []client.PolicySummary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSEVERITY\tLIFECYCLE\tENFORCED\tSTATUS\tID")
+	if _, err := fmt.Fprintln(tw, "NAME\tSEVERITY\tLIFECYCLE\tENFORCED\tSTATUS\tID"); err != nil {
+		return err
+	}
 	for _, s := range sums {
 		enforced, status := "-", "enabled"
 		if s.Enforcement {
@@ -108,8 +110,10 @@ func writePolicyTable(w io.Writer, sums []client.PolicySummary) error {
 		if s.Disabled {
 			status = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(s.Name), policy.Severity(s.Severity).Short(),
-			printable(strings.Join(s.LifecycleStages, ",")), enforced, status, printable(s.ID))
+		if _, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(s.Name), policy.Severity(s.Severity).Short(),
+			printable(strings.Join(s.LifecycleStages, ",")), enforced, status, printable(s.ID)); err != nil {
+			return err
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -164,24 +168,33 @@ sent when one is invalid. Central imports all of them or none.`,
 			if err != nil {
 				return err
 			}
+			// The whole answer is in hand: build the report, then write it
+			// once and check that write.
+			var report strings.Builder
 			failed := 0
 			for _, r := range resp.Responses {
 				if r.Succeeded {
-					fmt.Fprintf(a.env.Stdout, "imported %q (%s)\n", printable(r.Policy.Name), printable(r.Policy.ID))
+					fmt.Fprintf(&report, "imported %q (%s)\n", printable(r.Policy.Name), printable(r.Policy.ID))
 					continue
 				}
 				failed++
-				fmt.Fprintf(a.env.Stdout, "not imported %q:\n", printable(r.Policy.Name))
+				fmt.Fprintf(&report, "not imported %q:\n", printable(r.Policy.Name))
 				for _, e := range r.Errors {
-					fmt.Fprintf(a.env.Stdout, "  %s\n", printable(e.Message))
+					fmt.Fprintf(&report, "  %s\n", printable(e.Message))
 					for _, d := range e.Details {
-						fmt.Fprintf(a.env.Stdout, "    %s: %s\n", printable(d.Path), printable(d.Message))
+						fmt.Fprintf(&report, "    %s: %s\n", printable(d.Path), printable(d.Message))
 					}
 				}
 			}
+			_, werr := io.WriteString(a.env.Stdout, report.String())
+			// Central's refusal outranks a failed write: it is what the
+			// exit status must say.
 			if !resp.AllSucceeded || failed > 0 {
 				return &ExitError{Code: ExitCentral, Err: fmt.Errorf("central refused the import: %d of %d %s not imported%s",
 					failed, len(resp.Responses), plural(len(resp.Responses), "policy", "policies"), overwriteHint(resp, overwrite))}
+			}
+			if werr != nil {
+				return werr
 			}
 			return nil
 		},
@@ -304,22 +317,28 @@ a problem.`,
 				problems, notes, n := validateFile(f)
 				total += n
 				if len(problems) == 0 {
-					fmt.Fprintf(out, "%s: ok (%d %s)\n", f, n, plural(n, "policy", "policies"))
+					if _, err := fmt.Fprintf(out, "%s: ok (%d %s)\n", f, n, plural(n, "policy", "policies")); err != nil {
+						return err
+					}
 					for _, note := range notes {
-						fmt.Fprintln(out, printable(note))
+						if _, err := fmt.Fprintln(out, printable(note)); err != nil {
+							return err
+						}
 					}
 					continue
 				}
 				bad++
 				for _, p := range problems {
-					fmt.Fprintln(out, printable(p))
+					if _, err := fmt.Fprintln(out, printable(p)); err != nil {
+						return err
+					}
 				}
 			}
 			if bad > 0 {
 				return usagef("%d of %d policy %s %s invalid", bad, len(files), plural(len(files), "file", "files"), plural(bad, "is", "are"))
 			}
-			fmt.Fprintf(out, "%d %s, %d %s: all valid\n", len(files), plural(len(files), "file", "files"), total, plural(total, "policy", "policies"))
-			return nil
+			_, err = fmt.Fprintf(out, "%d %s, %d %s: all valid\n", len(files), plural(len(files), "file", "files"), total, plural(total, "policy", "policies"))
+			return err
 		},
 	}
 }
@@ -435,19 +454,22 @@ func writeFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	// Close always, and report its error when nothing failed before: a
+	// failed close can mean the data never reached the disk.
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err != nil {
+		// Best effort: the temporary file is ours, and the error that
+		// matters is the one returned.
+		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
