@@ -353,14 +353,16 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			err := decodeBody(resp, out)
-			resp.Body.Close()
+			// What we need from the body is read; closing only hands the
+			// connection back, and its error says nothing about the answer.
+			_ = resp.Body.Close()
 			if err != nil {
 				return fmt.Errorf("central at %s: %s %s: %w", c.Endpoint(), req.method, req.path, err)
 			}
 			return nil
 		}
 		apiErr := errorFromResponse(resp)
-		resp.Body.Close()
+		_ = resp.Body.Close() // as above: what we need of the error body is read
 		apiErr.Endpoint, apiErr.Method, apiErr.Path, apiErr.Attempts = c.Endpoint(), req.method, req.path, attempt
 		retryable := resp.StatusCode == http.StatusServiceUnavailable ||
 			(req.idempotent && (resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout))
@@ -416,7 +418,7 @@ func backoff(n int) time.Duration {
 	if d > backoffMax || d <= 0 {
 		d = backoffMax
 	}
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: retry jitter only spreads load; it needs no unpredictability
 }
 
 // notSent reports whether a transport error happened before the request

@@ -143,7 +143,8 @@ func TestCredentialsSent(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.Store(r.Header.Get("Authorization"))
 		user, pass, ok := r.BasicAuth()
-		if r.Header.Get("Authorization") != "Bearer "+secretToken && !(ok && user == "admin" && pass == "pw") {
+		adminPassword := ok && user == "admin" && pass == "pw"
+		if r.Header.Get("Authorization") != "Bearer "+secretToken && !adminPassword {
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = w.Write([]byte(`{"error":"authentication required: wrong password"}`))
 			return
