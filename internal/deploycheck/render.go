@@ -287,36 +287,40 @@ func WriteJSON(w io.Writer, r *Report) error {
 	// Each result is indented on its own: one indentation pass over a
 	// multi-megabyte report costs more than the whole check.
 	bw := bufio.NewWriterSize(w, 64<<10)
+	// A bufio.Writer keeps its first error and returns it from every later
+	// call, Flush included: the writes below drop it, the Flush reports it.
+	put := func(s string) { _, _ = bw.WriteString(s) }
+	putJSON := func(b []byte) { _, _ = bw.Write(bytes.TrimSuffix(b, []byte("\n"))) }
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("    ", "  ")
 	enc.SetEscapeHTML(false)
 	if len(out.Results) == 0 {
-		bw.WriteString("{\n  \"results\": [],\n")
+		put("{\n  \"results\": [],\n")
 	} else {
-		bw.WriteString("{\n  \"results\": [\n")
+		put("{\n  \"results\": [\n")
 		for i := range out.Results {
 			buf.Reset()
 			if err := enc.Encode(&out.Results[i]); err != nil {
 				return fmt.Errorf("write JSON report: %w", err)
 			}
-			bw.WriteString("    ")
-			bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+			put("    ")
+			putJSON(buf.Bytes())
 			if i < len(out.Results)-1 {
-				bw.WriteString(",")
+				put(",")
 			}
-			bw.WriteString("\n")
+			put("\n")
 		}
-		bw.WriteString("  ],\n")
+		put("  ],\n")
 	}
 	enc.SetIndent("  ", "  ")
 	buf.Reset()
 	if err := enc.Encode(&out.Summary); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
-	bw.WriteString("  \"summary\": ")
-	bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-	bw.WriteString("\n}\n")
+	put("  \"summary\": ")
+	putJSON(buf.Bytes())
+	put("\n}\n")
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
