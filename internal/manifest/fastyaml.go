@@ -55,19 +55,30 @@ func fastEligible(data string) bool {
 	for i := 0; i < len(data); {
 		c := data[i]
 		if c < utf8.RuneSelf {
-			if (c < 0x20 && c != '\n' && !(c == '\r' && i+1 < len(data) && data[i+1] == '\n')) || c == 0x7f {
+			if (c < 0x20 && c != '\n' && !crlfAt(data, i)) || c == 0x7f {
 				return false
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(data[i:])
-		if size == 1 || size > 3 || !(r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD && r != 0xFEFF) {
+		if size == 1 || size > 3 || !printableBMP(r) {
 			return false
 		}
 		i += size
 	}
 	return true
+}
+
+// crlfAt reports whether a CR LF line break starts at data[i].
+func crlfAt(data string, i int) bool {
+	return data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n'
+}
+
+// printableBMP reports whether r, a non-ASCII rune of the Basic Multilingual
+// Plane, is one yaml.v3 calls printable; the byte order mark is not.
+func printableBMP(r rune) bool {
+	return r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD && r != 0xFEFF
 }
 
 type lineKind uint8
@@ -500,6 +511,10 @@ func (p *fastParser) quotedNode(i, c int) *node {
 	return p.newNode(scalarNode, tagStr, style, i+1, val)
 }
 
+// escapeIn reports whether c starts an escape inside a scalar quoted with
+// q: only double-quoted scalars have escapes.
+func escapeIn(q, c byte) bool { return q == '"' && c == '\\' }
+
 // quoted reads a single-line quoted scalar starting at text[c] and returns
 // its value and the index after the closing quote; ok is false when it does
 // not close on the line or holds an escape yaml.v3 would refuse.
@@ -508,7 +523,7 @@ func quoted(text string, c int) (string, int, bool) {
 	j := c + 1
 	start := j
 	// Fast path: no escapes.
-	for j < len(text) && text[j] != q && !(q == '"' && text[j] == '\\') {
+	for j < len(text) && text[j] != q && !escapeIn(q, text[j]) {
 		j++
 	}
 	if j == len(text) {
@@ -728,6 +743,12 @@ type flowCursor struct {
 
 func (f *flowCursor) text() string { return f.p.text(f.li) }
 
+// commentAt reports whether a comment starts at text[i]: a '#' that opens
+// the line or follows a blank.
+func commentAt(text string, i int) bool {
+	return text[i] == '#' && (i == 0 || text[i-1] == ' ')
+}
+
 // space skips blanks, comments and line breaks.
 func (f *flowCursor) space() {
 	for {
@@ -735,7 +756,7 @@ func (f *flowCursor) space() {
 		for f.pos < len(text) && text[f.pos] == ' ' {
 			f.pos++
 		}
-		if f.pos < len(text) && !(text[f.pos] == '#' && (f.pos == 0 || text[f.pos-1] == ' ')) {
+		if f.pos < len(text) && !commentAt(text, f.pos) {
 			return
 		}
 		f.li++

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +18,7 @@ func v3Roots(data string) ([]*node, error) {
 	dec := yaml.NewDecoder(strings.NewReader(data))
 	for {
 		var doc yaml.Node
-		if err := dec.Decode(&doc); err == io.EOF {
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
 			return roots, nil
 		} else if err != nil {
 			return nil, err

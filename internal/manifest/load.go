@@ -147,8 +147,9 @@ func readDir(name string) ([]os.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return f.ReadDir(-1) // unsorted: results are sorted at the end
+	entries, err := f.ReadDir(-1) // unsorted: results are sorted at the end
+	_ = f.Close()                 // opened read-only: closing cannot lose data
+	return entries, err
 }
 
 // comparePaths orders paths as a depth-first walk in lexical order visits

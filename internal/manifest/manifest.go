@@ -169,20 +169,22 @@ func assemble(parts []part) *Result {
 	res := &Result{Context: workload.NewContext()}
 	n := 0
 	for i := range parts {
-		for _, obj := range parts[i].context {
+		pt := &parts[i]
+		for _, obj := range pt.context {
 			res.Context.Add(obj)
 		}
-		n += len(parts[i].deployments)
+		n += len(pt.deployments)
 	}
 	res.Deployments = make([]*workload.Deployment, 0, n)
 	for i := range parts {
-		for _, d := range parts[i].deployments {
+		pt := &parts[i]
+		for _, d := range pt.deployments {
 			res.Context.Enrich(d)
 			res.Deployments = append(res.Deployments, d)
 		}
-		res.Ignored = append(res.Ignored, parts[i].ignored...)
-		res.Warnings = append(res.Warnings, parts[i].warnings...)
-		res.Objects += parts[i].objects
+		res.Ignored = append(res.Ignored, pt.ignored...)
+		res.Warnings = append(res.Warnings, pt.warnings...)
+		res.Objects += pt.objects
 	}
 	return res
 }
@@ -252,7 +254,7 @@ func (p *parser) parseYAML(name, text string) part {
 	for {
 		var doc yaml.Node
 		if err := dec.Decode(&doc); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return pt
 			}
 			pt.err = yamlError(name, err)

@@ -8,10 +8,11 @@ func readOther(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var size int64
 	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
 		size = info.Size()
 	}
-	return readLimited(f, size)
+	data, err := readLimited(f, size)
+	_ = f.Close() // opened read-only: closing cannot lose data
+	return data, err
 }
