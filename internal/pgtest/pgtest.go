@@ -182,7 +182,9 @@ func Start(ctx context.Context, parent string) (*Cluster, error) {
 	}
 	c := &Cluster{dir: dir, binDir: binDir, version: version}
 	if err := c.start(ctx); err != nil {
-		c.Stop()
+		if stopErr := c.Stop(); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
 		return nil, fmt.Errorf("start postgres %s in %s: %w", version, dir, err)
 	}
 	return c, nil
@@ -210,7 +212,9 @@ func removeStale(parent string) {
 				continue // still serving some test binary
 			}
 		}
-		os.RemoveAll(d)
+		// Best effort: these are other runs' leftovers, and this run does
+		// not need them gone.
+		_ = os.RemoveAll(d)
 	}
 }
 
@@ -282,7 +286,8 @@ func (c *Cluster) start(ctx context.Context) error {
 		}
 	}
 	data := filepath.Join(c.dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(c.binDir, "initdb"),
+	initdb := exec.CommandContext(ctx, filepath.Join(c.binDir, "initdb"), //nolint:gosec // G204: binDir comes from the fixed binGlob, the arguments are our own paths and settings
+
 		"-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
 	initdb.Dir = c.dir
 	initdb.Env = serverEnv()
@@ -293,7 +298,7 @@ func (c *Cluster) start(ctx context.Context) error {
 
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
+		port, err := freePort(ctx)
 		if err != nil {
 			return err
 		}
@@ -313,12 +318,16 @@ func (c *Cluster) start(ctx context.Context) error {
 // dies first.
 func (c *Cluster) launch(ctx context.Context, data string, cred *syscall.Credential) error {
 	logPath := filepath.Join(c.dir, "postgres.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	// The server writes the log through the descriptor it inherits, and only
+	// this process reads it back: it needs no access beyond ours.
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open server log: %w", err)
 	}
-	defer logFile.Close()
-	cmd := exec.Command(filepath.Join(c.binDir, "postgres"),
+	// Not CommandContext: ctx bounds the start-up only, and the server must
+	// outlive it.
+	cmd := exec.Command(filepath.Join(c.binDir, "postgres"), //nolint:gosec,noctx // G204: binDir comes from the fixed binGlob, the arguments are ours; noctx: the server outlives ctx
+
 		"-D", data,
 		"-k", c.dir,
 		"-h", "127.0.0.1",
@@ -334,8 +343,12 @@ func (c *Cluster) launch(ctx context.Context, data string, cred *syscall.Credent
 	cmd.Env = serverEnv()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("run postgres: %w", err)
+	startErr := cmd.Start()
+	// The child has its own copy of the descriptor; ours only handed it
+	// over and was never written to, so closing it cannot lose log lines.
+	_ = logFile.Close()
+	if startErr != nil {
+		return fmt.Errorf("run postgres: %w", startErr)
 	}
 	c.cmd = cmd
 	c.exited = make(chan struct{})
@@ -360,17 +373,23 @@ func (c *Cluster) launch(ctx context.Context, data string, cred *syscall.Credent
 			c.admin = admin
 			return nil
 		}
+		// On failure the pool is dropped: it never reached the server, so
+		// closing it has nothing to report beside the error returned.
 		select {
 		case <-c.exited:
-			admin.Close()
+			_ = admin.Close()
 			log, _ := os.ReadFile(logPath)
-			return fmt.Errorf("postgres exited (%v): %s", c.waitErr, tail(log))
+			waitErr := c.waitErr
+			if waitErr == nil {
+				waitErr = errors.New("exit status 0")
+			}
+			return fmt.Errorf("postgres exited (%w): %s", waitErr, tail(log))
 		case <-deadline.C:
-			admin.Close()
+			_ = admin.Close()
 			c.kill()
 			return fmt.Errorf("postgres not accepting connections on port %d after 60s: %w", c.port, err)
 		case <-ctx.Done():
-			admin.Close()
+			_ = admin.Close()
 			c.kill()
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
@@ -384,13 +403,18 @@ func serverEnv() []string {
 	return []string{"PATH=/usr/bin:/bin", "LANG=C", "LC_ALL=C"}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freePort asks the kernel for a free TCP port on 127.0.0.1.
+func freePort(ctx context.Context) (int, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	// Only the number was wanted. Were the port still held, postgres would
+	// fail to bind it, and start tries another.
+	_ = l.Close()
+	return port, nil
 }
 
 // tail returns the last lines of a log or command output, for error messages.
@@ -436,23 +460,27 @@ func (c *Cluster) DropDatabase(ctx context.Context, name string) error {
 // Stop shuts the server down (fast shutdown, then kill after 10 s) and
 // removes its directory.
 func (c *Cluster) Stop() error {
+	var errs []error
 	if c.admin != nil {
-		c.admin.Close()
+		if err := c.admin.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close admin connections: %w", err))
+		}
 	}
-	var err error
 	if c.cmd != nil && c.cmd.Process != nil {
-		c.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
+		// Fast shutdown. A signal that cannot be delivered means the server
+		// has exited already; otherwise the timeout below kills it.
+		_ = c.cmd.Process.Signal(syscall.SIGINT)
 		select {
 		case <-c.exited:
 		case <-time.After(10 * time.Second):
 			c.kill()
-			err = errors.New("postgres ignored fast shutdown for 10s; killed")
+			errs = append(errs, errors.New("postgres ignored fast shutdown for 10s; killed"))
 		}
 	}
-	if rmErr := os.RemoveAll(c.dir); rmErr != nil && err == nil {
-		err = fmt.Errorf("remove %s: %w", c.dir, rmErr)
+	if err := os.RemoveAll(c.dir); err != nil {
+		errs = append(errs, fmt.Errorf("remove %s: %w", c.dir, err))
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // kill ends the server and its backends at once.
@@ -460,6 +488,9 @@ func (c *Cluster) kill() {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return
 	}
-	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	// The server runs as us or, when we are root, as a user root may
+	// signal: the kill fails only with ESRCH, when the process group is gone
+	// already, and then the wait returns at once.
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 	<-c.exited
 }
