@@ -2,6 +2,7 @@ package workload
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -56,16 +57,7 @@ func exposures(d *Deployment) []string {
 	return out
 }
 
-func itoa(n int32) string {
-	if n == 0 {
-		return "0"
-	}
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
-	}
-	return s
-}
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
 
 func service(name, ns, typ, selector, ports string) string {
 	return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n  type: " + typ +

@@ -82,5 +82,3 @@ func normalize(t *testing.T, doc string) *Deployment {
 func podWith(spec string) string {
 	return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {app: web}\nspec:\n" + spec
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -127,7 +127,7 @@ func checkRegistry(reg string) error {
 				return fmt.Errorf("registry %q: invalid host name", reg)
 			}
 			for i := 0; i < len(label); i++ {
-				if c := label[i]; !isAlnum(c) && !('A' <= c && c <= 'Z') && c != '-' {
+				if c := label[i]; !isAlnum(c) && !isUpper(c) && c != '-' {
 					return fmt.Errorf("registry %q: invalid character %q in host name", reg, c)
 				}
 			}
@@ -157,7 +157,7 @@ func checkRemote(remote string) error {
 			case isAlnum(c):
 			case c == '.' || c == '_':
 				// '.' and '_' may not repeat, except the one "__" separator.
-				if n := comp[i+1]; !isAlnum(comp[i-1]) || !isAlnum(n) && !(c == '_' && n == '_' && isAlnum(comp[i+2])) {
+				if !separatorOK(comp, i) {
 					return fmt.Errorf("repository path component %q has an invalid separator", comp)
 				}
 				if c == '_' && comp[i+1] == '_' {
@@ -170,6 +170,19 @@ func checkRemote(remote string) error {
 		}
 	}
 	return nil
+}
+
+// separatorOK reports whether the '.' or '_' at comp[i], inside comp, joins
+// two letters or digits, taking "__" as one separator.
+func separatorOK(comp string, i int) bool {
+	if !isAlnum(comp[i-1]) {
+		return false
+	}
+	if isAlnum(comp[i+1]) {
+		return true
+	}
+	// comp ends with a letter or digit, so a '_' at i+1 has a byte after it.
+	return comp[i] == '_' && comp[i+1] == '_' && isAlnum(comp[i+2])
 }
 
 // checkTag accepts [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
@@ -222,6 +235,8 @@ func checkDigest(d string) error {
 }
 
 func isAlnum(c byte) bool { return ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') }
+
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
 
 func isHex(c byte) bool {
 	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')

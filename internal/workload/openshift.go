@@ -35,7 +35,7 @@ func (dc *DeploymentConfig) DeepCopyObject() runtime.Object {
 		return nil
 	}
 	out := &DeploymentConfig{TypeMeta: dc.TypeMeta}
-	dc.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+	dc.ObjectMeta.DeepCopyInto(&out.ObjectMeta) //nolint:staticcheck // QF1008: naming ObjectMeta says only the metadata is copied, as deepcopy-gen writes it
 	if dc.Spec.Replicas != nil {
 		r := *dc.Spec.Replicas
 		out.Spec.Replicas = &r
@@ -78,7 +78,7 @@ func (r *Route) DeepCopyObject() runtime.Object {
 		return nil
 	}
 	out := &Route{TypeMeta: r.TypeMeta, Spec: r.Spec}
-	r.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+	r.ObjectMeta.DeepCopyInto(&out.ObjectMeta) //nolint:staticcheck // QF1008: naming ObjectMeta says only the metadata is copied, as deepcopy-gen writes it
 	out.Spec.AlternateBackends = append([]RouteTargetReference(nil), r.Spec.AlternateBackends...)
 	if r.Spec.Port != nil {
 		p := *r.Spec.Port
