@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -228,8 +229,8 @@ func TestValidateFieldPaths(t *testing.T) {
 		p := base()
 		c.mutate(p)
 		err := policy.Validate(p)
-		ve, ok := err.(*policy.ValidationError)
-		if !ok {
+		var ve *policy.ValidationError
+		if !errors.As(err, &ve) {
 			t.Errorf("%s: got %v, want a *ValidationError", c.name, err)
 			continue
 		}

@@ -464,12 +464,16 @@ func TestBuiltinTextsAreOurOwn(t *testing.T) {
 	}
 }
 
+// wordRune reports whether r belongs to a word: a lower-case ASCII letter,
+// a digit or an underscore.
+func wordRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_'
+}
+
 // wordRuns returns every run of n consecutive words of text, lower-cased
 // and without punctuation.
 func wordRuns(text string, n int) []string {
-	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
-	})
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !wordRune(r) })
 	var out []string
 	for i := 0; i+n <= len(words); i++ {
 		out = append(out, strings.Join(words[i:i+n], " "))

@@ -9,8 +9,6 @@ import (
 	"github.com/stockade-dev/stockade/internal/workload"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 // web is a realistic, moderately hardened deployment used across tests.
 func web() *workload.Deployment {
 	return &workload.Deployment{
