@@ -15,9 +15,8 @@ import (
 type fieldID int
 
 const (
-	fUnknown fieldID = iota
 	// deployment level
-	fAutomountToken
+	fAutomountToken fieldID = iota + 1
 	fDisallowedAnnotation
 	fRequiredAnnotation
 	fRequiredLabel
@@ -64,6 +63,28 @@ const (
 	fPortExposureMethod
 	// env level
 	fEnv
+	// image level: the scan of a container's image
+	fImageAge
+	fImageScanAge
+	fImageOS
+	fImageUser
+	fRequiredImageLabel
+	fDisallowedImageLabel
+	fUnscannedImage
+	// layer level: one Dockerfile line of the image's history
+	fDockerfileLine
+	// component level: one package in the image
+	fImageComponent
+	// vulnerability level: one vulnerability of a component
+	fCVE
+	fCVSS
+	fNVDCVSS
+	fSeverity
+	fFixedBy
+	fFixable
+	fDaysSincePublished
+	fDaysSinceFirstInImage
+	fDaysSinceFirstInSystem
 )
 
 var fieldIDs = map[string]fieldID{
@@ -110,6 +131,24 @@ var fieldIDs = map[string]fieldID{
 	"Exposed Port Protocol":           fExposedPortProtocol,
 	"Port Exposure Method":            fPortExposureMethod,
 	"Environment Variable":            fEnv,
+	"Image Age":                       fImageAge,
+	"Image Scan Age":                  fImageScanAge,
+	"Image OS":                        fImageOS,
+	"Image User":                      fImageUser,
+	"Required Image Label":            fRequiredImageLabel,
+	"Disallowed Image Label":          fDisallowedImageLabel,
+	"Unscanned Image":                 fUnscannedImage,
+	"Dockerfile Line":                 fDockerfileLine,
+	"Image Component":                 fImageComponent,
+	"CVE":                             fCVE,
+	"CVSS":                            fCVSS,
+	"NVD CVSS":                        fNVDCVSS,
+	"Severity":                        fSeverity,
+	"Fixed By":                        fFixedBy,
+	"Fixable":                         fFixable,
+	"Days Since CVE Was Published":    fDaysSincePublished,
+	"Days Since CVE Was First Discovered In Image":  fDaysSinceFirstInImage,
+	"Days Since CVE Was First Discovered In System": fDaysSinceFirstInSystem,
 }
 
 type level int
@@ -120,10 +159,22 @@ const (
 	levelMount
 	levelPort
 	levelEnv
+	levelImage
+	levelLayer
+	levelComponent
+	levelVuln
 )
 
 func (id fieldID) level() level {
 	switch {
+	case id >= fCVE:
+		return levelVuln
+	case id >= fImageComponent:
+		return levelComponent
+	case id >= fDockerfileLine:
+		return levelLayer
+	case id >= fImageAge:
+		return levelImage
 	case id >= fEnv:
 		return levelEnv
 	case id >= fExposedNodePort:
@@ -144,13 +195,15 @@ type group struct {
 	and    bool
 	raw    string // the values as written, for messages
 
-	strs  []stringMatcher
-	nums  []numberMatcher
-	b     bool
-	enums []string // upper-cased
-	kvs   []keyValueMatcher
-	envs  []envMatcher
-	rbac  workload.PermissionLevel
+	strs   []stringMatcher
+	nums   []numberMatcher
+	b      bool
+	enums  []string // upper-cased
+	kvs    []keyValueMatcher
+	envs   []envMatcher
+	rbac   workload.PermissionLevel
+	sevs   []severityMatcher
+	docker []dockerfileMatcher
 }
 
 // section is one compiled policy section; its groups are split by the level
@@ -162,6 +215,13 @@ type section struct {
 	mount      []*group
 	port       []*group
 	env        []*group
+	image      []*group
+	layer      []*group
+	component  []*group
+	vuln       []*group
+	// needsImage marks a section with image criteria: it is evaluated only
+	// when the caller has image scans.
+	needsImage bool
 }
 
 type compiledScope struct {
@@ -183,9 +243,9 @@ type compiledExclusion struct {
 type Compiled struct {
 	Policy *Policy
 
-	sections   []section // the sections evaluable from a deployment alone
-	skipped    int       // sections that need data a deployment does not have
-	needs      []string  // kinds of data the skipped sections need
+	sections   []section // the sections Stockade can evaluate (some need image scans)
+	skipped    int       // sections that need runtime or audit data, not evaluated yet
+	needs      []string  // kinds of data beyond a deployment that sections need
 	scopes     []compiledScope
 	exclusions []compiledExclusion
 	stages     map[LifecycleStage]bool
@@ -216,9 +276,7 @@ func Compile(p *Policy) (*Compiled, error) {
 		evaluable := true
 		for gi, g := range sec.PolicyGroups {
 			f, _ := LookupField(g.FieldName)
-			id, ok := fieldIDs[f.Name]
-			if !ok {
-				evaluable = false
+			if f.Data != DataDeployment {
 				need := f.Data.String()
 				if f.Data == DataKubeEvent && p.EventSource == EventSourceAuditLog {
 					need = DataAuditLog.String()
@@ -226,6 +284,10 @@ func Compile(p *Policy) (*Compiled, error) {
 				if !slices.Contains(c.needs, need) {
 					c.needs = append(c.needs, need)
 				}
+			}
+			id, ok := fieldIDs[f.Name]
+			if !ok {
+				evaluable = false
 				continue
 			}
 			cg, err := compileGroup(f, id, g)
@@ -243,6 +305,18 @@ func Compile(p *Policy) (*Compiled, error) {
 				cs.port = append(cs.port, cg)
 			case levelEnv:
 				cs.env = append(cs.env, cg)
+			case levelImage:
+				cs.image = append(cs.image, cg)
+				cs.needsImage = true
+			case levelLayer:
+				cs.layer = append(cs.layer, cg)
+				cs.needsImage = true
+			case levelComponent:
+				cs.component = append(cs.component, cg)
+				cs.needsImage = true
+			case levelVuln:
+				cs.vuln = append(cs.vuln, cg)
+				cs.needsImage = true
 			}
 		}
 		if evaluable {
@@ -298,6 +372,10 @@ func compileGroup(f *Field, id fieldID, g PolicyGroup) (*group, error) {
 			if err != nil {
 				return nil, err
 			}
+			if id.isDays() && m.op == "=" && !strings.HasPrefix(strings.TrimSpace(v.Value), "=") {
+				// ACS reads a bare number of days as "older than".
+				m.op = ">"
+			}
 			cg.nums = append(cg.nums, m)
 		case kindBool:
 			b, err := compileBool(v.Value)
@@ -311,8 +389,20 @@ func compileGroup(f *Field, id fieldID, g PolicyGroup) (*group, error) {
 			if id == fMinRBAC {
 				cg.rbac, _ = workload.ParsePermissionLevel(e)
 			}
+		case kindSeverity:
+			m, err := compileSeverity(v.Value)
+			if err != nil {
+				return nil, err
+			}
+			cg.sevs = append(cg.sevs, m)
+		case kindDockerfile:
+			m, err := compileDockerfile(v.Value)
+			if err != nil {
+				return nil, err
+			}
+			cg.docker = append(cg.docker, m)
 		case kindKeyValue:
-			m, err := compileKeyValue(v.Value, true)
+			m, err := compileKeyValue(v.Value, id != fImageComponent)
 			if err != nil {
 				return nil, err
 			}
@@ -374,6 +464,15 @@ func (s *compiledScope) matches(d *workload.Deployment) bool {
 	return true
 }
 
+// isDays marks the criteria whose values count days.
+func (id fieldID) isDays() bool {
+	switch id {
+	case fImageAge, fImageScanAge, fDaysSincePublished, fDaysSinceFirstInImage, fDaysSinceFirstInSystem:
+		return true
+	}
+	return false
+}
+
 // HasStage reports whether the policy applies at the stage.
 func (c *Compiled) HasStage(s LifecycleStage) bool { return c.stages[s] }
 
@@ -382,12 +481,38 @@ func (c *Compiled) EnforcedAt(s LifecycleStage) bool { return c.enforceAt[s] }
 
 // Evaluable reports whether at least one section can be evaluated from a
 // deployment alone.
-func (c *Compiled) Evaluable() bool { return len(c.sections) > 0 }
+func (c *Compiled) Evaluable() bool {
+	for i := range c.sections {
+		if !c.sections[i].needsImage {
+			return true
+		}
+	}
+	return false
+}
+
+// EvaluableWithImages reports whether at least one section can be evaluated
+// from a deployment (or an image) with image scans.
+func (c *Compiled) EvaluableWithImages() bool { return len(c.sections) > 0 }
 
 // NeedsData lists the kinds of data ("image", "runtime", "audit log") that
-// some sections of the policy need and that a deployment alone does not
-// carry; those sections are skipped until such data is evaluated.
+// some sections of the policy read and that a deployment alone does not
+// carry; without that data those sections are skipped.
 func (c *Compiled) NeedsData() []string { return c.needs }
+
+// excludesImage reports whether a live image exclusion names the image: ACS
+// matches image exclusions as a prefix of the full name.
+func (c *Compiled) excludesImage(fullName string, now time.Time) bool {
+	for i := range c.exclusions {
+		e := &c.exclusions[i]
+		if e.image == "" || (!e.expires.IsZero() && now.After(e.expires)) {
+			continue
+		}
+		if strings.HasPrefix(fullName, e.image) {
+			return true
+		}
+	}
+	return false
+}
 
 // AppliesTo reports whether the deployment is inside the policy's scope and
 // not excluded at time now.

@@ -4,7 +4,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/stockade-dev/stockade/internal/scanner/scan"
 	"github.com/stockade-dev/stockade/internal/workload"
 )
 
@@ -15,25 +17,61 @@ type Violation struct {
 	Container string `json:"container,omitempty"`
 }
 
+// ImageLookup returns the scan of a container's image, or nil when the
+// image has not been scanned.
+type ImageLookup func(c *workload.Container) *scan.Image
+
+// evalEnv is what an evaluation knows beyond the deployment.
+type evalEnv struct {
+	images ImageLookup // nil: no image data at all; image sections are skipped
+	now    time.Time
+}
+
 // MatchDeployment evaluates the policy's criteria against a deployment and
 // returns what violates them, or nil. Scope and exclusions are not checked
-// here (see AppliesTo). Sections that need image or runtime data are skipped.
+// here (see AppliesTo). Sections that need image scans, runtime or audit
+// data are skipped.
 func (c *Compiled) MatchDeployment(d *workload.Deployment) []Violation {
+	return c.match(d, evalEnv{})
+}
+
+// MatchDeploymentWithImages evaluates the policy against a deployment whose
+// images have been scanned: sections with image criteria are evaluated too,
+// each against the image of the same container. An image lookup that returns
+// nil means that container's image is unscanned.
+func (c *Compiled) MatchDeploymentWithImages(d *workload.Deployment, images ImageLookup, now time.Time) []Violation {
+	return c.match(d, evalEnv{images: images, now: now})
+}
+
+// MatchImage evaluates the policy against a scanned image on its own, as at
+// the BUILD stage: image criteria and the image reference criteria (Image
+// Registry, Remote, Tag).
+func (c *Compiled) MatchImage(img *scan.Image, now time.Time) []Violation {
+	d := &workload.Deployment{Containers: []workload.Container{{
+		Image: workload.Image{FullName: img.FullName, Raw: img.Name, Registry: img.Registry, Remote: img.Remote, Tag: img.Tag, Digest: img.Digest},
+	}}}
+	return c.match(d, evalEnv{images: func(*workload.Container) *scan.Image { return img }, now: now})
+}
+
+func (c *Compiled) match(d *workload.Deployment, env evalEnv) []Violation {
 	var out []Violation
 	for i := range c.sections {
-		out = c.sections[i].match(d, out)
+		if c.sections[i].needsImage && env.images == nil {
+			continue
+		}
+		out = c.sections[i].match(d, &env, out)
 	}
 	return out
 }
 
-func (s *section) match(d *workload.Deployment, out []Violation) []Violation {
+func (s *section) match(d *workload.Deployment, env *evalEnv, out []Violation) []Violation {
 	for _, g := range s.deployment {
 		if !g.matchDeployment(d) {
 			return out
 		}
 	}
 	start := len(out)
-	if len(s.container) == 0 && len(s.mount) == 0 && len(s.port) == 0 && len(s.env) == 0 {
+	if len(s.container) == 0 && len(s.mount) == 0 && len(s.port) == 0 && len(s.env) == 0 && !s.needsImage {
 		for _, g := range s.deployment {
 			out = addViolation(out, start, Violation{Message: g.deploymentMessage(d)})
 		}
@@ -64,6 +102,13 @@ func (s *section) match(d *workload.Deployment, out []Violation) []Violation {
 		if len(s.env) > 0 && !slices.ContainsFunc(c.Env, s.envMatches) {
 			continue
 		}
+		var img *scan.Image
+		if s.needsImage {
+			img = env.images(c)
+			if !s.imageMatches(img, env.now) {
+				continue
+			}
+		}
 		if !matchedAny {
 			matchedAny = true
 			for _, g := range s.deployment {
@@ -92,6 +137,9 @@ func (s *section) match(d *workload.Deployment, out []Violation) []Violation {
 			if len(s.env) > 0 && s.envMatches(c.Env[ei]) {
 				out = addViolation(out, start, Violation{Message: envMessage(c, &c.Env[ei]), Container: c.Name})
 			}
+		}
+		if s.needsImage {
+			out = s.imageMessages(c, img, env.now, out, start)
 		}
 	}
 	return out
@@ -168,20 +216,31 @@ func (s *section) envMatches(e workload.EnvVar) bool {
 
 // --- value combinators --------------------------------------------------------
 
-func (g *group) str(s string) bool {
+func (g *group) str(s string) bool { return g.strPlain(s) != g.negate }
+
+// strAny matches when any of the strings matches (before negation).
+func (g *group) strAny(ss ...string) bool {
+	for _, s := range ss {
+		if g.strPlain(s) {
+			return !g.negate
+		}
+	}
+	return g.negate
+}
+
+// strPlain combines the group's values with OR or AND, without negation.
+func (g *group) strPlain(s string) bool {
 	r := g.and
 	for i := range g.strs {
 		m := g.strs[i].match(s)
 		if g.and && !m {
-			r = false
-			break
+			return false
 		}
 		if !g.and && m {
-			r = true
-			break
+			return true
 		}
 	}
-	return r != g.negate
+	return r
 }
 
 func (g *group) num(x float64) bool {

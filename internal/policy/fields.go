@@ -21,6 +21,8 @@ const (
 	// port-forward seen by admission control (DEPLOYMENT_EVENT) or any request
 	// in the audit log (AUDIT_LOG_EVENT).
 	DataKubeEvent
+	// DataSignature criteria need image signature verification.
+	DataSignature
 )
 
 func (k DataKind) String() string {
@@ -31,6 +33,8 @@ func (k DataKind) String() string {
 		return "runtime"
 	case DataAuditLog:
 		return "audit log"
+	case DataSignature:
+		return "image signature"
 	}
 	return "deployment"
 }
@@ -133,7 +137,7 @@ func Fields() map[string]*Field {
 		{Name: "Required Image Label", Data: DataImage, kind: kindKeyValue, noNegate: true},
 		{Name: "Disallowed Image Label", Data: DataImage, kind: kindKeyValue, noNegate: true},
 		{Name: "Unscanned Image", Data: DataImage, kind: kindBool, single: true, noNegate: true},
-		{Name: "Image Signature Verified By", Data: DataImage, kind: kindAny, noNegate: true},
+		{Name: "Image Signature Verified By", Data: DataSignature, kind: kindAny, noNegate: true},
 
 		// Runtime criteria: need process or network events.
 		{Name: "Process Name", Data: DataProcess, kind: kindRegex},

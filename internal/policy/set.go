@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/stockade-dev/stockade/internal/scanner/scan"
 	"github.com/stockade-dev/stockade/internal/workload"
 )
 
@@ -20,8 +21,10 @@ type Alert struct {
 
 // Set is a compiled collection of policies, evaluated together.
 type Set struct {
-	all    []*Compiled
-	deploy []*Compiled // enabled, DEPLOY stage, evaluable from a deployment
+	all          []*Compiled
+	deploy       []*Compiled // enabled, DEPLOY stage, evaluable from a deployment alone
+	deployImages []*Compiled // enabled, DEPLOY stage, evaluable with image scans
+	build        []*Compiled // enabled, BUILD stage
 }
 
 // NewSet compiles every policy. A policy that does not compile is an error
@@ -37,8 +40,17 @@ func NewSet(policies []*Policy) (*Set, error) {
 			continue
 		}
 		s.all = append(s.all, c)
-		if !p.Disabled && c.HasStage(StageDeploy) && c.Evaluable() {
+		if p.Disabled {
+			continue
+		}
+		if c.HasStage(StageDeploy) && c.Evaluable() {
 			s.deploy = append(s.deploy, c)
+		}
+		if c.HasStage(StageDeploy) && c.EvaluableWithImages() {
+			s.deployImages = append(s.deployImages, c)
+		}
+		if c.HasStage(StageBuild) && c.EvaluableWithImages() {
+			s.build = append(s.build, c)
 		}
 	}
 	if len(errs) > 0 {
@@ -68,6 +80,40 @@ func (s *Set) EvaluateDeployment(d *workload.Deployment, now time.Time) []Alert 
 	}
 	return out
 }
+
+// EvaluateDeploymentWithImages is EvaluateDeployment with the containers'
+// image scans, so that image criteria (components, vulnerabilities, image
+// age, Dockerfile lines, …) are evaluated too.
+func (s *Set) EvaluateDeploymentWithImages(d *workload.Deployment, images ImageLookup, now time.Time) []Alert {
+	var out []Alert
+	for _, c := range s.deployImages {
+		if !c.AppliesTo(d, now) {
+			continue
+		}
+		if v := c.MatchDeploymentWithImages(d, images, now); len(v) > 0 {
+			out = append(out, Alert{Policy: c, Violations: v})
+		}
+	}
+	return out
+}
+
+// EvaluateImage runs every enabled BUILD policy against a scanned image,
+// skipping policies with an exclusion for the image's name.
+func (s *Set) EvaluateImage(img *scan.Image, now time.Time) []Alert {
+	var out []Alert
+	for _, c := range s.build {
+		if c.excludesImage(img.FullName, now) {
+			continue
+		}
+		if v := c.MatchImage(img, now); len(v) > 0 {
+			out = append(out, Alert{Policy: c, Violations: v})
+		}
+	}
+	return out
+}
+
+// BuildPolicies returns the enabled BUILD-stage policies.
+func (s *Set) BuildPolicies() []*Compiled { return s.build }
 
 //go:embed builtin/*.yaml
 var builtinFS embed.FS

@@ -218,7 +218,7 @@ func (v *validator) section(p *Policy, stages map[LifecycleStage]bool, si int, s
 			if p.EventSource == EventSourceAuditLog {
 				v.add(gpath+".fieldName", "%q cannot be used with AUDIT_LOG_EVENT", f.Name)
 			}
-		case DataImage:
+		case DataImage, DataSignature:
 			if p.EventSource == EventSourceAuditLog {
 				v.add(gpath+".fieldName", "%q cannot be used with AUDIT_LOG_EVENT", f.Name)
 			}

@@ -192,20 +192,50 @@ func checkDockerfile(v string) error {
 
 var imageSeverities = []string{"LOW", "MODERATE", "IMPORTANT", "CRITICAL"}
 
-func checkSeverity(v string) error {
+// severityMatcher compares vulnerability severities by rank: LOW=1 …
+// CRITICAL=4, as in ">= IMPORTANT".
+type severityMatcher struct{ numberMatcher }
+
+func compileSeverity(v string) (severityMatcher, error) {
 	s := strings.TrimSpace(v)
-	for _, op := range []string{">=", "<=", ">", "<", "="} {
-		if strings.HasPrefix(s, op) {
-			s = strings.TrimSpace(s[len(op):])
+	op := "="
+	for _, candidate := range []string{">=", "<=", ">", "<", "="} {
+		if strings.HasPrefix(s, candidate) {
+			op = candidate
+			s = strings.TrimSpace(s[len(candidate):])
 			break
 		}
 	}
-	for _, sev := range imageSeverities {
+	for i, sev := range imageSeverities {
 		if strings.EqualFold(sev, s) {
-			return nil
+			return severityMatcher{numberMatcher{op: op, num: float64(i + 1)}}, nil
 		}
 	}
-	return fmt.Errorf("want a severity (%s) with an optional comparator, got %q", strings.Join(imageSeverities, ", "), v)
+	return severityMatcher{}, fmt.Errorf("want a severity (%s) with an optional comparator, got %q", strings.Join(imageSeverities, ", "), v)
+}
+
+func checkSeverity(v string) error {
+	_, err := compileSeverity(v)
+	return err
+}
+
+// dockerfileMatcher matches one Dockerfile line: the instruction exactly
+// (case-insensitively) and the rest by a regex.
+type dockerfileMatcher struct {
+	instruction string
+	value       stringMatcher
+}
+
+func compileDockerfile(v string) (dockerfileMatcher, error) {
+	if err := checkDockerfile(v); err != nil {
+		return dockerfileMatcher{}, err
+	}
+	instr, re, _ := strings.Cut(v, "=")
+	m, err := compileString(re)
+	if err != nil {
+		return dockerfileMatcher{}, err
+	}
+	return dockerfileMatcher{instruction: strings.ToUpper(instr), value: m}, nil
 }
 
 // checkValue validates one value against its field's syntax.
