@@ -2,6 +2,7 @@ package layer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -56,6 +57,11 @@ type File struct {
 	Size int64
 	// Content gives random access to the file's bytes [0, Size).
 	Content io.ReaderAt
+	// LocalPath returns the name of a file holding the content inside the
+	// walker's private temporary directory, writing it there on first use.
+	// It is for libraries that only open paths (an rpm database); the file
+	// is removed with the directory after the layer walk.
+	LocalPath func() (string, error)
 }
 
 // Reader returns a sequential reader over the whole file.
@@ -68,7 +74,9 @@ func (f File) ReadAll(limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %d bytes exceeds the analyzer limit of %d", f.Path, f.Size, limit)
 	}
 	buf := make([]byte, f.Size)
-	if _, err := f.Content.ReadAt(buf, 0); err != nil && !(err == io.EOF && f.Size == 0) {
+	// A ReaderAt may answer a read that ends at the end of its content with
+	// io.EOF and a full buffer: only a short read is an error then.
+	if n, err := f.Content.ReadAt(buf, 0); err != nil && (n < len(buf) || !errors.Is(err, io.EOF)) {
 		return nil, fmt.Errorf("read %s: %w", f.Path, err)
 	}
 	return buf, nil
@@ -96,7 +104,7 @@ type Registry struct {
 }
 
 // NewRegistry checks that every analyzer has a unique, non-empty name and a
-// positive version. The names "osrelease" is reserved for the built-in OS
+// positive version. The name "osrelease" is reserved for the built-in OS
 // detection.
 func NewRegistry(analyzers ...Analyzer) (Registry, error) {
 	seen := map[string]bool{osName: true}
