@@ -1,0 +1,106 @@
+package vulndb
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+)
+
+// SplitEcosystem splits an OSV ecosystem into its name and release, the way
+// the index stores them: "Debian:12" → ("Debian", "12"), "Alpine:v3.19" →
+// ("Alpine", "v3.19"), "Ubuntu:22.04:LTS" → ("Ubuntu", "22.04"),
+// "Ubuntu:Pro:18.04:LTS" → ("Ubuntu", "Pro:18.04"), "Go" → ("Go", "").
+func SplitEcosystem(eco string) (catalog.Ecosystem, string) {
+	name, release, _ := strings.Cut(eco, ":")
+	return catalog.Ecosystem(name), NormalizeRelease(catalog.Ecosystem(name), release)
+}
+
+var alpineRelease = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
+
+// debianCodenames maps Debian's codenames to the release OSV and the index
+// use. sid has no number; it is kept by name.
+var debianCodenames = map[string]string{
+	"buzz": "1.1", "rex": "1.2", "bo": "1.3", "hamm": "2.0", "slink": "2.1", "potato": "2.2",
+	"woody": "3.0", "sarge": "3.1", "etch": "4", "lenny": "5", "squeeze": "6", "wheezy": "7",
+	"jessie": "8", "stretch": "9", "buster": "10", "bullseye": "11", "bookworm": "12",
+	"trixie": "13", "forky": "14", "duke": "15", "sid": "sid",
+}
+
+// DebianRelease maps a Debian codename ("bookworm") to its release ("12");
+// false for a name it does not know.
+func DebianRelease(codename string) (string, bool) {
+	r, ok := debianCodenames[strings.ToLower(codename)]
+	return r, ok
+}
+
+// NormalizeRelease turns what an image's OS says (VERSION_ID, codename) into
+// the release form the feeds use: Alpine "3.19.1" → "v3.19", Debian
+// "bookworm" or "12.5" → "12", Ubuntu "22.04:LTS" → "22.04".
+func NormalizeRelease(eco catalog.Ecosystem, release string) string {
+	release = strings.TrimSpace(release)
+	if release == "" {
+		return ""
+	}
+	switch eco {
+	case catalog.Alpine:
+		if m := alpineRelease.FindStringSubmatch(release); m != nil {
+			return "v" + m[1] + "." + m[2]
+		}
+		if release == "edge" {
+			return "edge"
+		}
+	case catalog.Debian:
+		if r, ok := DebianRelease(release); ok {
+			return r
+		}
+		// Point releases ("12.5") are the same release.
+		if major, _, ok := strings.Cut(release, "."); ok && major != "" && allDigits(major) {
+			n := major
+			if n == "1" || n == "2" || n == "3" {
+				return release // the old two-part releases
+			}
+			return n
+		}
+	case catalog.Ubuntu:
+		return strings.TrimSuffix(release, ":LTS")
+	}
+	return release
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// NormalizeName puts a package name in the form the index keys it by. Only
+// PyPI names need it (PEP 503: case-insensitive, runs of "-", "_", "."
+// equal); every other ecosystem compares names exactly.
+func NormalizeName(eco catalog.Ecosystem, name string) string {
+	if eco != catalog.PyPI {
+		return name
+	}
+	var b strings.Builder
+	b.Grow(len(name))
+	sep := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-' || c == '_' || c == '.':
+			sep = true
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if sep && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		sep = false
+		b.WriteByte(c)
+	}
+	return b.String()
+}

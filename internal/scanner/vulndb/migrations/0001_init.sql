@@ -1,0 +1,50 @@
+-- Records in OSV form, one row per vulnerability id. data is the Record as
+-- JSON; hash is the SHA-256 of data, so an import of a record whose modified
+-- time is unknown can still tell whether it changed.
+CREATE TABLE records (
+	id        TEXT PRIMARY KEY,
+	source    TEXT NOT NULL,
+	modified  TEXT NOT NULL DEFAULT '',
+	withdrawn TEXT,
+	hash      BLOB NOT NULL,
+	data      BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- One row per package a record affects: ecosystem without the release,
+-- the release ('' when the ecosystem has none), the package name.
+CREATE TABLE affected (
+	ecosystem TEXT NOT NULL,
+	name      TEXT NOT NULL,
+	release   TEXT NOT NULL,
+	id        TEXT NOT NULL,
+	PRIMARY KEY (ecosystem, name, release, id)
+) WITHOUT ROWID;
+CREATE INDEX affected_id ON affected (id);
+
+CREATE TABLE aliases (
+	alias TEXT NOT NULL,
+	id    TEXT NOT NULL,
+	PRIMARY KEY (alias, id)
+) WITHOUT ROWID;
+CREATE INDEX aliases_id ON aliases (id);
+
+CREATE TABLE nvd_cvss (
+	cve      TEXT PRIMARY KEY,
+	vector   TEXT NOT NULL,
+	score    REAL NOT NULL,
+	version  TEXT NOT NULL,
+	modified TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+
+-- One row per feed: a format name for file imports ("osv", "debian",
+-- "alpine", "nvd") or a configured feed's name for online updates.
+CREATE TABLE sources (
+	name          TEXT PRIMARY KEY,
+	last_import   TEXT NOT NULL DEFAULT '',
+	record_count  INTEGER NOT NULL DEFAULT 0,
+	feed_url      TEXT NOT NULL DEFAULT '',
+	etag          TEXT NOT NULL DEFAULT '',
+	last_modified TEXT NOT NULL DEFAULT '',
+	last_attempt  TEXT NOT NULL DEFAULT '',
+	last_error    TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;

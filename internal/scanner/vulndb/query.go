@@ -1,0 +1,377 @@
+package vulndb
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+)
+
+// CVSS is NVD's CVSS v3 scoring of one CVE.
+type CVSS struct {
+	Vector  string  `json:"vector"`
+	Score   float64 `json:"score"`
+	Version string  `json:"version"` // "3.1" or "3.0"
+}
+
+// Status is what the database holds and how fresh it is.
+type Status struct {
+	Path    string `json:"path"`
+	Records int    `json:"records"`
+	// Withdrawn records are stored but never returned by Affecting.
+	Withdrawn int `json:"withdrawn"`
+	// Ecosystems counts records per ecosystem name (without the release);
+	// a record affecting two ecosystems counts in both.
+	Ecosystems map[string]int `json:"ecosystems"`
+	// RecordSources counts records per feed kind (Record.Source).
+	RecordSources map[string]int `json:"recordSources"`
+	NVD           int            `json:"nvd"`
+	// NewestModified is the newest known `modified` time of any record.
+	NewestModified time.Time `json:"newestModified,omitzero"`
+	// LastImport is the newest import of any source.
+	LastImport time.Time      `json:"lastImport,omitzero"`
+	Sources    []SourceStatus `json:"sources"`
+}
+
+// SourceStatus is one row of the sources table: a feed kind for file
+// imports ("osv", "debian", "alpine", "nvd") or a configured feed's name.
+type SourceStatus struct {
+	Name       string    `json:"name"`
+	LastImport time.Time `json:"lastImport,omitzero"`
+	// Records is how many records the last import read from the source.
+	Records     int       `json:"records"`
+	FeedURL     string    `json:"feedUrl,omitempty"`
+	LastAttempt time.Time `json:"lastAttempt,omitzero"`
+	LastError   string    `json:"lastError,omitempty"`
+}
+
+const affectingQuery = `SELECT DISTINCT r.id, r.hash, r.data FROM affected a JOIN records r ON r.id = a.id
+WHERE a.ecosystem = ? AND a.name = ? AND a.release IN (?, '') AND r.withdrawn IS NULL
+ORDER BY r.id`
+
+// Affecting returns the records (not withdrawn) with an affected entry
+// naming pkg in ecosystem, for release when the ecosystem has releases
+// ("Debian:12" matches release "12" and "bookworm") and for the release-less
+// form of the ecosystem. Versions are not compared: that is the matcher's
+// job. The records are shared with the database's cache: treat them as
+// read-only.
+func (d *DB) Affecting(ctx context.Context, eco catalog.Ecosystem, release, pkg string) ([]Record, error) {
+	release = NormalizeRelease(eco, release)
+	s, err := d.stmt(ctx, affectingQuery)
+	if err != nil {
+		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
+	}
+	rows, err := s.QueryContext(ctx, string(eco), NormalizeName(eco, pkg), release)
+	if err != nil {
+		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
+	}
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	var out []Record
+	for rows.Next() {
+		var id string
+		var hash, data sql.RawBytes
+		if err := rows.Scan(&id, &hash, &data); err != nil {
+			return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
+		}
+		r, err := d.cache.decode(id, hash, data)
+		if err != nil {
+			return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
+		}
+		out = append(out, *r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
+	}
+	return out, nil
+}
+
+const bulkAffectingQuery = `SELECT a.name, r.id, r.hash, r.data FROM affected a JOIN records r ON r.id = a.id
+WHERE a.ecosystem = ? AND a.release IN (?, '') AND r.withdrawn IS NULL
+AND a.name IN (SELECT value FROM json_each(?))
+ORDER BY a.name, r.id`
+
+// BulkAffecting is Affecting for many packages of one ecosystem and release
+// in one query. The result maps each package name as given (not normalized)
+// to its records; packages with none are absent.
+func (d *DB) BulkAffecting(ctx context.Context, eco catalog.Ecosystem, release string, pkgs []string) (map[string][]Record, error) {
+	release = NormalizeRelease(eco, release)
+	byNorm := make(map[string][]string, len(pkgs))
+	names := make([]string, 0, len(pkgs))
+	for _, p := range pkgs {
+		n := NormalizeName(eco, p)
+		if _, ok := byNorm[n]; !ok {
+			names = append(names, n)
+		}
+		byNorm[n] = append(byNorm[n], p)
+	}
+	out := map[string][]Record{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(names)
+	if err != nil {
+		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
+	}
+	s, err := d.stmt(ctx, bulkAffectingQuery)
+	if err != nil {
+		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
+	}
+	rows, err := s.QueryContext(ctx, string(eco), release, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
+	}
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	lastName, lastID := "", ""
+	for rows.Next() {
+		var name, id string
+		var hash, data sql.RawBytes
+		if err := rows.Scan(&name, &id, &hash, &data); err != nil {
+			return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
+		}
+		// The same record can be indexed under the release and the
+		// release-less form; rows are sorted, so duplicates are adjacent.
+		if name == lastName && id == lastID {
+			continue
+		}
+		lastName, lastID = name, id
+		r, err := d.cache.decode(id, hash, data)
+		if err != nil {
+			return nil, fmt.Errorf("bulk affecting %s/%s: %w", eco, name, err)
+		}
+		for _, p := range byNorm[name] {
+			out[p] = append(out[p], *r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
+	}
+	return out, nil
+}
+
+// Get returns the record with the given id, withdrawn or not; false when
+// there is none.
+func (d *DB) Get(ctx context.Context, id string) (Record, bool, error) {
+	s, err := d.stmt(ctx, `SELECT hash, data FROM records WHERE id = ?`)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("get %s: %w", id, err)
+	}
+	var hash, data []byte
+	if err := s.QueryRowContext(ctx, id).Scan(&hash, &data); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Record{}, false, nil
+		}
+		return Record{}, false, fmt.Errorf("get %s: %w", id, err)
+	}
+	r, err := d.cache.decode(id, hash, data)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("get %s: %w", id, err)
+	}
+	return *r, true, nil
+}
+
+// IDsForAlias returns the ids of the records that carry alias (a CVE id, a
+// GHSA id) as an alias, sorted.
+func (d *DB) IDsForAlias(ctx context.Context, alias string) ([]string, error) {
+	s, err := d.stmt(ctx, `SELECT id FROM aliases WHERE alias = ? ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("alias %s: %w", alias, err)
+	}
+	rows, err := s.QueryContext(ctx, alias)
+	if err != nil {
+		return nil, fmt.Errorf("alias %s: %w", alias, err)
+	}
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("alias %s: %w", alias, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("alias %s: %w", alias, err)
+	}
+	return ids, nil
+}
+
+// NVD returns NVD's CVSS v3 scoring for those of cveIDs it has.
+func (d *DB) NVD(ctx context.Context, cveIDs []string) (map[string]CVSS, error) {
+	out := make(map[string]CVSS, len(cveIDs))
+	if len(cveIDs) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(cveIDs)
+	if err != nil {
+		return nil, fmt.Errorf("nvd lookup: %w", err)
+	}
+	s, err := d.stmt(ctx, `SELECT cve, vector, score, version FROM nvd_cvss WHERE cve IN (SELECT value FROM json_each(?))`)
+	if err != nil {
+		return nil, fmt.Errorf("nvd lookup: %w", err)
+	}
+	rows, err := s.QueryContext(ctx, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("nvd lookup: %w", err)
+	}
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	for rows.Next() {
+		var cve string
+		var c CVSS
+		if err := rows.Scan(&cve, &c.Vector, &c.Score, &c.Version); err != nil {
+			return nil, fmt.Errorf("nvd lookup: %w", err)
+		}
+		out[cve] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("nvd lookup: %w", err)
+	}
+	return out, nil
+}
+
+// Status reports the sources, the counts and the freshness of the database.
+func (d *DB) Status(ctx context.Context) (Status, error) {
+	st := Status{Path: d.path, Ecosystems: map[string]int{}, RecordSources: map[string]int{}, Sources: []SourceStatus{}}
+	wrap := func(err error) error { return fmt.Errorf("vulndb status: %w", err) }
+
+	if err := d.db.QueryRowContext(ctx,
+		`SELECT count(*), count(withdrawn) FROM records`).Scan(&st.Records, &st.Withdrawn); err != nil {
+		return st, wrap(err)
+	}
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM nvd_cvss`).Scan(&st.NVD); err != nil {
+		return st, wrap(err)
+	}
+	// RFC 3339 strings in UTC of different precision do not sort as text,
+	// so the newest is found in Go.
+	if err := d.eachString(ctx, `SELECT DISTINCT modified FROM records WHERE modified != ''`, func(s string) {
+		if t := parseTime(s); t.After(st.NewestModified) {
+			st.NewestModified = t
+		}
+	}); err != nil {
+		return st, wrap(err)
+	}
+	if err := d.countInto(ctx, `SELECT ecosystem, count(DISTINCT id) FROM affected GROUP BY ecosystem`, st.Ecosystems); err != nil {
+		return st, wrap(err)
+	}
+	if err := d.countInto(ctx, `SELECT source, count(*) FROM records GROUP BY source`, st.RecordSources); err != nil {
+		return st, wrap(err)
+	}
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT name, last_import, record_count, feed_url, last_attempt, last_error FROM sources ORDER BY name`)
+	if err != nil {
+		return st, wrap(err)
+	}
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	for rows.Next() {
+		var s SourceStatus
+		var last, attempt string
+		if err := rows.Scan(&s.Name, &last, &s.Records, &s.FeedURL, &attempt, &s.LastError); err != nil {
+			return st, wrap(err)
+		}
+		s.LastImport, s.LastAttempt = parseTime(last), parseTime(attempt)
+		if s.LastImport.After(st.LastImport) {
+			st.LastImport = s.LastImport
+		}
+		st.Sources = append(st.Sources, s)
+	}
+	if err := rows.Err(); err != nil {
+		return st, wrap(err)
+	}
+	return st, nil
+}
+
+func (d *DB) eachString(ctx context.Context, query string, fn func(string)) error {
+	rows, err := d.db.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		fn(s)
+	}
+	return rows.Err()
+}
+
+func (d *DB) countInto(ctx context.Context, query string, into map[string]int) error {
+	rows, err := d.db.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return err
+		}
+		into[k] = n
+	}
+	return rows.Err()
+}
+
+// recordCache keeps decoded records keyed by id and content hash, so that a
+// scan of the same packages decodes each record once; a record changed by
+// an import has a new hash and misses.
+type recordCache struct {
+	mu    sync.Mutex
+	max   int
+	items map[string]cachedRecord
+}
+
+type cachedRecord struct {
+	hash []byte
+	rec  *Record
+}
+
+func newRecordCache(max int) *recordCache {
+	return &recordCache{max: max, items: make(map[string]cachedRecord)}
+}
+
+func (c *recordCache) decode(id string, hash, data []byte) (*Record, error) {
+	c.mu.Lock()
+	it, ok := c.items[id]
+	c.mu.Unlock()
+	if ok && bytes.Equal(it.hash, hash) {
+		return it.rec, nil
+	}
+	r := new(Record)
+	if err := json.Unmarshal(data, r); err != nil {
+		return nil, fmt.Errorf("decode stored record %s: %w", id, err)
+	}
+	c.mu.Lock()
+	if len(c.items) >= c.max {
+		// Dropping everything is crude but keeps memory bounded without
+		// bookkeeping on the read path; a full database rarely needs more
+		// than a scan's worth of records at a time.
+		c.items = make(map[string]cachedRecord, c.max)
+	}
+	c.items[id] = cachedRecord{hash: bytes.Clone(hash), rec: r}
+	c.mu.Unlock()
+	return r, nil
+}
+
+// sortedKeys is used where output order must be stable.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// hasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
