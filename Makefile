@@ -23,12 +23,12 @@ build: ## build bin/stockade and bin/stockade-central
 run: build ## build and start Central on its embedded store at https://$(LISTEN)
 	$(BIN)/stockade-central --data-dir $(DATA_DIR) --listen $(LISTEN)
 
-test-deps: ## install what the tests need (PostgreSQL from Debian) when missing
+test-deps: ## install what the tests need (PostgreSQL, docker-registry from Debian) when missing
 	@hack/test-deps.sh
 
 test: test-deps ## vet and run the whole test suite (PostgreSQL store tests included)
 	$(GO) vet ./...
-	STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} $(GO) test -count=1 ./...
+	STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} STOCKADE_REQUIRE_REGISTRY=$${STOCKADE_REQUIRE_REGISTRY:-1} $(GO) test -count=1 ./...
 
 lint: ## run golangci-lint with the curated linters in .golangci.yml
 	@test -x $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION) || { mkdir -p $(TOOLS) && GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) && mv $(TOOLS)/golangci-lint $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION); }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite starts for real (PostgreSQL for
-# the store tests) when they are missing. The test harnesses start and stop
-# their own private servers; nothing here starts a system service.
+# the store tests, docker-registry for the image scanner's registry tests) when
+# they are missing. The test harnesses start and stop their own private
+# servers; nothing here starts a system service.
 set -euo pipefail
 need=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+command -v docker-registry >/dev/null || need+=(docker-registry)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
