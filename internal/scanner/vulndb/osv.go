@@ -24,7 +24,11 @@ func (im *importer) importOSV(name string, l layout, r io.Reader) error {
 	for n := 1; ; n++ {
 		br.reset()
 		var rec Record
+		start := dec.InputOffset()
 		err := dec.Decode(&rec)
+		if err == nil && dec.InputOffset()-start > MaxRecordSize {
+			err = errRecordTooLarge
+		}
 		if errors.Is(err, io.EOF) {
 			if n == 1 {
 				return fmt.Errorf("import %s: empty file", name)
@@ -82,7 +86,12 @@ func (im *importer) importOSVArray(name string, r io.Reader) error {
 	for n := 1; dec.More(); n++ {
 		br.reset()
 		var rec Record
-		if err := dec.Decode(&rec); err != nil {
+		start := dec.InputOffset()
+		err := dec.Decode(&rec)
+		if err == nil && dec.InputOffset()-start > MaxRecordSize {
+			err = errRecordTooLarge
+		}
+		if err != nil {
 			return fmt.Errorf("import %s: record %d: %w", name, n, err)
 		}
 		if err := im.putOSV(&rec); err != nil {
