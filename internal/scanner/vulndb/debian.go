@@ -18,7 +18,7 @@ import (
 type trackerEntry struct {
 	Description string                    `json:"description"`
 	Scope       string                    `json:"scope"`
-	DebianBug   json.Number               `json:"debianbug"`
+	DebianBug   json.Number               `json:"debianbug,omitempty"`
 	Releases    map[string]trackerRelease `json:"releases"`
 }
 
