@@ -264,7 +264,7 @@ func TestDebianTrackerSemantics(t *testing.T) {
 	}
 	for _, q := range []struct {
 		release, pkg string
-		want       []string
+		want         []string
 	}{
 		{"12", "foo", []string{"DEBIAN-TEMP-0000000-ABCDEF"}}, // CVE-2024-0001 fixed version 0: not affected
 		{"11", "foo", []string{"DEBIAN-CVE-2024-0001"}},
