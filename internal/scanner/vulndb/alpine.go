@@ -271,10 +271,15 @@ func (im *importer) mergeSecdb(name string, db *secdb) error {
 			ids = append(ids, id)
 		}
 	}
+	if im.alpine == nil {
+		im.alpine = map[string]*Record{}
+	}
 	for _, id := range ids {
-		rec, err := im.storedRecord(id)
-		if err != nil {
-			return fmt.Errorf("import %s: %s: %w", name, id, err)
+		rec, ok := im.alpine[id]
+		if !ok {
+			if rec, err = im.storedRecord(id); err != nil {
+				return fmt.Errorf("import %s: %s: %w", name, id, err)
+			}
 		}
 		fresh := rec == nil
 		if fresh {
@@ -330,6 +335,7 @@ func (im *importer) mergeSecdb(name string, db *secdb) error {
 		if err := im.putRecord(KindAlpine, rec); err != nil {
 			return fmt.Errorf("import %s: %s: %w", name, id, err)
 		}
+		im.alpine[id] = rec
 	}
 	return nil
 }

@@ -85,6 +85,10 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// 32 MiB of page cache per connection: imports rewrite records whose
+	// pages were just read, lookups touch the same index pages again.
+	q.Add("_pragma", "cache_size(-32768)")
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate")
 	u := url.URL{Scheme: "file", OmitHost: true, Path: abs, RawQuery: q.Encode()}
 	sdb, err := sql.Open("sqlite", u.String())

@@ -171,6 +171,11 @@ type importer struct {
 	// touched are the ids this import has counted, so that a record the
 	// import writes twice (an Alpine CVE in main and community) counts once.
 	touched map[string]bool
+	// alpine keeps the Alpine records this import wrote: the secdb files
+	// of one import (all releases, both repositories) merge into the same
+	// records again and again. It is small: Alpine's whole history is a
+	// few thousand records.
+	alpine map[string]*Record
 }
 
 func (im *importer) result() ImportResult {
