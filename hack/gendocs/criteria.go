@@ -20,6 +20,7 @@ const (
 	synRegex syntax = iota
 	synBool
 	synNumber
+	synDays // a number of days, where a bare number means "more than"
 	synEnum
 	synKeyValue
 	synEnv
@@ -157,21 +158,21 @@ func criterionDocs() map[string]criterionDoc {
 		"Fixable": {what: "Whether a vulnerability found in the image has a fixed version.",
 			syntax: synBool, example: "true"},
 		"Days Since CVE Was Published": {what: "The age of a vulnerability found in the image, from its publication.",
-			syntax: synNumber, unit: "days", example: "> 30"},
+			syntax: synDays, example: "> 30"},
 		"Days Since CVE Was First Discovered In Image": {what: "The time since a vulnerability was first found in this image.",
-			syntax: synNumber, unit: "days", example: "> 30"},
+			syntax: synDays, example: "> 30"},
 		"Days Since CVE Was First Discovered In System": {what: "The time since a vulnerability was first found in any image Stockade knows.",
-			syntax: synNumber, unit: "days", example: "> 30"},
+			syntax: synDays, example: "> 30"},
 		"Dockerfile Line": {what: "A line of the image's build history: a Dockerfile instruction and its arguments.",
 			syntax: synDockerfile, example: "USER=root"},
 		"Image Age": {what: "The time since the image was created.",
-			syntax: synNumber, unit: "days", example: "> 90"},
+			syntax: synDays, example: "> 90"},
 		"Image Component": {what: "A package found in the image, as `name=version`; the version may be left out.",
 			syntax: synKeyValue, example: `log4j-core=2\.1[0-4]\..*`},
 		"Image OS": {what: "The operating system of the image as `ID:VERSION` from its os-release file, such as `debian:12` or `alpine:3.20`.",
 			syntax: synRegex, example: "ubuntu:18.04"},
 		"Image Scan Age": {what: "The time since the image was last scanned.",
-			syntax: synNumber, unit: "days", example: "> 7"},
+			syntax: synDays, example: "> 7"},
 		"Image User": {what: "The user the image's configuration runs as (`USER`), `root` when it sets none; `0` and `root` match each other.",
 			syntax: synRegex, example: "root|0"},
 		"Required Image Label": {what: "Violated when the image has no label matching `key=value`.",
@@ -224,6 +225,8 @@ func (d criterionDoc) describe() string {
 		return "`true` or `false`."
 	case synNumber:
 		return "a number in " + d.unit + ", with an optional comparator `>`, `>=`, `<`, `<=` or `=` (the default)."
+	case synDays:
+		return "a number of days with an optional comparator `>`, `>=`, `<`, `<=` or `=`. As in ACS, a bare number means more than that many days: `90` is `> 90`; write `= 90` for exactly 90."
 	case synEnum:
 		return "one of " + codeList(d.enum, ", ") + " (any case)."
 	case synKeyValue:

@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stockade-dev/stockade/internal/policy"
+	"github.com/stockade-dev/stockade/internal/scanner/scan"
 	"github.com/stockade-dev/stockade/internal/workload"
 )
 
@@ -193,6 +195,7 @@ func TestCriterionSyntaxMatchesValidation(t *testing.T) {
 		synRegex:      {accept: []string{"a.*b", "r/^x$", "(=)", ""}, reject: []string{"(", "a[b"}},
 		synBool:       {accept: []string{"true", "FALSE"}, reject: []string{"yes", "1", "a.*"}},
 		synNumber:     {accept: []string{"3", "> 1", ">=2.5", "< 0.5", "<= 10", "= 4"}, reject: []string{"big", ">", "a.*"}},
+		synDays:       {accept: []string{"30", "> 1", ">=2", "< 7", "= 4"}, reject: []string{"old", ">", "a.*"}},
 		synKeyValue:   {accept: []string{"a=b", "a.*=", "k"}, reject: []string{"(=)", "a=("}},
 		synEnv:        {accept: []string{"RAW=A=b", "SECRET_KEY=A=", "A=b", "=b"}, reject: []string{"A=(", "(=b"}},
 		synSeverity:   {accept: []string{">= important", "CRITICAL", "< MODERATE"}, reject: []string{"HIGH", "> 7"}},
@@ -285,6 +288,52 @@ func TestEnvironmentSourcesMatch(t *testing.T) {
 	}
 }
 
+// TestDaysCriteria evaluates every criterion the page documents as a
+// number of days against a scanned image, to confirm that a bare number
+// means "more than" and "= N" means exactly N.
+func TestDaysCriteria(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	image := func(age int) *scan.Image {
+		at := now.Add(-time.Duration(age) * 24 * time.Hour)
+		return &scan.Image{
+			Name: "example/app:1", FullName: "docker.io/example/app:1", ScanTime: at,
+			Metadata: scan.Metadata{Created: at},
+			Components: []scan.Component{{Vulns: []scan.Vuln{{
+				ID: "CVE-2026-0001", Severity: scan.SeverityLow, Published: at, FirstSeenInImage: at, FirstSeenInSystem: at,
+			}}}},
+		}
+	}
+	docs := criterionDocs()
+	checked := 0
+	for _, f := range policy.Fields() {
+		if docs[f.Name].syntax != synDays {
+			continue
+		}
+		checked++
+		for _, tt := range []struct {
+			value string
+			age   int
+			want  bool
+		}{
+			{"90", 91, true}, {"90", 90, false}, {"90", 89, false},
+			{"= 90", 90, true}, {"= 90", 91, false}, {"< 10", 9, true}, {"< 10", 91, false},
+		} {
+			c, err := policy.Compile(probePolicy(stageProbes()[0], policy.PolicyGroup{
+				FieldName: f.Name, Values: []policy.PolicyValue{{Value: tt.value}},
+			}))
+			if err != nil {
+				t.Fatalf("%s = %q: %v", f.Name, tt.value, err)
+			}
+			if got := len(c.MatchImage(image(tt.age), now)) > 0; got != tt.want {
+				t.Errorf("%s = %q against %d days: match %v, want %v", f.Name, tt.value, tt.age, got, tt.want)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no criterion is documented as a number of days")
+	}
+}
+
 // TestProbeFacts pins what probing validation reports for a few criteria
 // whose rules the page states in prose.
 func TestProbeFacts(t *testing.T) {
@@ -344,6 +393,8 @@ func TestGroupText(t *testing.T) {
 			"[Exposed Node Port](criteria.md#exposed-node-port) > `0` and < `1024`"},
 		{policy.PolicyGroup{FieldName: "Container CPU Limit", Negate: true, Values: vals("0", ">= 4")},
 			"[Container CPU Limit](criteria.md#container-cpu-limit) ≠ `0` or not >= `4`"},
+		{policy.PolicyGroup{FieldName: "Image Age", Values: vals("90", "= 7", "<= 3")},
+			"[Image Age](criteria.md#image-age) > `90` or = `7` or <= `3`"},
 		{policy.PolicyGroup{FieldName: "Disallowed Annotation", Values: vals(`a\.b/c=`)},
 			"[Disallowed Annotation](criteria.md#disallowed-annotation) = `a\\.b/c=`"},
 	}

@@ -130,7 +130,7 @@ func enforcementSummary(actions []policy.EnforcementAction) string {
 }
 
 // groupText renders a criterion as "Name = `value`": comparators of numeric
-// values become the operator, negation turns = into ≠ and prefixes "not"
+// values become the operator (a bare number of days is "> N"), negation turns = into ≠ and prefixes "not"
 // to the others, and values are joined by "or" (or "and" under AND).
 func groupText(g policy.PolicyGroup, docs map[string]criterionDoc) string {
 	name := g.FieldName
@@ -138,7 +138,7 @@ func groupText(g policy.PolicyGroup, docs map[string]criterionDoc) string {
 		name = "[" + f.Name + "](criteria.md#" + anchor(f.Name) + ")"
 	}
 	d := docs[canonicalName(g.FieldName)]
-	comparable := d.syntax == synNumber || d.syntax == synSeverity
+	comparable := d.syntax == synNumber || d.syntax == synDays || d.syntax == synSeverity
 	ops := make([]string, len(g.Values))
 	vals := make([]string, len(g.Values))
 	same := true
@@ -146,6 +146,9 @@ func groupText(g policy.PolicyGroup, docs map[string]criterionDoc) string {
 		op, val := "=", strings.TrimSpace(v.Value)
 		if comparable {
 			op, val = splitComparator(val)
+			if d.syntax == synDays && op == "=" && !strings.HasPrefix(strings.TrimSpace(v.Value), "=") {
+				op = ">" // a bare number of days means "older than"
+			}
 		}
 		if g.Negate {
 			if op == "=" {
