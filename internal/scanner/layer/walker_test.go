@@ -170,8 +170,11 @@ func (pr *probe) Analyze(_ context.Context, in layer.File) ([]catalog.Component,
 		return nil, err
 	}
 	st, err := os.Stat(local)
-	if err != nil || st.Size() != in.Size {
-		return nil, fmt.Errorf("local copy %s: %v, size %d", local, err, in.Size)
+	if err != nil {
+		return nil, fmt.Errorf("local copy: %w", err)
+	}
+	if st.Size() != in.Size {
+		return nil, fmt.Errorf("local copy %s: %d bytes, want %d", local, st.Size(), in.Size)
 	}
 	n, err := io.Copy(io.Discard, in.Reader())
 	if err != nil {

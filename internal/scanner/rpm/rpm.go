@@ -71,13 +71,13 @@ func (Analyzer) Analyze(ctx context.Context, in layer.File) ([]catalog.Component
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return ReadFile(local, in.Path)
+	return ReadFile(ctx, local, in.Path)
 }
 
 // ReadFile reads the database at local (a file on disk) and reports its
 // packages with Path set to imagePath.
-func ReadFile(local, imagePath string) (comps []catalog.Component, err error) {
-	if err := checkSQLite(local); err != nil {
+func ReadFile(ctx context.Context, local, imagePath string) (comps []catalog.Component, err error) {
+	if err := checkSQLite(ctx, local); err != nil {
 		return nil, fmt.Errorf("read rpm database %s: %w", imagePath, err)
 	}
 	db, err := rpmdb.Open(local)
@@ -158,7 +158,7 @@ func component(p *rpmdb.PackageInfo, imagePath string) (catalog.Component, error
 // checkSQLite queries an SQLite database once before the reader library
 // does: the library leaves a goroutine blocked forever when its query fails,
 // so a corrupt database must be turned away here. Other formats pass.
-func checkSQLite(local string) (err error) {
+func checkSQLite(ctx context.Context, local string) (err error) {
 	f, err := os.Open(local)
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func checkSQLite(local string) (err error) {
 		}
 	}()
 	var n int
-	if err := db.QueryRow("SELECT count(*) FROM Packages").Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM Packages").Scan(&n); err != nil {
 		return fmt.Errorf("query packages: %w", err)
 	}
 	return nil
