@@ -235,7 +235,7 @@ func (d criterionDoc) describe() string {
 		return "`SOURCE=NAME=VALUE` or `NAME=VALUE`. SOURCE is one of " + codeList(envSources(), ", ") +
 			" (`UNSET` or no SOURCE: any source); NAME and VALUE are regular expressions, an empty VALUE matches any value."
 	case synSeverity:
-		return "a vulnerability severity, " + codeList(vulnSeverities(), ", ") + ", with an optional comparator `>`, `>=`, `<`, `<=` or `=`."
+		return "a vulnerability severity, " + codeList(vulnSeverities(), ", ") + " (lowest first), with an optional comparator `>`, `>=`, `<`, `<=` or `=` (the default)."
 	case synDockerfile:
 		return "`INSTRUCTION=regex`: INSTRUCTION is one of " + codeList(dockerfileInstructions(), ", ") + "; the regular expression matches its arguments."
 	case synText:
