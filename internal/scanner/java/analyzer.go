@@ -13,6 +13,7 @@ package java
 import (
 	"context"
 	"io/fs"
+	"strings"
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
@@ -51,6 +52,11 @@ func (a Analyzer) Analyze(ctx context.Context, in layer.File) ([]catalog.Compone
 		return nil, err
 	}
 	if len(warnings) > 0 {
+		// The walker prefixes each message with the file's path already.
+		for i, w := range warnings {
+			w = strings.TrimPrefix(w, in.Path+"!/")
+			warnings[i] = strings.TrimPrefix(w, in.Path+": ")
+		}
 		return comps, &layer.Warning{Msgs: warnings}
 	}
 	return comps, nil

@@ -221,7 +221,7 @@ func TestNestedLimits(t *testing.T) {
 	lim.MaxNestedSize = 1 << 20
 	got, err := analyze(t, lim, "x.war", outer)
 	var w *layer.Warning
-	if !asWarning(err, &w) || !strings.Contains(w.Error(), "x.war!/WEB-INF/lib/vendor-sdk-4.2.0.jar: skipped") {
+	if !asWarning(err, &w) || !strings.HasPrefix(w.Error(), "WEB-INF/lib/vendor-sdk-4.2.0.jar: skipped") {
 		t.Fatalf("want a size warning, got %v", err)
 	}
 	if want := []catalog.Component{comp("org.apache.logging.log4j", "log4j-core", "2.14.1", "x.war!/WEB-INF/lib/log4j-core-2.14.1.jar")}; !slices.Equal(got, want) {
@@ -310,7 +310,7 @@ func TestMalformed(t *testing.T) {
 	)
 	got, err := analyze(t, DefaultLimits(), "a.jar", outer)
 	var w *layer.Warning
-	if !asWarning(err, &w) || !strings.Contains(w.Error(), "a.jar!/lib/broken-1.0.jar") {
+	if !asWarning(err, &w) || !strings.Contains(w.Error(), "lib/broken-1.0.jar") {
 		t.Fatalf("want a warning naming the broken jar, got %v", err)
 	}
 	if len(got) != 1 || got[0].Name != "org.apache.logging.log4j:log4j-core" {

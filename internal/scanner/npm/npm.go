@@ -193,7 +193,7 @@ func ParsePackageLock(b []byte, path string) ([]catalog.Component, error) {
 // blocks with an indented `version "1.2.3"`) and, as far as the same lines
 // go, the YAML-shaped format of Yarn 2 and later (`version: 1.2.3`).
 // Workspace, link, portal and file entries are left out. Each malformed
-// block is reported in warnings and skipped.
+// block is skipped and reported in warnings by its line number.
 func ParseYarnLock(b []byte, path string) (comps []catalog.Component, warnings []string) {
 	var (
 		names   []string // packages the current block resolves
@@ -204,7 +204,7 @@ func ParseYarnLock(b []byte, path string) (comps []catalog.Component, warnings [
 		if len(names) > 0 {
 			if !validVersion(version) {
 				if !strings.HasPrefix(version, "0.0.0-use.local") {
-					warnings = append(warnings, fmt.Sprintf("%s:%d: entry %s has no usable version %q", path, header, names[0], version))
+					warnings = append(warnings, fmt.Sprintf("line %d: entry %s has no usable version %q", header, names[0], version))
 				}
 			} else {
 				for _, n := range names {
@@ -223,7 +223,7 @@ func ParseYarnLock(b []byte, path string) (comps []catalog.Component, warnings [
 			flush()
 			header = i + 1
 			if !strings.HasSuffix(l, ":") {
-				warnings = append(warnings, fmt.Sprintf("%s:%d: not a block header: %.80q", path, header, l))
+				warnings = append(warnings, fmt.Sprintf("line %d: not a block header: %.80q", header, l))
 				continue
 			}
 			if h := strings.Trim(strings.TrimSuffix(l, ":"), `"`); h != "__metadata" {

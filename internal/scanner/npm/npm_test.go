@@ -173,7 +173,7 @@ func TestMalformed(t *testing.T) {
 	lock := "lodash@^4:\n  version \"4.17.21\"\n\nbroken line without colon\n\nleft-pad@^1:\n  resolved \"x\"\n"
 	comps, err := a.Analyze(context.Background(), layer.File{Path: "app/yarn.lock", Size: int64(len(lock)), Content: strings.NewReader(lock)})
 	var w *layer.Warning
-	if !errors.As(err, &w) || len(w.Msgs) != 2 || !strings.Contains(w.Msgs[0], "app/yarn.lock:4:") || !strings.Contains(w.Msgs[1], "app/yarn.lock:6: entry left-pad") {
+	if !errors.As(err, &w) || len(w.Msgs) != 2 || !strings.HasPrefix(w.Msgs[0], "line 4: not a block header") || !strings.HasPrefix(w.Msgs[1], "line 6: entry left-pad") {
 		t.Errorf("warnings = %v", err)
 	}
 	if len(comps) != 1 || comps[0].Name != "lodash" || comps[0].Version != "4.17.21" {
