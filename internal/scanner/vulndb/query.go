@@ -53,9 +53,13 @@ type SourceStatus struct {
 	LastError   string    `json:"lastError,omitempty"`
 }
 
-const affectingQuery = `SELECT DISTINCT r.id, r.hash, r.data FROM affected a JOIN records r ON r.id = a.id
+// The lookups return ids and content hashes only; records come from the
+// decoded-record cache, and only misses read the JSON. Reading blobs on
+// every lookup would cost most of the time: records longer than a page are
+// read from overflow pages past SQLite's page cache.
+const affectingQuery = `SELECT DISTINCT a.id, r.hash FROM affected a JOIN records r ON r.id = a.id
 WHERE a.ecosystem = ? AND a.name = ? AND a.release IN (?, '') AND r.withdrawn IS NULL
-ORDER BY r.id`
+ORDER BY a.id`
 
 // Affecting returns the records (not withdrawn) with an affected entry
 // naming pkg in ecosystem, for release when the ecosystem has releases
@@ -73,30 +77,68 @@ func (d *DB) Affecting(ctx context.Context, eco catalog.Ecosystem, release, pkg 
 	if err != nil {
 		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
 	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	var out []Record
-	for rows.Next() {
-		var id string
-		var hash, data sql.RawBytes
-		if err := rows.Scan(&id, &hash, &data); err != nil {
-			return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
-		}
-		r, err := d.cache.decode(id, hash, data)
+	hits, err := scanHits(rows, false)
+	if err != nil {
+		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
+	}
+	out := make([]Record, 0, len(hits))
+	for _, h := range hits {
+		r, err := d.record(ctx, h.id, h.hash)
 		if err != nil {
 			return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
 		}
 		out = append(out, *r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
-	}
 	return out, nil
 }
 
-const bulkAffectingQuery = `SELECT a.name, r.id, r.hash, r.data FROM affected a JOIN records r ON r.id = a.id
+// hit is one row of a lookup.
+type hit struct {
+	name, id string
+	hash     []byte
+}
+
+// scanHits reads (name,) id, hash rows and closes them.
+func scanHits(rows *sql.Rows, withName bool) ([]hit, error) {
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	var out []hit
+	for rows.Next() {
+		var h hit
+		var err error
+		if withName {
+			err = rows.Scan(&h.name, &h.id, &h.hash)
+		} else {
+			err = rows.Scan(&h.id, &h.hash)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// record returns the decoded record from the cache, reading and decoding
+// it when the cache has no copy with this hash.
+func (d *DB) record(ctx context.Context, id string, hash []byte) (*Record, error) {
+	if r := d.cache.get(id, hash); r != nil {
+		return r, nil
+	}
+	s, err := d.stmt(ctx, `SELECT hash, data FROM records WHERE id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	var h, data []byte
+	if err := s.QueryRowContext(ctx, id).Scan(&h, &data); err != nil {
+		return nil, fmt.Errorf("read record %s: %w", id, err)
+	}
+	return d.cache.decode(id, h, data)
+}
+
+const bulkAffectingQuery = `SELECT DISTINCT a.name, a.id, r.hash FROM affected a JOIN records r ON r.id = a.id
 WHERE a.ecosystem = ? AND a.release IN (?, '') AND r.withdrawn IS NULL
 AND a.name IN (SELECT value FROM json_each(?))
-ORDER BY a.name, r.id`
+ORDER BY a.name, a.id`
 
 // BulkAffecting is Affecting for many packages of one ecosystem and release
 // in one query. The result maps each package name as given (not normalized)
@@ -128,30 +170,18 @@ func (d *DB) BulkAffecting(ctx context.Context, eco catalog.Ecosystem, release s
 	if err != nil {
 		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
 	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
-	lastName, lastID := "", ""
-	for rows.Next() {
-		var name, id string
-		var hash, data sql.RawBytes
-		if err := rows.Scan(&name, &id, &hash, &data); err != nil {
-			return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
-		}
-		// The same record can be indexed under the release and the
-		// release-less form; rows are sorted, so duplicates are adjacent.
-		if name == lastName && id == lastID {
-			continue
-		}
-		lastName, lastID = name, id
-		r, err := d.cache.decode(id, hash, data)
+	hits, err := scanHits(rows, true)
+	if err != nil {
+		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
+	}
+	for _, h := range hits {
+		r, err := d.record(ctx, h.id, h.hash)
 		if err != nil {
-			return nil, fmt.Errorf("bulk affecting %s/%s: %w", eco, name, err)
+			return nil, fmt.Errorf("bulk affecting %s/%s: %w", eco, h.name, err)
 		}
-		for _, p := range byNorm[name] {
+		for _, p := range byNorm[h.name] {
 			out[p] = append(out[p], *r)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
 	}
 	return out, nil
 }
@@ -338,12 +368,19 @@ func newRecordCache(max int) *recordCache {
 	return &recordCache{max: max, items: make(map[string]cachedRecord)}
 }
 
-func (c *recordCache) decode(id string, hash, data []byte) (*Record, error) {
+// get returns the cached record with this hash, or nil.
+func (c *recordCache) get(id string, hash []byte) *Record {
 	c.mu.Lock()
-	it, ok := c.items[id]
-	c.mu.Unlock()
-	if ok && bytes.Equal(it.hash, hash) {
-		return it.rec, nil
+	defer c.mu.Unlock()
+	if it, ok := c.items[id]; ok && bytes.Equal(it.hash, hash) {
+		return it.rec
+	}
+	return nil
+}
+
+func (c *recordCache) decode(id string, hash, data []byte) (*Record, error) {
+	if r := c.get(id, hash); r != nil {
+		return r, nil
 	}
 	r := new(Record)
 	if err := json.Unmarshal(data, r); err != nil {

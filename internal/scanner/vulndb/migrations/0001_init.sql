@@ -1,14 +1,19 @@
 -- Records in OSV form, one row per vulnerability id. data is the Record as
 -- JSON; hash is the SHA-256 of data, so an import of a record whose modified
--- time is unknown can still tell whether it changed.
+-- time is unknown can still tell whether it changed, and readers can tell
+-- whether their decoded copy is current. A rowid table, not WITHOUT ROWID:
+-- rows are often larger than a page, and a clustered b-tree of such rows
+-- reads overflow pages on every seek. records_lookup covers the lookups'
+-- join, so they never touch the rows themselves.
 CREATE TABLE records (
-	id        TEXT PRIMARY KEY,
+	id        TEXT NOT NULL PRIMARY KEY,
 	source    TEXT NOT NULL,
 	modified  TEXT NOT NULL DEFAULT '',
 	withdrawn TEXT,
 	hash      BLOB NOT NULL,
 	data      BLOB NOT NULL
-) WITHOUT ROWID;
+);
+CREATE INDEX records_lookup ON records (id, withdrawn, hash);
 
 -- One row per package a record affects: ecosystem without the release,
 -- the release ('' when the ecosystem has none), the package name.
