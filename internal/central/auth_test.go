@@ -189,7 +189,7 @@ func TestBadCredentials(t *testing.T) {
 }
 
 func TestFailedSignInsAreRateLimited(t *testing.T) {
-	c := start(t, t.TempDir())
+	c := start(t, t.TempDir(), func(cfg *Config) { cfg.LoginRefill = time.Hour })
 	bad := cred{user: "admin", password: "guess"}
 	for i := 0; i < loginBurst; i++ {
 		c.must(http.StatusUnauthorized, bad, "GET", "/v1/auth/status", nil)

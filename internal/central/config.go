@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Config is how Central is started. Every flag can also be set with an
@@ -23,6 +24,11 @@ type Config struct {
 	// AdminPassword, from STOCKADE_ADMIN_PASSWORD, is the admin password set
 	// at first start instead of a generated one. It is ignored later.
 	AdminPassword string
+	// LoginRefill is how often one more failed sign-in is allowed per client
+	// once the burst is spent; zero means the default (6 s). Not a flag:
+	// tests slow it down so that bcrypt's cost on a busy machine cannot
+	// refill the bucket while they count.
+	LoginRefill time.Duration
 }
 
 // Defaults of the flags.

@@ -1,6 +1,7 @@
 package central
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,7 +26,7 @@ import (
 func (s *Server) wire(adminHash string) ([]httpapi.Route, error) {
 	log := s.log
 	s.metrics = metrics.New(s.store, log)
-	s.authn = auth.NewAuthenticator(adminHash, s.store, auth.NewLimiter(loginBurst, loginRefill), log.With("component", "auth"))
+	s.authn = auth.NewAuthenticator(adminHash, s.store, auth.NewLimiter(loginBurst, cmp.Or(s.cfg.LoginRefill, loginRefill)), log.With("component", "auth"))
 
 	docJSON, err := yaml.YAMLToJSON(openAPIYAML)
 	if err != nil {
