@@ -11,7 +11,7 @@ LISTEN   ?= 127.0.0.1:8443
 GOLANGCI_LINT_VERSION := v2.15.0
 TOOLS    ?= $(HOME)/.cache/stockade/tools
 
-.PHONY: help build run test test-deps lint bench clean
+.PHONY: help build run test test-deps lint bench docs clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ lint: ## run golangci-lint with the curated linters in .golangci.yml
 bench: build ## run the benchmarks recorded in docs/benchmarks.md
 	$(GO) test -run XXX -bench . -cpu 1 -benchtime 2s ./internal/policy/
 	hack/bench/deployment-check.sh
+
+docs: ## regenerate the reference pages in docs/reference from the code
+	$(GO) run ./hack/gendocs
 
 clean: ## remove build output
 	rm -rf $(BIN)
