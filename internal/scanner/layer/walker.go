@@ -32,8 +32,9 @@ type Limits struct {
 	// MemThreshold is the largest file held in memory; bigger matched files
 	// are spooled to the private temporary directory.
 	MemThreshold int64
-	// MaxMemory bounds the matched file content held in memory at once
-	// during one walk; past it, files are spooled even when small.
+	// MaxMemory bounds the matched file content held in memory during one
+	// walk (past it, files are spooled even when small), and separately the
+	// symlink names kept for resolving links within the layer.
 	MaxMemory int64
 }
 
@@ -126,6 +127,7 @@ func (w *Walker) walk(ctx context.Context, digest string, r io.Reader) (res cata
 		ctx:      ctx,
 		digest:   digest,
 		retained: map[string]*content{},
+		spilled:  map[string]bool{},
 		symlinks: map[string]string{},
 		osFiles:  map[string][]byte{},
 		res: catalog.LayerResult{
@@ -181,13 +183,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// content is a matched file's bytes, in memory or spooled.
+// content is a matched file's bytes, in memory or spooled. Spool files live
+// only while their file is analyzed, so the walk holds at most one of them
+// (and one open descriptor) at a time; in-memory content is kept until the
+// end of the walk for links that point to it.
 type content struct {
 	mem   []byte
 	file  *os.File
 	size  int64
 	mode  fs.FileMode
-	local string // LocalPath's file, once written
+	local string // LocalPath's copy of in-memory content, while analyzed
 }
 
 func (c *content) readerAt() io.ReaderAt {
@@ -221,16 +226,18 @@ type walk struct {
 	counter countingReader
 
 	tmpDir   string // private temporary directory, created on first use
-	spooled  []*os.File
 	memUsed  int64
 	entries  int
 	complete bool
 	dropped  int // warnings over maxWarnings
 
-	retained map[string]*content // matched files of this layer, for links
-	symlinks map[string]string   // every symlink of this layer: path → target
-	pending  []string            // matched symlinks, resolved at the end
-	osFiles  map[string][]byte
+	retained  map[string]*content // matched files of this layer held in memory, for links
+	spilled   map[string]bool     // matched files too big to keep for links
+	linkMem   int64               // bytes of symlink names and targets kept
+	linksFull bool
+	symlinks  map[string]string // every symlink of this layer: path → target
+	pending   []string          // matched symlinks, resolved at the end
+	osFiles   map[string][]byte
 }
 
 func (wk *walk) warnf(format string, args ...any) {
@@ -238,7 +245,11 @@ func (wk *walk) warnf(format string, args ...any) {
 		wk.dropped++
 		return
 	}
-	wk.res.Warnings = append(wk.res.Warnings, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > 1024 {
+		msg = msg[:1024] + "…"
+	}
+	wk.res.Warnings = append(wk.res.Warnings, msg)
 }
 
 func (wk *walk) run(r io.Reader) error {
@@ -301,11 +312,11 @@ func cleanName(name string) (p string, abs, ok bool) {
 func (wk *walk) entry(tr *tar.Reader, hdr *tar.Header) (stop bool, err error) {
 	name, abs, ok := cleanName(hdr.Name)
 	if !ok {
-		wk.warnf("skip entry %q: path climbs out of the image root", hdr.Name)
+		wk.warnf("skip entry %q: path climbs out of the image root", short(hdr.Name))
 		return false, nil
 	}
 	if abs {
-		wk.warnf("entry %q: absolute path taken relative to the image root", hdr.Name)
+		wk.warnf("entry %q: absolute path taken relative to the image root", short(hdr.Name))
 	}
 	if name == "" {
 		return false, nil
@@ -322,6 +333,7 @@ func (wk *walk) entry(tr *tar.Reader, hdr *tar.Header) (stop bool, err error) {
 	// Any other entry replaces what this layer wrote at the path before.
 	delete(wk.res.Files, name)
 	delete(wk.retained, name)
+	delete(wk.spilled, name)
 	delete(wk.symlinks, name)
 	delete(wk.osFiles, name)
 
@@ -330,8 +342,20 @@ func (wk *walk) entry(tr *tar.Reader, hdr *tar.Header) (stop bool, err error) {
 	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont: //nolint:staticcheck // TypeRegA: old writers still emit it
 		return wk.regular(tr, name, mode, hdr.Size)
 	case tar.TypeSymlink:
+		matched := osrelease.Match(name) || len(wk.matching(name, fs.ModeSymlink|mode, 0)) > 0
+		wk.linkMem += int64(len(name) + len(hdr.Linkname))
+		if wk.linkMem > wk.w.limits.MaxMemory {
+			if !wk.linksFull {
+				wk.linksFull = true
+				wk.warnf("symlinks take more than %d bytes; later symlinks are not resolved", wk.w.limits.MaxMemory)
+			}
+			if matched {
+				wk.res.Files[name] = []catalog.Component{}
+			}
+			return false, nil
+		}
 		wk.symlinks[name] = hdr.Linkname
-		if osrelease.Match(name) || len(wk.matching(name, fs.ModeSymlink|mode, 0)) > 0 {
+		if matched {
 			wk.pending = append(wk.pending, name)
 		}
 	case tar.TypeLink:
@@ -384,13 +408,33 @@ func (wk *walk) regular(r io.Reader, name string, mode fs.FileMode, size int64) 
 	if isOS {
 		wk.osFile(name, c)
 	}
+	var aerr error
 	if len(as) > 0 {
-		wk.retained[name] = c
-		if err := wk.analyze(name, c, as); err != nil {
-			return false, err
-		}
+		aerr = wk.analyze(name, c, as)
 	}
+	if c.file != nil {
+		wk.spilled[name] = true
+		return false, errors.Join(aerr, wk.release(c))
+	}
+	if aerr != nil {
+		return false, aerr
+	}
+	wk.retained[name] = c
 	return false, nil
+}
+
+// release removes a spool file once its content has been analyzed.
+func (wk *walk) release(c *content) error {
+	f := c.file
+	c.file = nil
+	cerr := f.Close()
+	if err := os.Remove(f.Name()); err != nil {
+		return fmt.Errorf("remove spool file: %w", err)
+	}
+	if cerr != nil {
+		return fmt.Errorf("close spool file: %w", cerr)
+	}
+	return nil
 }
 
 func (wk *walk) osFile(name string, c *content) {
@@ -422,11 +466,11 @@ func (wk *walk) read(r io.Reader, size int64) (*content, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := io.CopyN(f, r, size)
-	if err != nil {
-		return nil, err
+	c := &content{file: f, size: size}
+	if _, err := io.CopyN(f, r, size); err != nil {
+		return nil, errors.Join(err, wk.release(c))
 	}
-	return &content{file: f, size: n}, nil
+	return c, nil
 }
 
 func (wk *walk) tempFile(pattern string) (*os.File, error) {
@@ -441,7 +485,6 @@ func (wk *walk) tempFile(pattern string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create temporary file: %w", err)
 	}
-	wk.spooled = append(wk.spooled, f)
 	return f, nil
 }
 
@@ -458,8 +501,10 @@ func (wk *walk) localPath(c *content) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := f.Write(c.mem); err != nil {
-		return "", fmt.Errorf("write %s: %w", f.Name(), err)
+	_, werr := f.Write(c.mem)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		return "", errors.Join(fmt.Errorf("write %s: %w", f.Name(), err), os.Remove(f.Name()))
 	}
 	c.local = f.Name()
 	return c.local, nil
@@ -499,6 +544,13 @@ func (wk *walk) analyze(name string, c *content, as []Analyzer) error {
 		}
 	}
 	wk.res.Files[name] = comps
+	if c.local != "" {
+		err := os.Remove(c.local)
+		c.local = ""
+		if err != nil {
+			return fmt.Errorf("remove local copy: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -516,22 +568,19 @@ func runAnalyzer(ctx context.Context, a Analyzer, f File) (cs []catalog.Componen
 func (wk *walk) hardlink(name, linkname string, mode fs.FileMode) {
 	target, _, ok := cleanName(linkname)
 	if !ok || target == "" {
-		wk.warnf("skip hard link %s: target %q is outside the image root", name, linkname)
-		return
-	}
-	c, have := wk.retained[target]
-	if !have {
-		if data, isOS := wk.osFiles[target]; isOS && osrelease.Match(name) {
-			wk.osFiles[name] = data
-		}
-		if as := wk.matching(name, mode, 0); len(as) > 0 {
-			wk.warnf("hard link %s: target %s is not a matched file of this layer; not analyzed", name, target)
-			wk.res.Files[name] = []catalog.Component{}
-		}
+		wk.warnf("skip hard link %s: target %q is outside the image root", name, short(linkname))
 		return
 	}
 	if data, isOS := wk.osFiles[target]; isOS && osrelease.Match(name) {
 		wk.osFiles[name] = data
+	}
+	c, have := wk.retained[target]
+	if !have {
+		if as := wk.matching(name, mode, 0); len(as) > 0 {
+			wk.warnf("hard link %s: %s; not analyzed", name, wk.unavailable(target))
+			wk.res.Files[name] = []catalog.Component{}
+		}
+		return
 	}
 	if as := wk.matching(name, c.mode, c.size); len(as) > 0 {
 		wk.retained[name] = c
@@ -539,6 +588,22 @@ func (wk *walk) hardlink(name, linkname string, mode fs.FileMode) {
 			wk.warnf("hard link %s: %v", name, err)
 		}
 	}
+}
+
+// unavailable says why a link target's content cannot be analyzed.
+func (wk *walk) unavailable(target string) string {
+	if wk.spilled[target] {
+		return fmt.Sprintf("target %s is too large to keep for links", target)
+	}
+	return fmt.Sprintf("target %s is not a matched file of this layer", target)
+}
+
+// short keeps hostile names from filling warnings.
+func short(s string) string {
+	if len(s) > 256 {
+		return s[:256] + "…"
+	}
+	return s
 }
 
 // resolve follows the symlink at p through the symlinks of this layer,
@@ -602,7 +667,7 @@ func (wk *walk) finish() {
 		if !ok {
 			// The target is in an earlier layer or not a matched file: the
 			// link still hides what earlier layers had at this path.
-			wk.warnf("symlink %s: target %s is not a matched file of this layer; not analyzed", name, target)
+			wk.warnf("symlink %s: %s; not analyzed", name, wk.unavailable(target))
 			wk.res.Files[name] = []catalog.Component{}
 			continue
 		}
@@ -630,11 +695,6 @@ func (wk *walk) finish() {
 
 func (wk *walk) cleanup() error {
 	var errs []error
-	for _, f := range wk.spooled {
-		if err := f.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if wk.tmpDir != "" {
 		if err := os.RemoveAll(wk.tmpDir); err != nil {
 			errs = append(errs, fmt.Errorf("remove temporary directory: %w", err))

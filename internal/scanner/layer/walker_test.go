@@ -150,9 +150,10 @@ func (lines) Analyze(_ context.Context, in layer.File) ([]catalog.Component, err
 
 // probe records how *.big files reach analyzers and counts their bytes.
 type probe struct {
-	mu    sync.Mutex
-	seen  map[string]string // path → "memory" or the spool file name
-	local map[string]string // path → LocalPath result
+	mu      sync.Mutex
+	seen    map[string]string // path → "memory" or the spool file name
+	local   map[string]string // path → LocalPath result
+	maxLeft int               // most files seen in the private directory
 }
 
 func (*probe) Name() string { return "probe" }
@@ -180,7 +181,12 @@ func (pr *probe) Analyze(_ context.Context, in layer.File) ([]catalog.Component,
 	if err != nil {
 		return nil, err
 	}
+	inDir, err := os.ReadDir(filepath.Dir(local))
+	if err != nil {
+		return nil, err
+	}
 	pr.mu.Lock()
+	pr.maxLeft = max(pr.maxLeft, len(inDir))
 	pr.seen[in.Path] = where
 	pr.local[in.Path] = local
 	pr.mu.Unlock()
@@ -481,12 +487,55 @@ func TestSpoolAndTempDir(t *testing.T) {
 			t.Errorf("%s: LocalPath %s outside %s", p, pr.local[p], parent)
 		}
 	}
+	// Each spool file and local copy is gone once its file is analyzed.
+	if pr.maxLeft != 1 {
+		t.Errorf("up to %d files at once in the private directory, want 1", pr.maxLeft)
+	}
 	left, err := os.ReadDir(parent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(left) != 0 {
 		t.Errorf("private temporary directory left behind: %v", left)
+	}
+}
+
+func TestLinksToSpooledFiles(t *testing.T) {
+	pr := &probe{seen: map[string]string{}, local: map[string]string{}}
+	w := layer.NewWalker(registry(t, pr), layer.WalkerOptions{Limits: layer.Limits{MemThreshold: 1000}})
+	data := tarball(t,
+		entry{Name: "a.big", Type: tar.TypeReg, Size: 5000},
+		hardlink("b.big", "a.big"),
+		entry{Name: "small.big", Type: tar.TypeReg, Size: 10},
+		hardlink("c.big", "small.big"),
+	)
+	res, err := w.Walk(context.Background(), "sha256:eeee", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Files["c.big"]; len(got) != 1 || got[0].Version != "10" {
+		t.Errorf("hard link to a small file: %+v", got)
+	}
+	if got, ok := res.Files["b.big"]; !ok || len(got) != 0 {
+		t.Errorf("hard link to a spooled file: %+v, %v", got, ok)
+	}
+	if !hasWarning(res, "hard link b.big: target a.big is too large to keep for links") {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+}
+
+func TestSymlinkMemoryBound(t *testing.T) {
+	var es []entry
+	for i := range 200 {
+		es = append(es, symlink(fmt.Sprintf("l/%03d", i), strings.Repeat("x", 100)))
+	}
+	es = append(es, reg("a.pkgs", "a 1"), symlink("late.pkgs", "a.pkgs"))
+	res := walk(t, layer.WalkerOptions{Limits: layer.Limits{MaxMemory: 4096}}, es...)
+	if !hasWarning(res, "symlinks take more than 4096 bytes") {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+	if got, ok := res.Files["late.pkgs"]; !ok || len(got) != 0 {
+		t.Errorf("unresolved matched symlink: %v %v; want an empty entry", got, ok)
 	}
 }
 
