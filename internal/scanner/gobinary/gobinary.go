@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+	"github.com/stockade-dev/stockade/internal/scanner/version"
 )
 
 // StdlibName is the module path the Go vulnerability database uses for the
@@ -141,58 +142,18 @@ func component(module, version, path string) catalog.Component {
 
 // StdlibVersion turns a Go toolchain version as build information records it
 // into the semantic version the Go vulnerability database uses for "stdlib":
-// go1.22.3 → v1.22.3, go1.21 → v1.21.0, go1.21rc2 → v1.21.0-rc.2,
-// go1.9beta1 → v1.9.0-beta.1. Experiment suffixes ("go1.22.3 X:boringcrypto")
-// are dropped. Development toolchains ("devel …") and anything else that is
-// not a release yield "".
+// go1.22.3 → v1.22.3, go1.21 → v1.21.0, go1.21rc2 → v1.21.0-rc.2. Experiment
+// suffixes ("go1.22.3 X:boringcrypto") are dropped. Development toolchains
+// ("devel …") and anything else that is not a release yield "".
 func StdlibVersion(goVersion string) string {
-	v, _, _ := strings.Cut(strings.TrimSpace(goVersion), " ")
-	v, ok := strings.CutPrefix(v, "go")
+	if !strings.HasPrefix(goVersion, "go") {
+		return ""
+	}
+	v, ok := version.GoSemVer(goVersion)
 	if !ok {
 		return ""
 	}
-	// Go 1.21+ names its first release "go1.21.0"; older ones "go1.20".
-	num, pre := v, ""
-	for _, tag := range []string{"rc", "beta", "alpha"} {
-		if i := strings.Index(v, tag); i > 0 {
-			num, pre = v[:i], v[i:]
-			n := pre[len(tag):]
-			if !digits(n) {
-				return ""
-			}
-			pre = tag + "." + n
-			break
-		}
-	}
-	parts := strings.Split(num, ".")
-	if len(parts) < 2 || len(parts) > 3 {
-		return ""
-	}
-	for _, p := range parts {
-		if !digits(p) || (len(p) > 1 && p[0] == '0') {
-			return ""
-		}
-	}
-	if len(parts) == 2 {
-		parts = append(parts, "0")
-	}
-	out := "v" + strings.Join(parts, ".")
-	if pre != "" {
-		out += "-" + pre
-	}
-	return out
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return v
 }
 
 // PURL is the package URL of a Go module version:
