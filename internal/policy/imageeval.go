@@ -122,7 +122,7 @@ func (s *section) imageMessages(c *workload.Container, img *scan.Image, now time
 		for i := range img.Metadata.Layers {
 			l := &img.Metadata.Layers[i]
 			if s.layerMatches(l) {
-				out = addViolation(out, start, Violation{Message: "Image " + name + " has Dockerfile line '" + l.Instruction + " " + l.Value + "'", Container: c.Name})
+				out = addViolation(out, start, Violation{Message: "Image " + name + " has Dockerfile line '" + l.Instruction + " " + redactedValue(l) + "'", Container: c.Name})
 			}
 		}
 	}
@@ -250,8 +250,9 @@ func (g *group) matchVuln(v *scan.Vuln, now time.Time) bool {
 		return r != g.negate
 	case fFixedBy:
 		// A vulnerability without a fix has no "fixed by" to match, even
-		// against ".*", which is how ACS spells "fixable".
-		return v.FixedBy != "" && g.str(v.FixedBy)
+		// against ".*", which is how ACS spells "fixable"; negated, the
+		// group matches exactly the others.
+		return (v.FixedBy != "" && g.strPlain(v.FixedBy)) != g.negate
 	case fFixable:
 		return g.boolean(v.FixedBy != "")
 	case fDaysSincePublished:
@@ -295,6 +296,30 @@ func (g *group) imageMessage(name string, img *scan.Image, now time.Time) string
 		}
 	}
 	return g.name + " matched for image " + name + " (policy: " + g.raw + ")"
+}
+
+// redactedValue renders a Dockerfile line for a message. ENV and ARG lines
+// keep their variable names only: their values are often credentials, and
+// messages end up in alerts and CI logs.
+func redactedValue(l *scan.Layer) string {
+	if !strings.EqualFold(l.Instruction, "ENV") && !strings.EqualFold(l.Instruction, "ARG") {
+		return l.Value
+	}
+	fields := strings.Fields(l.Value)
+	if len(fields) == 0 {
+		return ""
+	}
+	if !strings.Contains(fields[0], "=") {
+		// The legacy form "ENV NAME value with spaces".
+		return fields[0] + " …"
+	}
+	var names []string
+	for _, f := range fields {
+		if k, _, ok := strings.Cut(f, "="); ok && k != "" && !strings.ContainsAny(k, `"'`) {
+			names = append(names, k+"=…")
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 func componentMessage(name string, comp *scan.Component, v *scan.Vuln) string {
