@@ -27,8 +27,28 @@ type Analyzer struct {
 	limits Limits
 }
 
-// New returns the Java analyzer with the given limits.
-func New(lim Limits) Analyzer { return Analyzer{limits: lim} }
+// New returns the Java analyzer with the given limits; zero fields take
+// their DefaultLimits value (a MaxDepth of 0 means the default, not "no
+// nesting").
+func New(lim Limits) Analyzer {
+	def := DefaultLimits()
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = def.MaxDepth
+	}
+	if lim.MaxNestedSize <= 0 {
+		lim.MaxNestedSize = def.MaxNestedSize
+	}
+	if lim.MaxNestedTotal <= 0 {
+		lim.MaxNestedTotal = def.MaxNestedTotal
+	}
+	if lim.MaxEntries == 0 {
+		lim.MaxEntries = def.MaxEntries
+	}
+	if lim.MaxMetaSize <= 0 {
+		lim.MaxMetaSize = def.MaxMetaSize
+	}
+	return Analyzer{limits: lim}
+}
 
 // Name implements layer.Analyzer.
 func (Analyzer) Name() string { return "java" }

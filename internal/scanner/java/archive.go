@@ -272,16 +272,13 @@ func isPomProperties(name string) bool {
 	return strings.HasPrefix(name, "META-INF/maven/") && strings.HasSuffix(name, "/pom.properties")
 }
 
-// archiveExts are the zip-based Java archive kinds: jar, war, ear, and the
-// plugin archives of Jenkins (hpi, jpi) and JBoss (sar, par).
-var archiveExts = [...]string{".jar", ".war", ".ear", ".hpi", ".jpi", ".sar", ".par"}
-
+// isArchiveName reports whether name has the extension of a zip-based Java
+// archive: jar, war, ear, and the plugin archives of Jenkins (hpi, jpi) and
+// JBoss (sar, par).
 func isArchiveName(name string) bool {
-	ext := strings.ToLower(path.Ext(name))
-	for _, e := range archiveExts {
-		if ext == e {
-			return true
-		}
+	switch strings.ToLower(path.Ext(name)) {
+	case ".jar", ".war", ".ear", ".hpi", ".jpi", ".sar", ".par":
+		return true
 	}
 	return false
 }

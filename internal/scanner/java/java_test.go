@@ -441,6 +441,14 @@ func TestFromFileName(t *testing.T) {
 	}
 }
 
+func TestZeroLimits(t *testing.T) {
+	war := fixture(t, "shop.war", libs(t, "WEB-INF/lib/", zip.Deflate)[:1]...)
+	got, err := analyze(t, Limits{}, "shop.war", war)
+	if err != nil || len(got) != 2 {
+		t.Errorf("with zero limits: %+v, %v", got, err)
+	}
+}
+
 func TestMatch(t *testing.T) {
 	a := New(DefaultLimits())
 	for _, tc := range []struct {

@@ -166,14 +166,19 @@ func FromManifest(attrs map[string]string, fileArtifact string) (group, artifact
 	return manifestGroup(attrs["Implementation-Vendor-Id"], bsn, module, artifact), artifact, version, true
 }
 
-// knownGroups name the Maven group of artifact families built without
+// knownGroup names the Maven group of artifact families built without
 // pom.properties, by the prefix of their module or symbolic name; the Spring
 // projects (built with Gradle) are the ones vulnerability records name most.
-// Longer prefixes come first.
-var knownGroups = [...]struct{ prefix, group string }{
-	{"spring.boot", "org.springframework.boot"},
-	{"spring.security", "org.springframework.security"},
-	{"spring.", "org.springframework"},
+func knownGroup(id string) string {
+	switch {
+	case strings.HasPrefix(id, "spring.boot"):
+		return "org.springframework.boot"
+	case strings.HasPrefix(id, "spring.security"):
+		return "org.springframework.security"
+	case strings.HasPrefix(id, "spring."):
+		return "org.springframework"
+	}
+	return ""
 }
 
 func manifestGroup(vendorID, bsn, module, artifact string) string {
@@ -181,10 +186,8 @@ func manifestGroup(vendorID, bsn, module, artifact string) string {
 		return vendorID
 	}
 	for _, id := range []string{module, bsn} {
-		for _, k := range knownGroups {
-			if strings.HasPrefix(id, k.prefix) {
-				return k.group
-			}
+		if g := knownGroup(id); g != "" {
+			return g
 		}
 	}
 	// "org.apache.logging.log4j.core" names its group in all but the last
