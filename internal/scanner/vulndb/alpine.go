@@ -373,7 +373,7 @@ WHERE a.ecosystem = 'Alpine' AND a.release = ? AND r.source = ? ORDER BY a.id`, 
 // storedRecord reads a record inside the import transaction; nil when
 // there is none.
 func (im *importer) storedRecord(id string) (*Record, error) {
-	s, err := im.stmt(`SELECT data FROM records WHERE id = ?`)
+	s, err := im.stmt(`SELECT data FROM records WHERE id = ?`) //nolint:sqlclosecheck // cached; finish closes it
 	if err != nil {
 		return nil, err
 	}

@@ -223,6 +223,9 @@ func TestAlpineJSONMatchesYAML(t *testing.T) {
 			}
 			out[id] = d
 		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
 		return out
 	}
 	y, j := dump(src), dump(jsPath)

@@ -131,7 +131,7 @@ func (d *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := d.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := d.db.PrepareContext(ctx, query)
+	s, err := d.db.PrepareContext(ctx, query) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}

@@ -124,61 +124,64 @@ func (im *importer) stageDebian(bucket, pkg, id string, e *trackerEntry) error {
 	return im.exec(`INSERT INTO debian_stage (id, seq, source, entry) VALUES (?, ?, ?, ?)`, id, im.debian.seq, bucket, b)
 }
 
-// flushDebian turns the staged entries into one record per CVE.
+// flushDebian turns the staged entries into one record per CVE and drops
+// the stage.
 func (im *importer) flushDebian() error {
-	rows, err := im.tx.QueryContext(im.ctx, `SELECT id, source, entry FROM debian_stage ORDER BY id, seq`)
-	if err != nil {
+	if err := im.buildDebianRecords(); err != nil {
 		return fmt.Errorf("import debian tracker: %w", err)
-	}
-	// Rows come sorted by CVE; a record is built and stored as soon as the
-	// next CVE starts, so memory holds one CVE's entries.
-	var curID, curSource string
-	var entries []stagedEntry
-	var flushErr error
-	flush := func() {
-		if curID == "" || flushErr != nil {
-			return
-		}
-		saved := im.source
-		im.source = curSource
-		if err := im.putRecord(KindDebian, debianRecord(curID, entries)); err != nil {
-			flushErr = fmt.Errorf("import debian tracker: %s: %w", curID, err)
-		}
-		im.source = saved
-		entries = entries[:0]
-	}
-	for rows.Next() {
-		var id, source string
-		var data []byte
-		if err := rows.Scan(&id, &source, &data); err != nil {
-			_ = rows.Close() // the scan error is the one to report
-			return fmt.Errorf("import debian tracker: %w", err)
-		}
-		var e stagedEntry
-		if err := json.Unmarshal(data, &e); err != nil {
-			_ = rows.Close() // the decode error is the one to report
-			return fmt.Errorf("import debian tracker: staged %s: %w", id, err)
-		}
-		if id != curID {
-			flush()
-			curID, curSource = id, source
-		}
-		entries = append(entries, e)
-	}
-	flush()
-	err = rows.Err()
-	_ = rows.Close() // read-only
-	if err != nil {
-		return fmt.Errorf("import debian tracker: %w", err)
-	}
-	if flushErr != nil {
-		return flushErr
 	}
 	if err := im.exec(`DROP TABLE temp.debian_stage`); err != nil {
 		return fmt.Errorf("import debian tracker: drop stage: %w", err)
 	}
 	im.debian = nil
 	return nil
+}
+
+// buildDebianRecords reads the stage sorted by CVE and stores a record as
+// soon as the next CVE starts, so memory holds one CVE's entries.
+func (im *importer) buildDebianRecords() error {
+	rows, err := im.tx.QueryContext(im.ctx, `SELECT id, source, entry FROM debian_stage ORDER BY id, seq`)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	var curID, curSource string
+	var entries []stagedEntry
+	flush := func() error {
+		if curID == "" {
+			return nil
+		}
+		saved := im.source
+		defer func() { im.source = saved }()
+		im.source = curSource
+		if err := im.putRecord(KindDebian, debianRecord(curID, entries)); err != nil {
+			return fmt.Errorf("%s: %w", curID, err)
+		}
+		entries = entries[:0]
+		return nil
+	}
+	for rows.Next() {
+		var id, source string
+		var data []byte
+		if err := rows.Scan(&id, &source, &data); err != nil {
+			return err
+		}
+		var e stagedEntry
+		if err := json.Unmarshal(data, &e); err != nil {
+			return fmt.Errorf("staged %s: %w", id, err)
+		}
+		if id != curID {
+			if err := flush(); err != nil {
+				return err
+			}
+			curID, curSource = id, source
+		}
+		entries = append(entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return flush()
 }
 
 var urgencyRank = map[string]int{"unimportant": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}

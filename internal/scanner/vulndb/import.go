@@ -230,7 +230,7 @@ func (im *importer) stmt(query string) (*sql.Stmt, error) {
 }
 
 func (im *importer) exec(query string, args ...any) error {
-	s, err := im.stmt(query)
+	s, err := im.stmt(query) //nolint:sqlclosecheck // cached; finish closes it
 	if err != nil {
 		return err
 	}
@@ -668,7 +668,7 @@ func (im *importer) putRecord(kind Kind, r *Record) error {
 	sum := sha256.Sum256(data)
 	b := im.bucket(kind)
 
-	s, err := im.stmt(`SELECT modified, hash FROM records WHERE id = ?`)
+	s, err := im.stmt(`SELECT modified, hash FROM records WHERE id = ?`) //nolint:sqlclosecheck // cached; finish closes it
 	if err != nil {
 		return err
 	}

@@ -174,7 +174,7 @@ func parseNVDTime(s string) time.Time {
 // records: newer lastModified wins; unknown times compare content).
 func (im *importer) putNVD(cve string, c CVSS, modified time.Time) error {
 	b := im.bucket(KindNVD)
-	s, err := im.stmt(`SELECT vector, score, version, modified FROM nvd_cvss WHERE cve = ?`)
+	s, err := im.stmt(`SELECT vector, score, version, modified FROM nvd_cvss WHERE cve = ?`) //nolint:sqlclosecheck // cached; finish closes it
 	if err != nil {
 		return err
 	}

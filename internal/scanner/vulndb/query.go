@@ -69,7 +69,7 @@ ORDER BY a.id`
 // read-only.
 func (d *DB) Affecting(ctx context.Context, eco catalog.Ecosystem, release, pkg string) ([]Record, error) {
 	release = NormalizeRelease(eco, release)
-	s, err := d.stmt(ctx, affectingQuery)
+	s, err := d.stmt(ctx, affectingQuery) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
 	}
@@ -124,7 +124,7 @@ func (d *DB) record(ctx context.Context, id string, hash []byte) (*Record, error
 	if r := d.cache.get(id, hash); r != nil {
 		return r, nil
 	}
-	s, err := d.stmt(ctx, `SELECT hash, data FROM records WHERE id = ?`)
+	s, err := d.stmt(ctx, `SELECT hash, data FROM records WHERE id = ?`) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (d *DB) BulkAffecting(ctx context.Context, eco catalog.Ecosystem, release s
 	if err != nil {
 		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
 	}
-	s, err := d.stmt(ctx, bulkAffectingQuery)
+	s, err := d.stmt(ctx, bulkAffectingQuery) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
 	}
@@ -189,7 +189,7 @@ func (d *DB) BulkAffecting(ctx context.Context, eco catalog.Ecosystem, release s
 // Get returns the record with the given id, withdrawn or not; false when
 // there is none.
 func (d *DB) Get(ctx context.Context, id string) (Record, bool, error) {
-	s, err := d.stmt(ctx, `SELECT hash, data FROM records WHERE id = ?`)
+	s, err := d.stmt(ctx, `SELECT hash, data FROM records WHERE id = ?`) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return Record{}, false, fmt.Errorf("get %s: %w", id, err)
 	}
@@ -210,7 +210,7 @@ func (d *DB) Get(ctx context.Context, id string) (Record, bool, error) {
 // IDsForAlias returns the ids of the records that carry alias (a CVE id, a
 // GHSA id) as an alias, sorted.
 func (d *DB) IDsForAlias(ctx context.Context, alias string) ([]string, error) {
-	s, err := d.stmt(ctx, `SELECT id FROM aliases WHERE alias = ? ORDER BY id`)
+	s, err := d.stmt(ctx, `SELECT id FROM aliases WHERE alias = ? ORDER BY id`) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, fmt.Errorf("alias %s: %w", alias, err)
 	}
@@ -243,7 +243,7 @@ func (d *DB) NVD(ctx context.Context, cveIDs []string) (map[string]CVSS, error) 
 	if err != nil {
 		return nil, fmt.Errorf("nvd lookup: %w", err)
 	}
-	s, err := d.stmt(ctx, `SELECT cve, vector, score, version FROM nvd_cvss WHERE cve IN (SELECT value FROM json_each(?))`)
+	s, err := d.stmt(ctx, `SELECT cve, vector, score, version FROM nvd_cvss WHERE cve IN (SELECT value FROM json_each(?))`) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, fmt.Errorf("nvd lookup: %w", err)
 	}
