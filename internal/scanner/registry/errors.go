@@ -72,7 +72,20 @@ func (e *Error) Error() string {
 	if e.Err == nil {
 		return e.Msg
 	}
-	return e.Msg + ": " + e.Err.Error()
+	return e.Msg + ": " + cause(e.Err)
+}
+
+// cause is err's text without the refused plain-HTTP attempt
+// go-containerregistry makes after HTTPS failed for a loopback or private
+// address: the HTTPS failure is the one that matters.
+func cause(err error) string {
+	s := err.Error()
+	if errors.Is(err, errPlainHTTP) {
+		if i := strings.Index(s, `; Get "http://`); i > 0 && strings.Contains(s[i:], errPlainHTTP.Error()) {
+			return s[:i]
+		}
+	}
+	return s
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -27,7 +27,9 @@ type LayerRef struct {
 // zstd and uncompressed blobs alike, told apart by their first bytes).
 // The blob is checked against its digest and size as it streams: reading
 // returns io.EOF only once the whole blob arrived and matched, and an error
-// of KindCorrupt when it was cut short or altered.
+// of KindCorrupt when it was cut short or altered. A reader that stops
+// early (as a tar reader does at the end-of-archive blocks) learns of a bad
+// blob from Close, which reads the rest of the blob to check it.
 func (l LayerRef) Open(ctx context.Context) (io.ReadCloser, error) {
 	if l.opener == nil {
 		return nil, &Error{Kind: KindInvalid, Msg: fmt.Sprintf("layer %s does not belong to a fetched image", l.Digest)}
@@ -127,12 +129,38 @@ func (r *layerReader) fail(err error) error {
 		Msg: fmt.Sprintf("%s from registry %s is truncated or corrupted", r.what, r.f.host), Err: err}
 }
 
+// Close finishes the digest check when the reader stopped before the end
+// (a tar reader stops at the end-of-archive blocks, before the blob's end)
+// and reports a bad blob as KindCorrupt, then releases the connection.
 func (r *layerReader) Close() error {
+	if errors.Is(r.err, errClosed) {
+		return nil
+	}
+	var err error
+	switch {
+	case r.err != nil && !errors.Is(r.err, io.EOF):
+		// Read reported it, but perhaps with the last bytes a reader
+		// wanted, and io.ReadFull drops an error that comes with enough
+		// bytes: say it again.
+		err = r.err
+	case r.err == nil:
+		if _, derr := io.Copy(io.Discard, r.counted); derr != nil {
+			err = r.fail(derr)
+		} else if derr := r.counted.complete(); derr != nil {
+			err = r.fail(derr)
+		}
+	}
+	r.err = errClosed
 	if r.closeData != nil {
 		r.closeData()
 	}
-	return r.blob.Close()
+	if cerr := r.blob.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", r.what, cerr)
+	}
+	return err
 }
+
+var errClosed = errors.New("layer reader closed")
 
 // sizeCheck counts the blob's bytes and fails as soon as there are more
 // than the manifest says, so a hostile registry cannot stream forever.
