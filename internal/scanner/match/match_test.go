@@ -507,3 +507,66 @@ func vulnByID(c scan.Component, id string) *scan.Vuln {
 }
 
 func hasVuln(c scan.Component, id string) bool { return vulnByID(c, id) != nil }
+
+// Records of one issue from two feeds (a GHSA and a CVE record, linked by
+// alias) are one finding under the CVE id; a withdrawn record never matches.
+func TestDedupPrefersCVE(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	now := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	pkg := vulndb.Package{Ecosystem: "npm", Name: "left-pad"}
+	affects := func(fix string) []vulndb.Affected {
+		return []vulndb.Affected{{Package: pkg, Ranges: []vulndb.Range{{Type: "SEMVER",
+			Events: []vulndb.Event{{Introduced: "0"}, {Fixed: fix}}}}}}
+	}
+	withdrawn := now
+	importPaths(t, db, writeRecords(t, "npm.jsonl", []vulndb.Record{
+		{ID: "GHSA-aaaa-bbbb-cccc", Aliases: []string{"CVE-2026-0001"}, Modified: now, Summary: "from GitHub",
+			Severity: []vulndb.Severity{{Type: "CVSS_V3", Score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}},
+			Affected: affects("1.3.0")},
+		{ID: "CVE-2026-0001", Modified: now, Summary: "from the CVE feed", Affected: affects("1.3.1"),
+			References: []vulndb.Reference{{Type: "FIX", URL: "https://example.org/fix"}, {Type: "WEB", URL: "https://example.org/cve"}}},
+		{ID: "GHSA-dddd-eeee-ffff", Modified: now, Withdrawn: &withdrawn, Affected: affects("9.0.0")},
+	}))
+	got, err := Match(ctx, db, nil, []catalog.Component{{Name: "left-pad", Version: "1.2.0", Ecosystem: catalog.Npm}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got[0].Vulns) != 1 {
+		t.Fatalf("findings %v, want one", ids(got[0]))
+	}
+	v := got[0].Vulns[0]
+	if v.ID != "CVE-2026-0001" || !slices.Equal(v.Aliases, []string{"GHSA-aaaa-bbbb-cccc"}) ||
+		v.Summary != "from the CVE feed" || v.Link != "https://example.org/cve" ||
+		v.FixedBy != "1.3.1" || v.CVSS != 9.8 || v.Severity != scan.SeverityCritical {
+		t.Errorf("merged finding %+v", v)
+	}
+}
+
+// Debian fixes are source versions: a binary package with an epoch of its
+// own or a binNMU suffix is judged by its source version.
+func TestSourceVersion(t *testing.T) {
+	db := openDB(t)
+	importPaths(t, db, writeRecords(t, "debian.jsonl", []vulndb.Record{{
+		ID: "DEBIAN-CVE-2026-0002", Aliases: []string{"CVE-2026-0002"}, Modified: time.Now().UTC(),
+		Affected: []vulndb.Affected{{
+			Package: vulndb.Package{Ecosystem: "Debian:12", Name: "util-linux"},
+			Ranges:  []vulndb.Range{{Type: "ECOSYSTEM", Events: []vulndb.Event{{Introduced: "0"}, {Fixed: "2.38.1-5+deb12u4"}}}},
+		}},
+	}}))
+	comps := []catalog.Component{
+		{Name: "bsdutils", Version: "1:2.38.1-5+deb12u3", SourceName: "util-linux", SourceVersion: "2.38.1-5+deb12u3", Ecosystem: catalog.Debian},
+		{Name: "libuuid1", Version: "2.38.1-5+deb12u3+b1", SourceName: "util-linux", SourceVersion: "2.38.1-5+deb12u3", Ecosystem: catalog.Debian},
+		{Name: "mount", Version: "2.38.1-5+deb12u4", SourceName: "util-linux", SourceVersion: "2.38.1-5+deb12u4", Ecosystem: catalog.Debian},
+		{Name: "util-linux", Version: "2.38.1-5+deb12u3", Ecosystem: catalog.Debian}, // no Source: field
+	}
+	got, err := Match(context.Background(), db, bookworm, comps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, true, false, true} {
+		if hasVuln(got[i], "CVE-2026-0002") != want {
+			t.Errorf("%s %s (source %s): reported %v, want %v", comps[i].Name, comps[i].Version, comps[i].SourceVersion, !want, want)
+		}
+	}
+}
