@@ -11,24 +11,73 @@ import (
 // The two versions share the formula and weights; they differ only in
 // Roundup, which v3.1 redefined to avoid floating-point surprises.
 
-var cvssWeights = map[string]map[string]float64{
-	"AV": {"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2},
-	"AC": {"L": 0.77, "H": 0.44},
-	"PR": {"N": 0.85, "L": 0.62, "H": 0.27}, // L and H change when scope changes
-	"UI": {"N": 0.85, "R": 0.62},
-	"S":  {"U": 0, "C": 0},
-	"C":  {"H": 0.56, "L": 0.22, "N": 0},
-	"I":  {"H": 0.56, "L": 0.22, "N": 0},
-	"A":  {"H": 0.56, "L": 0.22, "N": 0},
+// cvssWeight is the weight of a base metric's value (PR's for an
+// unchanged scope; CVSSScore adjusts it when the scope changes).
+func cvssWeight(metric, value string) (float64, bool) {
+	switch metric + ":" + value {
+	case "AV:N":
+		return 0.85, true
+	case "AV:A":
+		return 0.62, true
+	case "AV:L":
+		return 0.55, true
+	case "AV:P":
+		return 0.2, true
+	case "AC:L":
+		return 0.77, true
+	case "AC:H":
+		return 0.44, true
+	case "PR:N", "UI:N":
+		return 0.85, true
+	case "PR:L", "UI:R":
+		return 0.62, true
+	case "PR:H":
+		return 0.27, true
+	case "S:U", "S:C":
+		return 0, true
+	case "C:H", "I:H", "A:H":
+		return 0.56, true
+	case "C:L", "I:L", "A:L":
+		return 0.22, true
+	case "C:N", "I:N", "A:N":
+		return 0, true
+	}
+	return 0, false
 }
 
-// cvssOptional are the temporal and environmental metrics a vector may
-// carry; they do not change the base score but must be well-formed.
-var cvssOptional = map[string]string{
-	"E": "XUPFH", "RL": "XOTWU", "RC": "XURC",
-	"CR": "XLMH", "IR": "XLMH", "AR": "XLMH",
-	"MAV": "XNALP", "MAC": "XLH", "MPR": "XNLH", "MUI": "XNR", "MS": "XUC",
-	"MC": "XNLH", "MI": "XNLH", "MA": "XNLH",
+// isBaseMetric reports whether metric is one of the eight base metrics.
+func isBaseMetric(metric string) bool {
+	switch metric {
+	case "AV", "AC", "PR", "UI", "S", "C", "I", "A":
+		return true
+	}
+	return false
+}
+
+// cvssOptionalValues are the values a temporal or environmental metric may
+// take; they do not change the base score but must be well-formed.
+func cvssOptionalValues(metric string) (string, bool) {
+	switch metric {
+	case "E":
+		return "XUPFH", true
+	case "RL":
+		return "XOTWU", true
+	case "RC":
+		return "XURC", true
+	case "CR", "IR", "AR":
+		return "XLMH", true
+	case "MAV":
+		return "XNALP", true
+	case "MAC":
+		return "XLH", true
+	case "MPR", "MC", "MI", "MA":
+		return "XNLH", true
+	case "MUI":
+		return "XNR", true
+	case "MS":
+		return "XUC", true
+	}
+	return "", false
 }
 
 // CVSSScore computes the CVSS v3.0 or v3.1 base score of a vector such as
@@ -38,8 +87,12 @@ func CVSSScore(vector string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	w := func(metric string) float64 {
+		v, _ := cvssWeight(metric, m[metric]) // parseCVSS checked every value
+		return v
+	}
 	changed := m["S"] == "C"
-	pr := cvssWeights["PR"][m["PR"]]
+	pr := w("PR")
 	if changed {
 		switch m["PR"] {
 		case "L":
@@ -48,14 +101,14 @@ func CVSSScore(vector string) (float64, error) {
 			pr = 0.5
 		}
 	}
-	iss := 1 - (1-cvssWeights["C"][m["C"]])*(1-cvssWeights["I"][m["I"]])*(1-cvssWeights["A"][m["A"]])
+	iss := 1 - (1-w("C"))*(1-w("I"))*(1-w("A"))
 	var impact float64
 	if changed {
 		impact = 7.52*(iss-0.029) - 3.25*math.Pow(iss-0.02, 15)
 	} else {
 		impact = 6.42 * iss
 	}
-	exploitability := 8.22 * cvssWeights["AV"][m["AV"]] * cvssWeights["AC"][m["AC"]] * pr * cvssWeights["UI"][m["UI"]]
+	exploitability := 8.22 * w("AV") * w("AC") * pr * w("UI")
 	if impact <= 0 {
 		return 0, nil
 	}
@@ -116,11 +169,11 @@ func parseCVSS(vector string) (string, map[string]string, error) {
 		if _, dup := m[k]; dup {
 			return "", nil, fmt.Errorf("cvss vector %q: metric %s given twice", vector, k)
 		}
-		if w, ok := cvssWeights[k]; ok {
-			if _, ok := w[v]; !ok {
+		if isBaseMetric(k) {
+			if _, ok := cvssWeight(k, v); !ok {
 				return "", nil, fmt.Errorf("cvss vector %q: %s:%s is not a valid value", vector, k, v)
 			}
-		} else if allowed, ok := cvssOptional[k]; ok {
+		} else if allowed, ok := cvssOptionalValues(k); ok {
 			if len(v) != 1 || !strings.Contains(allowed, v) {
 				return "", nil, fmt.Errorf("cvss vector %q: %s:%s is not a valid value", vector, k, v)
 			}

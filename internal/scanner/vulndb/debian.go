@@ -184,7 +184,23 @@ func (im *importer) buildDebianRecords() error {
 	return flush()
 }
 
-var urgencyRank = map[string]int{"unimportant": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+// urgencyRank orders the tracker's urgencies; words that rate nothing
+// ("not yet assigned", "end-of-life") rank 0.
+func urgencyRank(u string) int {
+	switch u {
+	case "unimportant":
+		return 1
+	case "low":
+		return 2
+	case "medium":
+		return 3
+	case "high":
+		return 4
+	case "critical":
+		return 5
+	}
+	return 0
+}
 
 func cleanUrgency(u string) string {
 	return strings.ToLower(strings.TrimSpace(strings.TrimRight(strings.TrimSpace(u), "*")))
@@ -232,7 +248,7 @@ func debianRecord(id string, entries []stagedEntry) *Record {
 			default:
 				continue
 			}
-			if urgencyRank[urgency] > urgencyRank[worst] {
+			if urgencyRank(urgency) > urgencyRank(worst) {
 				worst = urgency
 			}
 			release, _ := DebianRelease(c)

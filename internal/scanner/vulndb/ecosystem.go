@@ -18,20 +18,54 @@ func SplitEcosystem(eco string) (catalog.Ecosystem, string) {
 
 var alpineRelease = regexp.MustCompile(`^v?(\d+)\.(\d+)`)
 
-// debianCodenames maps Debian's codenames to the release OSV and the index
-// use. sid has no number; it is kept by name.
-var debianCodenames = map[string]string{
-	"buzz": "1.1", "rex": "1.2", "bo": "1.3", "hamm": "2.0", "slink": "2.1", "potato": "2.2",
-	"woody": "3.0", "sarge": "3.1", "etch": "4", "lenny": "5", "squeeze": "6", "wheezy": "7",
-	"jessie": "8", "stretch": "9", "buster": "10", "bullseye": "11", "bookworm": "12",
-	"trixie": "13", "forky": "14", "duke": "15", "sid": "sid",
-}
-
 // DebianRelease maps a Debian codename ("bookworm") to its release ("12");
-// false for a name it does not know.
+// false for a name it does not know. sid has no number and keeps its name.
 func DebianRelease(codename string) (string, bool) {
-	r, ok := debianCodenames[strings.ToLower(codename)]
-	return r, ok
+	switch strings.ToLower(codename) {
+	case "buzz":
+		return "1.1", true
+	case "rex":
+		return "1.2", true
+	case "bo":
+		return "1.3", true
+	case "hamm":
+		return "2.0", true
+	case "slink":
+		return "2.1", true
+	case "potato":
+		return "2.2", true
+	case "woody":
+		return "3.0", true
+	case "sarge":
+		return "3.1", true
+	case "etch":
+		return "4", true
+	case "lenny":
+		return "5", true
+	case "squeeze":
+		return "6", true
+	case "wheezy":
+		return "7", true
+	case "jessie":
+		return "8", true
+	case "stretch":
+		return "9", true
+	case "buster":
+		return "10", true
+	case "bullseye":
+		return "11", true
+	case "bookworm":
+		return "12", true
+	case "trixie":
+		return "13", true
+	case "forky":
+		return "14", true
+	case "duke":
+		return "15", true
+	case "sid":
+		return "sid", true
+	}
+	return "", false
 }
 
 // NormalizeRelease turns what an image's OS says (VERSION_ID, codename) into
