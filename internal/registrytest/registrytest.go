@@ -149,12 +149,9 @@ type Registry struct {
 // Start runs a registry for the test and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Registry {
 	t.Helper()
-	bin, err := findBinary()
+	bin, err := findBinary(os.Getenv("PATH"), "/usr/bin")
 	if err != nil {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("%s (%s=1)", NotInstalled, RequireEnv)
-		}
-		t.Skip(NotInstalled)
+		notInstalled(t)
 	}
 	s := settings{auth: AuthNone}
 	for _, o := range opts {
@@ -181,13 +178,26 @@ func Start(t testing.TB, opts ...Option) *Registry {
 	return nil
 }
 
-func findBinary() (string, error) {
-	if p, err := exec.LookPath(binaryName); err == nil {
-		return p, nil
+// notInstalled skips the test, or fails it under STOCKADE_REQUIRE_REGISTRY=1.
+func notInstalled(t testing.TB) {
+	t.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("%s (%s=1)", NotInstalled, RequireEnv)
 	}
-	p := filepath.Join("/usr/bin", binaryName)
-	if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-		return p, nil
+	t.Skip(NotInstalled)
+}
+
+// findBinary looks for docker-registry in the directories of pathList (as
+// $PATH), then in fallbackDir.
+func findBinary(pathList, fallbackDir string) (string, error) {
+	for _, dir := range append(filepath.SplitList(pathList), fallbackDir) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, binaryName)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 { //nolint:gosec // G703: looking up a binary on $PATH, as exec.LookPath does
+			return p, nil
+		}
 	}
 	return "", errors.New(NotInstalled)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -137,6 +138,9 @@ func (f failure) classify(err error, what string) *Error {
 		e.Msg = fmt.Sprintf("registry %s does not serve HTTPS; plain HTTP is used only when the integration is marked insecure", f.host)
 	case errors.As(err, &te):
 		f.classifyStatus(e, te, what)
+	case isJSONError(err):
+		e.Kind = KindCorrupt
+		e.Msg = fmt.Sprintf("%s from registry %s is malformed", what, f.host)
 	case isCorrupt(err):
 		e.Kind = KindCorrupt
 		e.Msg = fmt.Sprintf("%s from registry %s is truncated or corrupted", what, f.host)
@@ -205,6 +209,14 @@ func isCertificateError(err error) bool {
 		verifyErr *tls.CertificateVerificationError
 	)
 	return errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname) || errors.As(err, &verifyErr)
+}
+
+func isJSONError(err error) bool {
+	var (
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+	)
+	return errors.As(err, &syntax) || errors.As(err, &typ)
 }
 
 // isCorrupt recognizes go-containerregistry's digest and size verification

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -30,7 +31,9 @@ type faultProxy struct {
 	delayPath string
 	// blob is the digest whose download fault alters.
 	blob  string
-	fault string // "short", "cut", "corrupt", "corrupt-tail", "long"
+	fault string // "short", "cut", "corrupt", "long"
+	// manifest rewrites manifests as a hostile registry would.
+	manifest func([]byte) []byte
 }
 
 func startProxy(t *testing.T, reg *registrytest.Registry, p *faultProxy) *faultProxy {
@@ -47,6 +50,22 @@ func startProxy(t *testing.T, reg *registrytest.Registry, p *faultProxy) *faultP
 		}
 		if p.fault != "" && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+p.blob) {
 			p.serveFaultyBlob(w, r, reg)
+			return
+		}
+		if p.manifest != nil && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/") {
+			req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, reg.URL()+r.URL.Path, nil)
+			req.Header = r.Header.Clone()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = p.manifest(body)
+			w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			_, _ = w.Write(body)
 			return
 		}
 		rp.ServeHTTP(w, r)
@@ -222,5 +241,30 @@ func TestTruncatedOrCorruptBlob(t *testing.T) {
 	}
 	if files := readLayer(t, got.Layers()[0]); len(files["data"]) != 5000*len("stockade layer data ") {
 		t.Errorf("honest proxy: %d bytes", len(files["data"]))
+	}
+}
+
+func TestHostileManifest(t *testing.T) {
+	reg := registrytest.Start(t)
+	reg.Push(t, "app:1", smallImage(t, "x").Image)
+	// A config claimed to be 1 GiB is refused before it is read.
+	p := startProxy(t, reg, &faultProxy{manifest: func(b []byte) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return b
+		}
+		m["config"].(map[string]any)["size"] = 1 << 30
+		out, _ := json.Marshal(m)
+		return out
+	}})
+	_, err := proxied(t.Context(), t, p, "app:1")
+	if !errors.Is(err, registry.ErrInvalid) || !strings.Contains(err.Error(), "is 1073741824 bytes, more than the 33554432 an image config may have") {
+		t.Errorf("huge config: %v", err)
+	}
+	// A manifest that is not JSON.
+	p = startProxy(t, reg, &faultProxy{manifest: func([]byte) []byte { return []byte("<html>proxy error</html>") }})
+	_, err = proxied(t.Context(), t, p, "app:1")
+	if !errors.Is(err, registry.ErrCorrupt) || !strings.HasPrefix(err.Error(), "manifest of image "+p.Host+"/app:1 from registry "+p.Host+" is malformed: ") {
+		t.Errorf("garbage manifest: %v", err)
 	}
 }

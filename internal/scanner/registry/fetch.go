@@ -165,6 +165,10 @@ func Fetch(ctx context.Context, ref string, opts Options) (*Image, error) {
 	if err != nil {
 		return nil, f.classify(err, "manifest of "+what)
 	}
+	if manifest.Config.Size > maxConfigSize {
+		return nil, &Error{Kind: KindInvalid, Host: f.host, Ref: ref,
+			Msg: fmt.Sprintf("config of %s is %d bytes, more than the %d an image config may have", what, manifest.Config.Size, maxConfigSize)}
+	}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, f.classify(err, "config of "+what)
@@ -200,6 +204,10 @@ func Fetch(ctx context.Context, ref string, opts Options) (*Image, error) {
 	logger.DebugContext(ctx, "fetched image", "ref", ref, "digest", im.Digest, "platform", im.Platform, "layers", len(im.layers))
 	return im, nil
 }
+
+// maxConfigSize bounds the image config read into memory; real configs are
+// kilobytes, a few megabytes with a very long history.
+const maxConfigSize = 32 << 20
 
 // retryBackoff retries network flakes quickly; a registry that is down
 // stays down, and the caller's context bounds the whole.
