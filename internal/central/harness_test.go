@@ -229,25 +229,6 @@ func (c *central) token(name, role string, expiration *time.Time) (id, token str
 	return out.Metadata.ID, out.Token
 }
 
-// sharedData is ../shared/data beside the module root.
-func sharedData(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // yamlRequest is a detection request body.
 func yamlRequest(yaml string, record bool) map[string]any {
 	return map[string]any{"yaml": yaml, "record": record}

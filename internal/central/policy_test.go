@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/policy"
 )
 
@@ -182,7 +184,7 @@ func TestPolicyValidationErrors(t *testing.T) {
 
 func stackroxFiles(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(sharedData(t), "stackrox-policies", "*.json"))
+	files, err := filepath.Glob(filepath.Join(shareddata.Dir(t), "stackrox-policies", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/central"
 )
 
@@ -66,7 +68,7 @@ func violatedPolicies(t *testing.T, stdout string) map[policyKey][]string {
 func TestCheckThroughCentralMatchesOffline(t *testing.T) {
 	env := startCentral(t)
 	ca := env["caFile"]
-	examples := filepath.Join(dataDir(t), "manifests", "kubernetes-examples")
+	examples := filepath.Join(shareddata.Dir(t), "manifests", "kubernetes-examples")
 
 	offline := run(t, nil, "", "deployment", "check", "--offline", "-o", "json", "-f", examples)
 	online := run(t, env, "", "deployment", "check", "--ca", ca, "-o", "json", "-f", examples)
@@ -102,7 +104,7 @@ func TestCheckThroughCentralMatchesOffline(t *testing.T) {
 func TestPolicyImportExportThroughCentral(t *testing.T) {
 	env := startCentral(t)
 	ca := env["caFile"]
-	files, err := filepath.Glob(filepath.Join(dataDir(t), "stackrox-policies", "*.json"))
+	files, err := filepath.Glob(filepath.Join(shareddata.Dir(t), "stackrox-policies", "*.json"))
 	if err != nil || len(files) != 89 {
 		t.Fatalf("ACS policy files: %d, %v", len(files), err)
 	}
@@ -142,7 +144,7 @@ func TestPolicyImportExportThroughCentral(t *testing.T) {
 }
 
 func TestPoliciesNeedingImageOrRuntimeDataAreReported(t *testing.T) {
-	acs := filepath.Join(dataDir(t), "stackrox-policies")
+	acs := filepath.Join(shareddata.Dir(t), "stackrox-policies")
 	v := run(t, nil, "", "policy", "validate", filepath.Join(acs, "log4shell.json"), filepath.Join(acs, "exec-apt.json"), filepath.Join(acs, "privileged.json"))
 	if v.code != 0 || !strings.Contains(v.stdout, "needs image data") || !strings.Contains(v.stdout, "needs runtime data") {
 		t.Fatalf("validate: %s", v)
@@ -150,7 +152,7 @@ func TestPoliciesNeedingImageOrRuntimeDataAreReported(t *testing.T) {
 	if strings.Count(v.stdout, "needs ") != 2 {
 		t.Fatalf("the privileged policy needs no extra data: %s", v)
 	}
-	c := run(t, nil, "", "deployment", "check", "--offline", "--policies", acs, "-f", filepath.Join(dataDir(t), "manifests", "microservices-demo"))
+	c := run(t, nil, "", "deployment", "check", "--offline", "--policies", acs, "-f", filepath.Join(shareddata.Dir(t), "manifests", "microservices-demo"))
 	if !strings.Contains(c.stderr, `"Log4Shell: log4j Remote Code Execution vulnerability" (needs image data)`) {
 		t.Fatalf("check does not say which policies it could not evaluate: %s", c)
 	}

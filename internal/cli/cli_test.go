@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/deploycheck"
 	"github.com/stockade-dev/stockade/internal/manifest"
 	"github.com/stockade-dev/stockade/internal/policy"
@@ -54,25 +56,6 @@ func trim(s string) string {
 		return s[:4000] + "…"
 	}
 	return s
-}
-
-// dataDir is ../shared/data next to the module root.
-func dataDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -154,7 +137,7 @@ spec:
 `
 
 func TestCheckKubernetesExamplesOffline(t *testing.T) {
-	dir := filepath.Join(dataDir(t), "manifests", "kubernetes-examples")
+	dir := filepath.Join(shareddata.Dir(t), "manifests", "kubernetes-examples")
 	r := run(t, nil, "", "deployment", "check", "-f", dir, "-o", "json")
 	if r.code != ExitViolations {
 		t.Fatalf("want exit 1 (the privileged workloads violate an enforced policy):\n%s", r)
@@ -314,7 +297,7 @@ func TestCheckPoliciesReplaceBuiltins(t *testing.T) {
 	}
 
 	// The StackRox corpus as a policy directory: 89 files, evaluated.
-	stackrox := filepath.Join(dataDir(t), "stackrox-policies")
+	stackrox := filepath.Join(shareddata.Dir(t), "stackrox-policies")
 	r = run(t, nil, "", "deployment", "check", "-f", manifests, "--policies", stackrox, "-o", "json")
 	if r.code != ExitOK && r.code != ExitViolations {
 		t.Fatalf("%s", r)
@@ -337,7 +320,7 @@ func TestCheckPoliciesReplaceBuiltins(t *testing.T) {
 }
 
 func TestCheckCategoryFilter(t *testing.T) {
-	dir := filepath.Join(dataDir(t), "manifests", "kubernetes-examples")
+	dir := filepath.Join(shareddata.Dir(t), "manifests", "kubernetes-examples")
 	ps, err := policy.Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -461,7 +444,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestPolicyValidateStackRoxCorpus(t *testing.T) {
-	dir := filepath.Join(dataDir(t), "stackrox-policies")
+	dir := filepath.Join(shareddata.Dir(t), "stackrox-policies")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) != 89 {
 		t.Fatalf("corpus: %d files, %v", len(files), err)
@@ -482,7 +465,7 @@ func TestPolicyValidateStackRoxCorpus(t *testing.T) {
 func TestPolicyValidateBrokenFile(t *testing.T) {
 	dir := t.TempDir()
 	// A real StackRox policy, damaged in two fields.
-	data, err := os.ReadFile(filepath.Join(dataDir(t), "stackrox-policies", "privileged.json"))
+	data, err := os.ReadFile(filepath.Join(shareddata.Dir(t), "stackrox-policies", "privileged.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,32 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/policy"
 	"github.com/stockade-dev/stockade/internal/workload"
 )
 
-// sharedData finds ../shared/data beside the module root, where CI and
-// developers keep the project's test corpus.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func TestACSPoliciesImportValidateRoundTrip(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(sharedData(t), "stackrox-policies", "*.json"))
+	files, err := filepath.Glob(filepath.Join(shareddata.Dir(t), "stackrox-policies", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +77,7 @@ func TestACSPoliciesImportValidateRoundTrip(t *testing.T) {
 
 func loadACS(t testing.TB) []*policy.Policy {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(sharedData(t), "stackrox-policies", "*.json"))
+	files, err := filepath.Glob(filepath.Join(shareddata.Dir(t), "stackrox-policies", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +105,7 @@ func TestACSPoliciesNeedData(t *testing.T) {
 		"cvss_6_privileged.json":     "image",
 	}
 	for file, need := range cases {
-		data, err := os.ReadFile(filepath.Join(sharedData(t), "stackrox-policies", file))
+		data, err := os.ReadFile(filepath.Join(shareddata.Dir(t), "stackrox-policies", file))
 		if err != nil {
 			t.Fatal(err)
 		}

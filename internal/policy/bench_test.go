@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/manifest"
 	"github.com/stockade-dev/stockade/internal/policy"
 )
@@ -64,7 +66,7 @@ func BenchmarkEvaluateCorpus(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	res, err := manifest.Load(context.Background(), []string{filepath.Join(sharedData(b), "manifests")}, nil)
+	res, err := manifest.Load(context.Background(), []string{filepath.Join(shareddata.Dir(b), "manifests")}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

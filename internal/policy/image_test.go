@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/policy"
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
@@ -163,7 +165,7 @@ func TestACSImagePoliciesEvaluate(t *testing.T) {
 	}
 	img := scannedImage()
 	for file, want := range fires {
-		data, err := os.ReadFile(filepath.Join(sharedData(t), "stackrox-policies", file))
+		data, err := os.ReadFile(filepath.Join(shareddata.Dir(t), "stackrox-policies", file))
 		if err != nil {
 			t.Fatal(err)
 		}

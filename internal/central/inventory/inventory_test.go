@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/manifest"
 	"github.com/stockade-dev/stockade/internal/pgtest"
@@ -264,7 +266,7 @@ func TestRecordInvalid(t *testing.T) {
 // TestRealManifests records the microservices-demo release and reads every
 // workload back as it was.
 func TestRealManifests(t *testing.T) {
-	path := filepath.Join(sharedData(t), "manifests", "microservices-demo", "release", "kubernetes-manifests.yaml")
+	path := filepath.Join(shareddata.Dir(t), "manifests", "microservices-demo", "release", "kubernetes-manifests.yaml")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -300,23 +302,4 @@ func TestRealManifests(t *testing.T) {
 			t.Errorf("search for the frontend: %d found", total)
 		}
 	})
-}
-
-// sharedData is ../shared/data beside the module root.
-func sharedData(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
 }

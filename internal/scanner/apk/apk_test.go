@@ -9,27 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
 )
-
-func sharedData(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
 
 func analyze(t *testing.T, path string) ([]catalog.Component, []string) {
 	t.Helper()
@@ -49,7 +33,7 @@ func analyze(t *testing.T, path string) ([]catalog.Component, []string) {
 }
 
 func TestAlpine34(t *testing.T) {
-	cs, warns := analyze(t, filepath.Join(sharedData(t), "os", "alpine-3.4", "apk-installed"))
+	cs, warns := analyze(t, filepath.Join(shareddata.Dir(t), "os", "alpine-3.4", "apk-installed"))
 	if len(warns) != 1 || warns[0] != "entry at line 23: package invalidPackageWithoutAVersion has no version (V:)" {
 		t.Errorf("warnings = %q, want one about the entry without a version", warns)
 	}

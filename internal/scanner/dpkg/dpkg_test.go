@@ -11,27 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
 )
-
-func sharedData(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
 
 func file(t testing.TB, path, imagePath string) layer.File {
 	t.Helper()
@@ -132,7 +116,7 @@ func TestDistrolessStatusD(t *testing.T) {
 // TestBookwormMinbase checks every package of a real debootstrap minbase
 // image against the package list recorded next to it.
 func TestBookwormMinbase(t *testing.T) {
-	dir := filepath.Join(sharedData(t), "os", "debian-bookworm-minbase")
+	dir := filepath.Join(shareddata.Dir(t), "os", "debian-bookworm-minbase")
 	got, err := New().Analyze(context.Background(), file(t, filepath.Join(dir, "dpkg-status"), StatusFile))
 	if err != nil {
 		t.Fatalf("Analyze: %v", err)

@@ -9,29 +9,12 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
 	"github.com/stockade-dev/stockade/internal/scanner/version"
 	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 )
-
-// sharedData is ../shared/data next to the module root (see the data README).
-func sharedData(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
 
 // affects evaluates OSV SEMVER ranges for a Go version, enough to check that
 // the components carry the names and versions the database is keyed by.
@@ -76,7 +59,7 @@ func TestComponentsMatchGoVulnDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(sharedData(t), "vulns", "osv-go", "go-vulndb-osv.jsonl"))
+	f, err := os.Open(filepath.Join(shareddata.Dir(t), "vulns", "osv-go", "go-vulndb-osv.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

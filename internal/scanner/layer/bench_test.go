@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
 )
 
@@ -16,7 +18,7 @@ import (
 // os-release and a 100 MB file no analyzer wants: the cost of reading past
 // content plus parsing the database.
 func BenchmarkWalk(b *testing.B) {
-	status, err := os.ReadFile(filepath.Join(sharedData(b), "os", "debian-bookworm-minbase", "dpkg-status"))
+	status, err := os.ReadFile(filepath.Join(shareddata.Dir(b), "os", "debian-bookworm-minbase", "dpkg-status"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func BenchmarkWalk(b *testing.B) {
 // BenchmarkWarmScan is a rescan of the same image with every layer cached:
 // no layer is opened, only cache files are read and merged.
 func BenchmarkWarmScan(b *testing.B) {
-	status, err := os.ReadFile(filepath.Join(sharedData(b), "os", "debian-bookworm-minbase", "dpkg-status"))
+	status, err := os.ReadFile(filepath.Join(shareddata.Dir(b), "os", "debian-bookworm-minbase", "dpkg-status"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/shareddata"
+
 	"github.com/stockade-dev/stockade/internal/scanner/apk"
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
 	"github.com/stockade-dev/stockade/internal/scanner/dpkg"
@@ -103,24 +105,6 @@ func testdata(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func sharedData(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
 }
 
 // lines is a small analyzer for the containment tests: every *.pkgs file
@@ -234,7 +218,7 @@ func hasWarning(res catalog.LayerResult, sub string) bool {
 }
 
 func TestWalkRealDebianLayer(t *testing.T) {
-	status, err := os.ReadFile(filepath.Join(sharedData(t), "os", "debian-bookworm-minbase", "dpkg-status"))
+	status, err := os.ReadFile(filepath.Join(shareddata.Dir(t), "os", "debian-bookworm-minbase", "dpkg-status"))
 	if err != nil {
 		t.Fatal(err)
 	}
