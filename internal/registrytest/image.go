@@ -20,9 +20,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Created is the creation time of images and tar entries built here unless a
-// test sets another, so that the same files make the same digests.
-var Created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+// defaultCreated is the creation time of images and tar entries built here
+// unless a test sets another, so that the same files make the same digests.
+func defaultCreated() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 // Entry is one tar entry of a layer, for layers a map of files cannot say:
 // symlinks, hard links, modes, owners.
@@ -103,7 +103,7 @@ func tarOf(entries []Entry) ([]byte, error) {
 			Mode:     e.Mode,
 			Uid:      e.UID,
 			Gid:      e.GID,
-			ModTime:  Created,
+			ModTime:  defaultCreated(),
 			Format:   tar.FormatPAX,
 		}
 		if h.Typeflag == 0 {
@@ -135,7 +135,8 @@ func tarOf(entries []Entry) ([]byte, error) {
 
 // ImageFromFiles makes a linux/amd64 image with one gzip layer per map of
 // files (see Layer), each with a history entry as docker's classic builder
-// writes for ADD.
+// writes for ADD. Images and tar entries are dated 2024-01-02T03:04:05Z, so
+// the same files make the same digests.
 func ImageFromFiles(t testing.TB, layers ...map[string][]byte) v1.Image {
 	t.Helper()
 	ls := make([]v1.Layer, len(layers))
@@ -169,14 +170,14 @@ func ImageFromLayers(t testing.TB, layers ...v1.Layer) v1.Image {
 		}
 		adds[i] = mutate.Addendum{Layer: l, History: v1.History{
 			CreatedBy: fmt.Sprintf("/bin/sh -c #(nop) ADD file:%s in / ", diffID.Hex),
-			Created:   v1.Time{Time: Created},
+			Created:   v1.Time{Time: defaultCreated()},
 		}}
 	}
 	img, err := mutate.Append(base, adds...)
 	if err != nil {
 		t.Fatalf("registrytest: append layers: %v", err)
 	}
-	return WithConfig(t, img, Config{Created: Created, OS: "linux", Architecture: "amd64"})
+	return WithConfig(t, img, Config{Created: defaultCreated(), OS: "linux", Architecture: "amd64"})
 }
 
 // Config is what WithConfig sets in an image config; zero fields leave the

@@ -211,7 +211,9 @@ const maxConfigSize = 32 << 20
 
 // retryBackoff retries network flakes quickly; a registry that is down
 // stays down, and the caller's context bounds the whole.
-var retryBackoff = remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2.5, Jitter: 0.1, Steps: 3}
+func retryBackoff() remote.Backoff {
+	return remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2.5, Jitter: 0.1, Steps: 3}
+}
 
 func remoteOptions(access Access, opts Options) []remote.Option {
 	ua := opts.UserAgent
@@ -222,7 +224,7 @@ func remoteOptions(access Access, opts Options) []remote.Option {
 		remote.WithAuth(access.Auth),
 		remote.WithTransport(newTransport(access, opts.RootCAs)),
 		remote.WithUserAgent(ua),
-		remote.WithRetryBackoff(retryBackoff),
+		remote.WithRetryBackoff(retryBackoff()),
 	}
 }
 
