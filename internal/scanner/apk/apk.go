@@ -13,9 +13,9 @@ import (
 	"io/fs"
 	"strings"
 
-	packageurl "github.com/package-url/packageurl-go"
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
 )
 
@@ -129,10 +129,6 @@ func (e entry) component(path string) catalog.Component {
 	if src == "" {
 		src = e.name
 	}
-	var q packageurl.Qualifiers
-	if e.arch != "" {
-		q = packageurl.QualifiersFromMap(map[string]string{"arch": e.arch})
-	}
 	return catalog.Component{
 		Name:          e.name,
 		Version:       e.version,
@@ -140,7 +136,7 @@ func (e entry) component(path string) catalog.Component {
 		SourceName:    src,
 		SourceVersion: e.version,
 		Path:          path,
-		PURL:          packageurl.NewPackageURL(packageurl.TypeApk, "alpine", strings.ToLower(e.name), e.version, q, "").ToString(),
+		PURL:          purl.APK("alpine", e.name, e.version, e.arch),
 		License:       e.license,
 	}
 }

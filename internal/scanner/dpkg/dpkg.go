@@ -17,9 +17,9 @@ import (
 	"path"
 	"strings"
 
-	packageurl "github.com/package-url/packageurl-go"
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
 )
 
@@ -172,11 +172,6 @@ func (p paragraph) component(file string) (c catalog.Component, ok bool, err err
 			srcVersion = v
 		}
 	}
-	arch := p["Architecture"]
-	var q packageurl.Qualifiers
-	if arch != "" {
-		q = packageurl.QualifiersFromMap(map[string]string{"arch": arch})
-	}
 	return catalog.Component{
 		Name:          name,
 		Version:       version,
@@ -184,7 +179,7 @@ func (p paragraph) component(file string) (c catalog.Component, ok bool, err err
 		SourceName:    srcName,
 		SourceVersion: srcVersion,
 		Path:          file,
-		PURL:          packageurl.NewPackageURL(packageurl.TypeDebian, "debian", name, version, q, "").ToString(),
+		PURL:          purl.Deb("debian", name, version, p["Architecture"]),
 	}, true, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 	"github.com/stockade-dev/stockade/internal/scanner/version"
 )
 
@@ -156,30 +157,6 @@ func StdlibVersion(goVersion string) string {
 	return v
 }
 
-// PURL is the package URL of a Go module version:
+// PURL is the package URL of a Go module version (see purl.Golang):
 // pkg:golang/golang.org/x/net@v0.7.0.
-func PURL(module, version string) string {
-	segs := strings.Split(module, "/")
-	for i, s := range segs {
-		segs[i] = escape(s)
-	}
-	return "pkg:golang/" + strings.Join(segs, "/") + "@" + escape(version)
-}
-
-// escape percent-encodes everything but the unreserved characters of
-// RFC 3986, as purl-spec asks of each segment ("+incompatible" → "%2Bincompatible").
-func escape(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
+func PURL(module, version string) string { return purl.Golang(module, version) }

@@ -6,9 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	packageurl "github.com/package-url/packageurl-go"
-
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 )
 
 // Merge applies layer results bottom to top and returns the image's catalog.
@@ -114,19 +113,19 @@ func shortDigest(d string) string {
 func distribution(id string) (purlType string, eco catalog.Ecosystem, namespace string, ok bool) {
 	switch id {
 	case "debian":
-		return packageurl.TypeDebian, catalog.Debian, "debian", true
+		return purl.TypeDeb, catalog.Debian, "debian", true
 	case "ubuntu":
-		return packageurl.TypeDebian, catalog.Ubuntu, "ubuntu", true
+		return purl.TypeDeb, catalog.Ubuntu, "ubuntu", true
 	case "alpine":
-		return packageurl.TypeApk, catalog.Alpine, "alpine", true
+		return purl.TypeAPK, catalog.Alpine, "alpine", true
 	case "rhel":
-		return packageurl.TypeRPM, catalog.RedHat, "redhat", true
+		return purl.TypeRPM, catalog.RedHat, "redhat", true
 	case "rocky":
-		return packageurl.TypeRPM, catalog.Rocky, "rocky", true
+		return purl.TypeRPM, catalog.Rocky, "rocky", true
 	case "almalinux":
-		return packageurl.TypeRPM, catalog.AlmaLinux, "almalinux", true
+		return purl.TypeRPM, catalog.AlmaLinux, "almalinux", true
 	case "centos", "fedora":
-		return packageurl.TypeRPM, "", id, true
+		return purl.TypeRPM, "", id, true
 	}
 	return "", "", "", false
 }
@@ -139,24 +138,20 @@ func withDistro(c catalog.Component, os catalog.OS) catalog.Component {
 	if !ok || c.PURL == "" || !strings.HasPrefix(c.PURL, "pkg:"+typ+"/") {
 		return c
 	}
-	p, err := packageurl.FromString(c.PURL)
+	distro := ""
+	switch {
+	case os.VersionID != "":
+		distro = os.ID + "-" + os.VersionID
+	case os.VersionCodename != "":
+		distro = os.ID + "-" + os.VersionCodename
+	}
+	p, err := purl.WithDistro(c.PURL, ns, distro)
 	if err != nil {
 		return c
 	}
 	if eco != "" {
 		c.Ecosystem = eco
 	}
-	p.Namespace = ns
-	q := p.Qualifiers.Map()
-	if q["distro"] == "" {
-		switch {
-		case os.VersionID != "":
-			q["distro"] = os.ID + "-" + os.VersionID
-		case os.VersionCodename != "":
-			q["distro"] = os.ID + "-" + os.VersionCodename
-		}
-	}
-	p.Qualifiers = packageurl.QualifiersFromMap(q)
-	c.PURL = p.ToString()
+	c.PURL = p
 	return c
 }

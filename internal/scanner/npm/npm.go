@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 )
 
 // Size limits of the files read whole: a package.json carries at most a
@@ -311,38 +312,6 @@ func sortDedupe(comps []catalog.Component) []catalog.Component {
 	return out
 }
 
-// PURL is the package URL of an npm package, with the scope's "@" encoded:
-// pkg:npm/%40babel/core@7.22.5, pkg:npm/lodash@4.17.21.
-func PURL(name, version string) string {
-	var b strings.Builder
-	b.WriteString("pkg:npm/")
-	if scope, rest, ok := strings.Cut(name, "/"); ok && strings.HasPrefix(scope, "@") {
-		b.WriteString(escape(scope))
-		b.WriteByte('/')
-		name = rest
-	}
-	b.WriteString(escape(name))
-	if version != "" {
-		b.WriteByte('@')
-		b.WriteString(escape(version))
-	}
-	return b.String()
-}
-
-// escape percent-encodes everything but the unreserved characters of
-// RFC 3986, as purl-spec asks of each segment.
-func escape(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
+// PURL is the package URL of an npm package (see purl.NPM), with the
+// scope's "@" encoded: pkg:npm/%40babel/core@7.22.5, pkg:npm/lodash@4.17.21.
+func PURL(name, version string) string { return purl.NPM(name, version) }

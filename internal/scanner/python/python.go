@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 )
 
 // MaxHeader is the most bytes of a metadata file read: the headers come
@@ -167,31 +168,6 @@ func component(m Metadata, path string) catalog.Component {
 	}
 }
 
-// PURL is the package URL of a Python distribution; purl-spec asks for the
+// PURL is the package URL of a Python distribution (see purl.PyPI): the
 // name in lower case with "_" replaced by "-": pkg:pypi/pyyaml@6.0.1.
-func PURL(name, version string) string {
-	name = strings.ReplaceAll(strings.ToLower(name), "_", "-")
-	out := "pkg:pypi/" + escape(name)
-	if version != "" {
-		out += "@" + escape(version)
-	}
-	return out
-}
-
-// escape percent-encodes everything but the unreserved characters of
-// RFC 3986, as purl-spec asks of each segment.
-func escape(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
+func PURL(name, version string) string { return purl.PyPI(name, version) }

@@ -26,10 +26,10 @@ import (
 	"strings"
 
 	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
-	packageurl "github.com/package-url/packageurl-go"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite" for rpmdb.sqlite
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
 )
 
@@ -136,13 +136,6 @@ func component(p *rpmdb.PackageInfo, imagePath string) (catalog.Component, error
 			srcVersion = epoch + ":" + v
 		}
 	}
-	q := map[string]string{}
-	if p.Arch != "" {
-		q["arch"] = p.Arch
-	}
-	if epoch != "" {
-		q["epoch"] = epoch
-	}
 	return catalog.Component{
 		Name:          p.Name,
 		Version:       version,
@@ -150,7 +143,7 @@ func component(p *rpmdb.PackageInfo, imagePath string) (catalog.Component, error
 		SourceName:    srcName,
 		SourceVersion: srcVersion,
 		Path:          imagePath,
-		PURL:          packageurl.NewPackageURL(packageurl.TypeRPM, "redhat", p.Name, vr, packageurl.QualifiersFromMap(q), "").ToString(),
+		PURL:          purl.RPM("redhat", p.Name, vr, p.Arch, epoch),
 		License:       p.License,
 	}, nil
 }
