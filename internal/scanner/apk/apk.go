@@ -13,10 +13,9 @@ import (
 	"io/fs"
 	"strings"
 
-
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
-	"github.com/stockade-dev/stockade/internal/scanner/purl"
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 )
 
 // InstalledFile is apk's database of installed packages.

@@ -17,10 +17,9 @@ import (
 	"path"
 	"strings"
 
-
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
-	"github.com/stockade-dev/stockade/internal/scanner/purl"
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 )
 
 // Paths of the dpkg database.

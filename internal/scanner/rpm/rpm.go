@@ -29,8 +29,8 @@ import (
 	_ "modernc.org/sqlite" // database/sql driver "sqlite" for rpmdb.sqlite
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
-	"github.com/stockade-dev/stockade/internal/scanner/purl"
 	"github.com/stockade-dev/stockade/internal/scanner/layer"
+	"github.com/stockade-dev/stockade/internal/scanner/purl"
 )
 
 // Analyzer reads rpm databases. The zero value is ready to use.
