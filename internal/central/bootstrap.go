@@ -11,9 +11,7 @@ import (
 
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/certs"
-	"github.com/stockade-dev/stockade/internal/central/policyset"
 	"github.com/stockade-dev/stockade/internal/central/store"
-	"github.com/stockade-dev/stockade/internal/policy"
 )
 
 // Settings keys owned by Central's composition root.
@@ -41,7 +39,7 @@ func bootstrap(ctx context.Context, st *store.Store, cfg Config, log *slog.Logge
 		return nil, "", fmt.Errorf("read admin password: %w", err)
 	}
 	if ok {
-		return nil, hash, nil
+		return nil, hash, addNewBuiltins(ctx, st, log)
 	}
 	fst := &firstStart{fromEnv: cfg.AdminPassword != ""}
 	password := cfg.AdminPassword
@@ -54,18 +52,13 @@ func bootstrap(ctx context.Context, st *store.Store, cfg Config, log *slog.Logge
 	if hash, err = auth.HashPassword(password); err != nil {
 		return nil, "", fmt.Errorf("set admin password: %w", err)
 	}
-	builtin, err := policy.Builtin()
+	recs, err := builtinRecords()
 	if err != nil {
 		return nil, "", err
 	}
-	recs := make([]store.PolicyRecord, 0, len(builtin))
-	for _, p := range builtin {
-		p.IsDefault = true
-		rec, err := policyset.Encode(p, true)
-		if err != nil {
-			return nil, "", err
-		}
-		recs = append(recs, rec)
+	seen, err := seenIDs(recs)
+	if err != nil {
+		return nil, "", err
 	}
 	if !fst.fromEnv {
 		// Written before the commit: if the commit fails, the next start
@@ -84,6 +77,9 @@ func bootstrap(ctx context.Context, st *store.Store, cfg Config, log *slog.Logge
 		}
 		if err := tx.ImportPolicies(ctx, recs, false); err != nil {
 			return fmt.Errorf("load built-in policies: %w", err)
+		}
+		if err := tx.SetSetting(ctx, builtinSeenSetting, seen); err != nil {
+			return err
 		}
 		return tx.SetSetting(ctx, adminHashSetting, hash)
 	})
