@@ -1,6 +1,7 @@
 // Package store is Central's persistent state: policies, alerts, deployments,
-// API tokens and settings, kept in embedded SQLite by default or in
-// PostgreSQL at scale.
+// API tokens, settings, image integrations and scanned images (with when
+// each vulnerability was first seen), kept in embedded SQLite by default or
+// in PostgreSQL at scale.
 //
 // There is one implementation written against database/sql. The few places where
 // the two databases differ (placeholder syntax, the binary column type, LIMIT

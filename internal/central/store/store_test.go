@@ -96,6 +96,10 @@ func storeSuite(t *testing.T, b backend) {
 		{"DeploymentEach", testDeploymentEach},
 		{"DeploymentInTx", testDeploymentInTx},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ImageIntegrationCRUD", testImageIntegrationCRUD},
+		{"ImageUpsertAndGet", testImageUpsertAndGet},
+		{"ImageListSortAndPages", testImageListSortAndPages},
+		{"ImageVulnsSeen", testImageVulnsSeen},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
