@@ -22,6 +22,7 @@ const (
 	TypeMaven  = "maven"
 	TypeNPM    = "npm"
 	TypePyPI   = "pypi"
+	TypeOCI    = "oci"
 )
 
 // Deb is the package URL of a Debian binary package:
@@ -75,6 +76,20 @@ func NPM(name, version string) string {
 // with "_" replaced by "-" as purl-spec asks: pkg:pypi/pyyaml@6.0.1.
 func PyPI(name, version string) string {
 	return build(TypePyPI, "", strings.ReplaceAll(strings.ToLower(name), "_", "-"), version, nil)
+}
+
+// OCI is the package URL of a container image by digest, as purl-spec's
+// oci type has it: the last path segment of the repository, lower-cased, as
+// the name, and the full repository and the tag as qualifiers:
+// pkg:oci/app@sha256%3Aabc…?repository_url=registry.example.com/team/app&tag=1.
+// registry is "docker.io" for Docker Hub images.
+func OCI(registry, remote, digest, tag string) string {
+	name := strings.ToLower(remote[strings.LastIndexByte(remote, '/')+1:])
+	repo := remote
+	if registry != "" {
+		repo = registry + "/" + remote
+	}
+	return build(TypeOCI, "", name, digest, qualifiers("repository_url", repo, "tag", tag))
 }
 
 // WithDistro returns the package URL p with its namespace replaced (the

@@ -27,6 +27,8 @@ func TestBuilders(t *testing.T) {
 		{NPM("evil/../name", "1"), "pkg:npm/evil%2F..%2Fname@1"},
 		{PyPI("typing_extensions", "4.7.1"), "pkg:pypi/typing-extensions@4.7.1"},
 		{PyPI("PyYAML", "6.0"), "pkg:pypi/pyyaml@6.0"},
+		{OCI("registry.example.com:5000", "Team/App", "sha256:abc", "1.0"), "pkg:oci/app@sha256:abc?repository_url=registry.example.com:5000%2FTeam%2FApp&tag=1.0"},
+		{OCI("", "app", "sha256:abc", ""), "pkg:oci/app@sha256:abc?repository_url=app"},
 	}
 	for _, tc := range tests {
 		if tc.got != tc.want {
@@ -48,7 +50,7 @@ func TestBuilders(t *testing.T) {
 func TestTypesAreTheLibrarys(t *testing.T) {
 	for mine, lib := range map[string]string{
 		TypeDeb: packageurl.TypeDebian, TypeAPK: packageurl.TypeApk, TypeRPM: packageurl.TypeRPM,
-		TypeGolang: packageurl.TypeGolang, TypeMaven: packageurl.TypeMaven, TypeNPM: packageurl.TypeNPM, TypePyPI: packageurl.TypePyPi,
+		TypeGolang: packageurl.TypeGolang, TypeMaven: packageurl.TypeMaven, TypeNPM: packageurl.TypeNPM, TypePyPI: packageurl.TypePyPi, TypeOCI: packageurl.TypeOCI,
 	} {
 		if mine != lib {
 			t.Errorf("type %q, library says %q", mine, lib)
