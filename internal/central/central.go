@@ -1,8 +1,11 @@
 // Package central is the composition root of Stockade Central, the HTTPS
 // management server. New wires every part explicitly: configuration → data
-// directory → TLS → store → first-start bootstrap → authentication → the API
-// domains (policies, alerts, tokens, detection) and their routes → the HTTP
-// server. Nothing is global; each domain gets exactly what it uses.
+// directory → TLS → store → first-start bootstrap → authentication → image
+// scanning (secret key, vulnerability database, layer cache, registry
+// credentials) → the API domains (policies, alerts, tokens, detection,
+// images, image integrations, vulnerability database) and their routes →
+// the HTTP server. Run also drives the image rescan schedule. Nothing is
+// global; each domain gets exactly what it uses.
 //
 // Every route is declared by its domain together with the permission it
 // needs (see httpapi.Route); routes without one are refused at startup, and
@@ -28,8 +31,11 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/certs"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
+	"github.com/stockade-dev/stockade/internal/central/imagescan"
 	"github.com/stockade-dev/stockade/internal/central/metrics"
+	"github.com/stockade-dev/stockade/internal/central/rescan"
 	"github.com/stockade-dev/stockade/internal/central/store"
+	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 	"github.com/stockade-dev/stockade/internal/version"
 )
 
@@ -67,6 +73,11 @@ type Server struct {
 	first    *firstStart
 	authn    *auth.Authenticator
 	metrics  *metrics.Metrics
+	// Image scanning: the vulnerability database, the scanning service and
+	// the rescan schedule, closed after the HTTP server and before the store.
+	vulndb *vulndb.DB
+	images *imagescan.Service
+	rescan *rescan.Scheduler
 }
 
 // New prepares Central: it creates the data directory, TLS material and
@@ -103,7 +114,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *S
 	}
 
 	s := &Server{cfg: cfg, log: log, out: out, store: st, caPath: tlsRes.CAPath, first: first}
-	s.routes, err = s.wire(adminHash)
+	defer func() {
+		if err != nil {
+			s.closeScanning()
+		}
+	}()
+	s.routes, err = s.wire(ctx, adminHash)
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +197,12 @@ func (s *Server) CAPath() string { return s.caPath }
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.ServeTLS(s.listener, "", "") }()
+	rctx, stopRescans := context.WithCancel(ctx)
+	rescansDone := make(chan struct{})
+	go func() {
+		defer close(rescansDone)
+		s.rescan.Run(rctx)
+	}()
 	s.printBanner()
 	s.log.Info("central started", "url", s.url, "version", version.Version, "store", s.store.Backend())
 
@@ -200,6 +222,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
+	stopRescans()
+	<-rescansDone
+	s.closeScanning()
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}
@@ -213,10 +238,26 @@ func (s *Server) Run(ctx context.Context) error {
 // Close releases what New opened, for a Server that will not Run.
 func (s *Server) Close() error {
 	lerr := s.listener.Close()
+	s.closeScanning()
 	if err := s.store.Close(); err != nil {
 		return err
 	}
 	return lerr
+}
+
+// closeScanning stops the scans in progress and closes the vulnerability
+// database; the store stays open.
+func (s *Server) closeScanning() {
+	if s.images != nil {
+		s.images.Close()
+		s.images = nil
+	}
+	if s.vulndb != nil {
+		if err := s.vulndb.Close(); err != nil {
+			s.log.Warn("close vulnerability database failed", "err", err)
+		}
+		s.vulndb = nil
+	}
 }
 
 func (s *Server) printBanner() {

@@ -29,12 +29,23 @@ type Config struct {
 	// tests slow it down so that bcrypt's cost on a busy machine cannot
 	// refill the bucket while they count.
 	LoginRefill time.Duration
+	// SecretKeyFile is the key that encrypts stored secrets; empty means
+	// secret.key in the data directory, created at first start. A file
+	// named here must exist.
+	SecretKeyFile string
+	// RescanInterval is how often the images of known deployments and
+	// stored scans are rescanned; zero disables scheduled rescans.
+	RescanInterval time.Duration
+	// MaxVulnDBImport bounds an uploaded vulnerability feed; zero means
+	// 512 MiB. Not a flag: tests lower it.
+	MaxVulnDBImport int64
 }
 
 // Defaults of the flags.
 const (
-	DefaultDataDir = "./stockade-data"
-	DefaultListen  = "127.0.0.1:8443"
+	DefaultDataDir        = "./stockade-data"
+	DefaultListen         = "127.0.0.1:8443"
+	DefaultRescanInterval = 4 * time.Hour
 )
 
 // AdminPasswordEnv sets the admin password at first start.
@@ -65,6 +76,13 @@ func ParseFlags(prog string, args []string, getenv func(string) string, out io.W
 	str(&cfg.TLSKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
 	str(&cfg.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	str(&cfg.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
+	str(&cfg.SecretKeyFile, "secret-key-file", "", "encrypt stored secrets (registry credentials) with the 32-byte key in `FILE`; empty for secret.key in the data directory, created at first start")
+	interval := DefaultRescanInterval.String()
+	if v := getenv(EnvName("rescan-interval")); v != "" {
+		interval = v
+	}
+	var rescan string
+	fs.StringVar(&rescan, "rescan-interval", interval, "rescan the images of known deployments and stored scans every `DURATION` (4h, 30m); 0 disables (env "+EnvName("rescan-interval")+")")
 	fs.Usage = func() {
 		var b strings.Builder
 		fmt.Fprintf(&b, "Usage: %s [flags]\n\nStockade Central, the management server: HTTPS REST API, policy store and detection.\n\nFlags:\n", prog)
@@ -86,6 +104,11 @@ func ParseFlags(prog string, args []string, getenv func(string) string, out io.W
 		return Config{}, fmt.Errorf("unexpected argument %q: %s takes flags only", fs.Arg(0), prog)
 	}
 	cfg.AdminPassword = getenv(AdminPasswordEnv)
+	d, err := time.ParseDuration(rescan)
+	if err != nil {
+		return Config{}, fmt.Errorf("--rescan-interval %q: want a duration such as 4h or 30m, or 0 to disable", rescan)
+	}
+	cfg.RescanInterval = d
 	if err := cfg.validate(); err != nil {
 		return Config{}, err
 	}
@@ -105,6 +128,12 @@ func (c Config) validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
+	}
+	if c.RescanInterval < 0 {
+		errs = append(errs, fmt.Errorf("--rescan-interval %s: must not be negative (0 disables rescans)", c.RescanInterval))
+	}
+	if c.MaxVulnDBImport < 0 {
+		errs = append(errs, fmt.Errorf("vulnerability feed limit %d: must not be negative", c.MaxVulnDBImport))
 	}
 	switch c.LogFormat {
 	case "text", "json":

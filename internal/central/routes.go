@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 
 	"sigs.k8s.io/yaml"
 
@@ -13,17 +14,25 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/detectapi"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
+	"github.com/stockade-dev/stockade/internal/central/imageapi"
+	"github.com/stockade-dev/stockade/internal/central/imagescan"
+	"github.com/stockade-dev/stockade/internal/central/integrationapi"
 	"github.com/stockade-dev/stockade/internal/central/inventory"
 	"github.com/stockade-dev/stockade/internal/central/metrics"
 	"github.com/stockade-dev/stockade/internal/central/policyapi"
 	"github.com/stockade-dev/stockade/internal/central/policyset"
+	"github.com/stockade-dev/stockade/internal/central/rescan"
+	"github.com/stockade-dev/stockade/internal/central/secret"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
+	"github.com/stockade-dev/stockade/internal/central/vulndbapi"
+	"github.com/stockade-dev/stockade/internal/scanner/registry"
+	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 	"github.com/stockade-dev/stockade/internal/version"
 )
 
 // wire builds the domains over the store and returns every route Central
 // serves: the domains' own and the server's (health, metrics, API docs).
-func (s *Server) wire(adminHash string) ([]httpapi.Route, error) {
+func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, error) {
 	log := s.log
 	s.metrics = metrics.New(s.store, log)
 	s.authn = auth.NewAuthenticator(adminHash, s.store, auth.NewLimiter(loginBurst, cmp.Or(s.cfg.LoginRefill, loginRefill)), log.With("component", "auth"))
@@ -34,14 +43,68 @@ func (s *Server) wire(adminHash string) ([]httpapi.Route, error) {
 	}
 	cache := policyset.NewCache(s.store, log.With("component", "policyset"))
 	inv := inventory.New(s.store, log.With("component", "inventory"))
+	integrations, vulnAPI, err := s.wireScanning(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
 
 	var routes []httpapi.Route
 	routes = append(routes, s.serverRoutes(docJSON)...)
 	routes = append(routes, tokenapi.New(s.store, log.With("component", "tokenapi")).Routes()...)
 	routes = append(routes, policyapi.New(s.store, cache, inv, log.With("component", "policyapi")).Routes()...)
 	routes = append(routes, alertapi.New(s.store, log.With("component", "alertapi")).Routes()...)
-	routes = append(routes, detectapi.New(cache, s.store, inv, s.metrics.AlertsRecorded, log.With("component", "detectapi")).Routes()...)
+	routes = append(routes, detectapi.New(cache, s.store, inv, s.images, s.metrics.AlertsRecorded, log.With("component", "detectapi")).Routes()...)
+	routes = append(routes, imageapi.New(s.images, s.store).Routes()...)
+	routes = append(routes, integrations.Routes()...)
+	routes = append(routes, vulnAPI.Routes()...)
 	return routes, nil
+}
+
+// Image scanning's files in the data directory.
+const (
+	layerCacheDir = "layer-cache"
+)
+
+// wireScanning opens what image scanning keeps in the data directory — the
+// secret key, the vulnerability database, the layer cache — and builds the
+// scanning service with the stored registry credentials, the rescan
+// schedule, and the integration and vulnerability database APIs.
+func (s *Server) wireScanning(ctx context.Context, inv *inventory.Inventory) (*integrationapi.API, *vulndbapi.API, error) {
+	log := s.log
+	keyPath, create := s.cfg.SecretKeyFile, false
+	if keyPath == "" {
+		keyPath, create = filepath.Join(s.cfg.DataDir, secret.KeyFile), true
+	}
+	box, created, err := secret.Load(keyPath, create)
+	if err != nil {
+		return nil, nil, err
+	}
+	if created {
+		log.Info("secret key created", "path", keyPath)
+	}
+	s.vulndb, err = vulndb.Open(ctx, filepath.Join(s.cfg.DataDir, vulndb.FileName), log.With("component", "vulndb"))
+	if err != nil {
+		return nil, nil, err
+	}
+	s.images, err = imagescan.New(ctx, s.store, s.vulndb, imagescan.Config{
+		CacheDir: filepath.Join(s.cfg.DataDir, layerCacheDir),
+		Observer: s.metrics,
+	}, log.With("component", "imagescan"))
+	if err != nil {
+		return nil, nil, err
+	}
+	integrations := integrationapi.New(s.store, box, s.images, func(ctx context.Context, in registry.Integration) error {
+		return registry.Test(ctx, in, registry.Options{UserAgent: "stockade-central"})
+	}, log.With("component", "integrationapi"))
+	integrations.Reload(ctx)
+	s.rescan = rescan.New(rescan.Config{Interval: s.cfg.RescanInterval}, s.images, s.store, inv, s.metrics, log.With("component", "rescan"))
+	vulnAPI := vulndbapi.New(s.vulndb, s.cfg.DataDir, cmp.Or(s.cfg.MaxVulnDBImport, vulndbapi.MaxImport), func(ctx context.Context) {
+		if err := s.images.RefreshVulnDB(ctx); err != nil {
+			log.Warn("read vulnerability database version failed; stored scans are matched again at the next rescan", "err", err)
+		}
+		s.rescan.VulnDBChanged()
+	}, log.With("component", "vulndbapi"))
+	return integrations, vulnAPI, nil
 }
 
 // serverRoutes are the routes of the server itself. Health and metrics are

@@ -16,6 +16,10 @@ const (
 	ResourceImage     Resource = "Image"
 	ResourceAPIToken  Resource = "APIToken"
 	ResourceAPIDocs   Resource = "APIDocs"
+	// ResourceImageIntegration is the registry credentials Central scans
+	// with; ResourceVulnDB the vulnerability database it matches against.
+	ResourceImageIntegration Resource = "ImageIntegration"
+	ResourceVulnDB           Resource = "VulnDB"
 )
 
 // Access is a level of access to a resource.
@@ -103,10 +107,15 @@ func ParseRole(s string) (Role, error) {
 }
 
 // ciGrant is what the Continuous Integration role may do with r: check
-// deployments and images, and read the policies they are checked against.
+// deployments and images, scan images (Image write: a scan stores its
+// result, as in ACS, whose CI role may modify images), and read the
+// policies and the vulnerability database they are checked against.
+// Registry credentials stay out of its reach.
 func ciGrant(r Resource) Access {
 	switch r {
-	case ResourceDetection, ResourceImage, ResourcePolicy, ResourceAPIDocs:
+	case ResourceImage:
+		return Write
+	case ResourceDetection, ResourcePolicy, ResourceVulnDB, ResourceAPIDocs:
 		return Read
 	}
 	return accessNone

@@ -1,8 +1,11 @@
-// Package detectapi is deploy-time detection over the API:
-// POST /v1/detect/deploy/yaml checks Kubernetes YAML against the enabled
-// stored policies and answers in the shape `roxctl deployment check` prints.
-// With record=true every violated policy becomes an ACTIVE alert and the
-// deployments are remembered for policy dry runs.
+// Package detectapi is detection over the API, answering in the shape
+// `roxctl deployment check` prints. POST /v1/detect/deploy/yaml checks
+// Kubernetes YAML against the enabled DEPLOY policies; image criteria are
+// evaluated for containers whose image Central has scanned already (that
+// path never scans). With record=true every violated policy becomes an
+// ACTIVE alert and the deployments are remembered for policy dry runs.
+// POST /v1/detect/build scans an image (or takes its stored scan) and
+// checks it against the enabled BUILD policies.
 package detectapi
 
 import (
@@ -19,10 +22,12 @@ import (
 
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
+	"github.com/stockade-dev/stockade/internal/central/imagescan"
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/deploycheck"
 	"github.com/stockade-dev/stockade/internal/manifest"
 	"github.com/stockade-dev/stockade/internal/policy"
+	"github.com/stockade-dev/stockade/internal/scanner/scan"
 	"github.com/stockade-dev/stockade/internal/workload"
 )
 
@@ -50,19 +55,27 @@ type Counter interface {
 	Add(float64)
 }
 
+// Images scans images and finds stored scans (imagescan.Service).
+type Images interface {
+	Scan(ctx context.Context, req imagescan.Request) (imagescan.Result, error)
+	Lookup(ctx context.Context, im workload.Image) (*scan.Image, error)
+}
+
 // API serves detection.
 type API struct {
 	policies  Policies
 	store     Store
 	inventory Inventory
+	images    Images
 	recorded  Counter
 	log       *slog.Logger
 	now       func() time.Time
 }
 
-// New returns the detection API.
-func New(policies Policies, st Store, inv Inventory, recorded Counter, log *slog.Logger) *API {
-	return &API{policies: policies, store: st, inventory: inv, recorded: recorded, log: log, now: time.Now}
+// New returns the detection API. images may be nil: deploy checks then
+// skip image criteria and the build check is not served.
+func New(policies Policies, st Store, inv Inventory, images Images, recorded Counter, log *slog.Logger) *API {
+	return &API{policies: policies, store: st, inventory: inv, images: images, recorded: recorded, log: log, now: time.Now}
 }
 
 // recordPermission is needed on top of the route's permission to record
@@ -72,11 +85,20 @@ func recordPermission() auth.Permission { return auth.Need(auth.ResourceAlert, a
 // Routes are the detection endpoints. Checking needs Detection read (the CI
 // role has it); recording alerts additionally needs Alert write, checked in
 // the handler because it depends on the request body.
+//
+// The build check also needs only Detection read, as in ACS, although it
+// may scan and store the image: checking an image cannot be done without
+// its scan.
 func (a *API) Routes() []httpapi.Route {
-	return []httpapi.Route{
+	routes := []httpapi.Route{
 		{Method: http.MethodPost, Path: "/v1/detect/deploy/yaml", Permission: auth.Need(auth.ResourceDetection, auth.Read),
 			MaxBody: MaxYAMLBody, Handler: a.deployYAML},
 	}
+	if a.images != nil {
+		routes = append(routes, httpapi.Route{Method: http.MethodPost, Path: "/v1/detect/build",
+			Permission: auth.Need(auth.ResourceDetection, auth.Read), MaxBody: maxBuildBody, Handler: a.build})
+	}
+	return routes
 }
 
 // DeployYAMLRequest is ACS's DeployYAMLDetectionRequest plus record.
@@ -128,12 +150,147 @@ func (a *API) deployYAML(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	now := a.now()
-	report := deploycheck.Check(res.Deployments, set, now)
+	evaluate, err := a.deployEvaluator(r.Context(), res.Deployments, set, now)
+	if err != nil {
+		return err
+	}
+	report := checkDeployments(res.Deployments, evaluate)
 	if req.Record {
-		if err := a.record(r.Context(), res.Deployments, set, now); err != nil {
+		if err := a.record(r.Context(), res.Deployments, evaluate, now); err != nil {
 			return err
 		}
 	}
+	return httpapi.WriteJSON(w, http.StatusOK, report)
+}
+
+// deployEvaluator returns how a deployment is checked: with the stored
+// scans of its containers' images when Central has any (an unscanned
+// image is nil to the image criteria), else from the deployment alone.
+// Each distinct image is looked up once.
+func (a *API) deployEvaluator(ctx context.Context, deployments []*workload.Deployment, set *policy.Set, now time.Time) (func(*workload.Deployment) []policy.Alert, error) {
+	if a.images == nil {
+		return func(d *workload.Deployment) []policy.Alert { return set.EvaluateDeployment(d, now) }, nil
+	}
+	scans := map[workload.Image]*scan.Image{}
+	for _, d := range deployments {
+		for _, c := range d.Containers {
+			if _, ok := scans[c.Image]; ok {
+				continue
+			}
+			img, err := a.images.Lookup(ctx, c.Image)
+			if err != nil {
+				return nil, err
+			}
+			scans[c.Image] = img
+		}
+	}
+	lookup := func(c *workload.Container) *scan.Image { return scans[c.Image] }
+	return func(d *workload.Deployment) []policy.Alert { return set.EvaluateDeploymentWithImages(d, lookup, now) }, nil
+}
+
+// checkDeployments is deploycheck.Check with the evaluation given: one
+// Result per deployment that violates a policy, in input order.
+func checkDeployments(deployments []*workload.Deployment, evaluate func(*workload.Deployment) []policy.Alert) *deploycheck.Report {
+	r := &deploycheck.Report{Results: []deploycheck.Result{}, Checked: len(deployments)}
+	for _, d := range deployments {
+		alerts := evaluate(d)
+		if len(alerts) == 0 {
+			continue
+		}
+		res := result(deploycheck.Metadata{ID: d.ID, AdditionalInfo: deploycheck.AdditionalInfo{Name: d.Name, Namespace: d.Namespace, Type: d.Kind}},
+			alerts, policy.StageDeploy)
+		res.Source = d.Source
+		addResult(r, res)
+	}
+	return r
+}
+
+// result is the report entry of one object and the policies it violates;
+// a policy fails the check when it enforces at stage.
+func result(md deploycheck.Metadata, alerts []policy.Alert, stage policy.LifecycleStage) deploycheck.Result {
+	res := deploycheck.Result{Metadata: md, ViolatedPolicies: []deploycheck.ViolatedPolicy{}}
+	for _, al := range alerts {
+		p := al.Policy.Policy
+		msgs := make([]string, len(al.Violations))
+		for i, v := range al.Violations {
+			msgs[i] = v.Message
+		}
+		res.ViolatedPolicies = append(res.ViolatedPolicies, deploycheck.ViolatedPolicy{
+			Name: p.Name, Severity: p.Severity.Short(), Description: p.Description, Violation: msgs,
+			Remediation: p.Remediation, FailingCheck: al.Policy.EnforcedAt(stage), PolicyID: p.ID,
+		})
+		switch p.Severity {
+		case policy.SeverityCritical:
+			res.Summary.Critical++
+		case policy.SeverityHigh:
+			res.Summary.High++
+		case policy.SeverityMedium:
+			res.Summary.Medium++
+		default:
+			res.Summary.Low++
+		}
+		res.Summary.Total++
+	}
+	return res
+}
+
+// addResult appends res to r and adds its counts to the totals.
+func addResult(r *deploycheck.Report, res deploycheck.Result) {
+	r.Summary.Critical += res.Summary.Critical
+	r.Summary.High += res.Summary.High
+	r.Summary.Medium += res.Summary.Medium
+	r.Summary.Low += res.Summary.Low
+	r.Summary.Total += res.Summary.Total
+	r.Results = append(r.Results, res)
+}
+
+// maxBuildBody bounds a build check request.
+const maxBuildBody = 64 << 10
+
+// BuildRequest is ACS's BuildDetectionRequest: the image to check, the
+// policy categories to check it against (none means all), and whether to
+// scan it again rather than use its stored scan.
+type BuildRequest struct {
+	ImageName        string   `json:"imageName"`
+	PolicyCategories []string `json:"policyCategories"`
+	Force            bool     `json:"force"`
+	// Platform picks from a multi-arch index; empty means linux/amd64.
+	Platform string `json:"platform"`
+}
+
+// ImageType is the additionalInfo.type of an image in a report.
+const ImageType = "Image"
+
+// build scans the image (or takes its stored scan) and checks it against
+// the enabled BUILD policies. The report always has the image's Result;
+// failingCheck marks the violated policies with FAIL_BUILD enforcement,
+// which make `image check` fail.
+func (a *API) build(w http.ResponseWriter, r *http.Request) error {
+	var req BuildRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	req.ImageName = strings.TrimSpace(req.ImageName)
+	if req.ImageName == "" {
+		return httpapi.Invalid("nothing to check", httpapi.Detail{Path: "imageName", Message: "is required"})
+	}
+	set, err := a.policies.Set(r.Context())
+	if err != nil {
+		return err
+	}
+	if len(req.PolicyCategories) > 0 {
+		if set, err = filter(set, req.PolicyCategories, false); err != nil {
+			return err
+		}
+	}
+	res, err := a.images.Scan(r.Context(), imagescan.Request{Ref: req.ImageName, Force: req.Force, Platform: req.Platform})
+	if err != nil {
+		return err
+	}
+	img := res.Image
+	report := &deploycheck.Report{Results: []deploycheck.Result{}, Checked: 1}
+	addResult(report, result(deploycheck.Metadata{ID: img.Digest, AdditionalInfo: deploycheck.AdditionalInfo{Name: img.FullName, Type: ImageType}},
+		set.EvaluateImage(img, a.now()), policy.StageBuild))
 	return httpapi.WriteJSON(w, http.StatusOK, report)
 }
 
@@ -196,14 +353,14 @@ type Alert struct {
 	FailingCheck bool `json:"failingCheck"`
 }
 
-func (a *API) record(ctx context.Context, deployments []*workload.Deployment, set *policy.Set, now time.Time) error {
+func (a *API) record(ctx context.Context, deployments []*workload.Deployment, evaluate func(*workload.Deployment) []policy.Alert, now time.Time) error {
 	var recs []store.AlertRecord
 	for _, d := range deployments {
 		dep := AlertDeployment{ID: d.ID, Name: d.Name, Namespace: d.Namespace, ClusterName: d.ClusterName, Type: d.Kind, Containers: []AlertContainer{}}
 		for _, c := range d.Containers {
 			dep.Containers = append(dep.Containers, AlertContainer{Name: c.Name, Image: c.Image.FullName})
 		}
-		for _, al := range set.EvaluateDeployment(d, now) {
+		for _, al := range evaluate(d) {
 			p := al.Policy.Policy
 			doc, err := json.Marshal(Alert{
 				Policy: AlertPolicy{ID: p.ID, Name: p.Name, Severity: p.Severity, Description: p.Description, Rationale: p.Rationale,

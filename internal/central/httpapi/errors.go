@@ -10,6 +10,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/manifest"
 	"github.com/stockade-dev/stockade/internal/policy"
+	"github.com/stockade-dev/stockade/internal/scanner/registry"
 )
 
 // Detail locates one problem in a request, by field path.
@@ -67,6 +68,7 @@ func Classify(err error) (int, ErrorBody) {
 		ve  *policy.ValidationError
 		pe  *policy.ParseError
 		me  *manifest.Error
+		re  *registry.Error
 	)
 	switch {
 	case errors.As(err, &he):
@@ -91,6 +93,8 @@ func Classify(err error) (int, ErrorBody) {
 			body.Details = []Detail{{Path: fmt.Sprintf("yaml line %d", me.Line), Message: me.Err.Error()}}
 		}
 		return http.StatusBadRequest, body
+	case errors.As(err, &re):
+		return registryStatus(re.Kind), ErrorBody{Error: re.Error()}
 	case errors.Is(err, auth.ErrRateLimited):
 		return http.StatusTooManyRequests, ErrorBody{Error: "too many failed sign-in attempts; try again later"}
 	case errors.Is(err, auth.ErrUnauthenticated):
@@ -105,4 +109,22 @@ func Classify(err error) (int, ErrorBody) {
 		return http.StatusServiceUnavailable, ErrorBody{Error: "the request did not complete in time"}
 	}
 	return http.StatusInternalServerError, ErrorBody{Error: "internal error"}
+}
+
+// registryStatus maps a registry failure Central met on the caller's
+// behalf: the caller's reference is at fault for invalid (400) and unknown
+// (404) images; a registry that refuses Central's credentials, fails or
+// serves corrupt content is a bad gateway (502), a slow one a gateway
+// timeout (504). The message is the registry package's plain words, which
+// name the registry and the image and never a secret.
+func registryStatus(k registry.Kind) int {
+	switch k {
+	case registry.KindInvalid:
+		return http.StatusBadRequest
+	case registry.KindNotFound:
+		return http.StatusNotFound
+	case registry.KindTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
 }

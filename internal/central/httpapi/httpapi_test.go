@@ -13,6 +13,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/policy"
+	"github.com/stockade-dev/stockade/internal/scanner/registry"
 )
 
 func ok(w http.ResponseWriter, r *http.Request) error { return WriteJSON(w, 200, map[string]string{}) }
@@ -98,6 +99,10 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("x: %w", auth.ErrUnauthenticated), 401},
 		{Forbidden("no"), 403},
 		{&http.MaxBytesError{Limit: 1}, 413},
+		{fmt.Errorf("scan x: %w", &registry.Error{Kind: registry.KindNotFound, Msg: "image x not found in registry r"}), 404},
+		{&registry.Error{Kind: registry.KindInvalid, Msg: "invalid image reference"}, 400},
+		{&registry.Error{Kind: registry.KindUnauthorized, Msg: "registry r rejected the credentials"}, 502},
+		{&registry.Error{Kind: registry.KindTimeout, Msg: "registry r did not answer in time"}, 504},
 		{errors.New("database on fire"), 500},
 	} {
 		status, body := Classify(tc.err)

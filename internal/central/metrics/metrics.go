@@ -1,7 +1,8 @@
 // Package metrics holds Central's Prometheus metrics in a registry of its
 // own (never the global one), served on /metrics: requests by route pattern
-// and status code, their durations, the number of stored policies and the
-// alerts recorded by detection.
+// and status code, their durations, the number of stored policies, the
+// alerts recorded by detection, image scans and their durations, and
+// rescan runs.
 package metrics
 
 import (
@@ -29,6 +30,10 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	// AlertsRecorded counts alerts written by detection.
 	AlertsRecorded prometheus.Counter
+	scans          *prometheus.CounterVec
+	scanDuration   *prometheus.HistogramVec
+	rescans        *prometheus.CounterVec
+	rescanImages   *prometheus.CounterVec
 }
 
 // countTimeout bounds the store query behind the policy gauge at scrape time.
@@ -51,6 +56,23 @@ func New(pc PolicyCounter, log *slog.Logger) *Metrics {
 			Name: "stockade_alerts_recorded_total",
 			Help: "Alerts recorded by deploy-time detection.",
 		}),
+		scans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockade_images_scanned_total",
+			Help: "Image scan requests answered, by how (scanned, rematched, cached) and result (ok, error).",
+		}, []string{"how", "result"}),
+		scanDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "stockade_image_scan_duration_seconds",
+			Help:    "Time to answer an image scan request, by how it was answered.",
+			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900},
+		}, []string{"how"}),
+		rescans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockade_image_rescan_runs_total",
+			Help: "Image rescan runs, by trigger (schedule, vulndb).",
+		}, []string{"trigger"}),
+		rescanImages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockade_image_rescan_images_total",
+			Help: "Images rescanned by rescan runs, by result (ok, error).",
+		}, []string{"result"}),
 	}
 	policies := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "stockade_policies",
@@ -65,7 +87,7 @@ func New(pc PolicyCounter, log *slog.Logger) *Metrics {
 		}
 		return float64(n)
 	})
-	m.reg.MustRegister(m.requests, m.duration, m.AlertsRecorded, policies,
+	m.reg.MustRegister(m.requests, m.duration, m.AlertsRecorded, policies, m.scans, m.scanDuration, m.rescans, m.rescanImages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -75,6 +97,27 @@ func (m *Metrics) ObserveRequest(route string, code int, d time.Duration) {
 	c := strconv.Itoa(code)
 	m.requests.WithLabelValues(route, c).Inc()
 	m.duration.WithLabelValues(route, c).Observe(d.Seconds())
+}
+
+// ObserveScan records one answered image scan request; how is
+// "scanned", "rematched" or "cached" (empty when it failed before knowing).
+func (m *Metrics) ObserveScan(how string, d time.Duration, err error) {
+	if how == "" {
+		how = "none"
+	}
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.scans.WithLabelValues(how, result).Inc()
+	m.scanDuration.WithLabelValues(how).Observe(d.Seconds())
+}
+
+// ObserveRescan records one rescan run and the images it handled.
+func (m *Metrics) ObserveRescan(trigger string, _ time.Duration, images, failed int) {
+	m.rescans.WithLabelValues(trigger).Inc()
+	m.rescanImages.WithLabelValues("ok").Add(float64(max(images-failed, 0)))
+	m.rescanImages.WithLabelValues("error").Add(float64(failed))
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -170,11 +170,25 @@ func (tx *Tx) UpsertImage(ctx context.Context, rec ImageRecord, names ...string)
 		return fmt.Errorf("upsert image %s: %w", rec.Digest, err)
 	}
 	for _, n := range names {
-		if _, err := q.exec(ctx, `INSERT INTO image_names (full_name, digest, updated_at) VALUES (?, ?, ?)
-			ON CONFLICT (full_name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
-			n, rec.Digest, rec.UpdatedAt.UnixNano()); err != nil {
-			return fmt.Errorf("upsert image %s: name %q: %w", rec.Digest, n, err)
+		if err := tx.NameImage(ctx, rec.Digest, n); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// NameImage records that fullName now resolves to the stored image digest.
+func (tx *Tx) NameImage(ctx context.Context, digest, fullName string) error {
+	if err := checkKey("image name", fullName, true); err != nil {
+		return fmt.Errorf("name image %s: %w", digest, err)
+	}
+	if err := checkKey("image digest", digest, true); err != nil {
+		return fmt.Errorf("name image: %w", err)
+	}
+	if _, err := tx.q().exec(ctx, `INSERT INTO image_names (full_name, digest, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (full_name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
+		fullName, digest, now().UnixNano()); err != nil {
+		return fmt.Errorf("name image %s %q: %w", digest, fullName, err)
 	}
 	return nil
 }
