@@ -11,10 +11,10 @@ LISTEN   ?= 127.0.0.1:8443
 GOLANGCI_LINT_VERSION := v2.15.0
 TOOLS    ?= $(HOME)/.cache/stockade/tools
 
-.PHONY: help build run test test-deps lint bench docs clean
+.PHONY: help build run test test-deps kube-apiserver lint bench docs clean
 
 help: ## show this help
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 build: ## build bin/stockade and bin/stockade-central
 	@mkdir -p $(BIN)
@@ -23,12 +23,16 @@ build: ## build bin/stockade and bin/stockade-central
 run: build ## build and start Central on its embedded store at https://$(LISTEN)
 	$(BIN)/stockade-central --data-dir $(DATA_DIR) --listen $(LISTEN)
 
-test-deps: ## install what the tests need (PostgreSQL, docker-registry from Debian) when missing
+test-deps: ## install what the tests need (PostgreSQL, docker-registry, etcd from Debian; kube-apiserver) when missing
 	@hack/test-deps.sh
+	@hack/kube/build.sh
+
+kube-apiserver: ## build kube-apiserver and kubectl for the tests into ~/.cache/stockade/kube (reused when current)
+	@hack/kube/build.sh
 
 test: test-deps ## vet and run the whole test suite (PostgreSQL store tests included)
 	$(GO) vet ./...
-	STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} STOCKADE_REQUIRE_REGISTRY=$${STOCKADE_REQUIRE_REGISTRY:-1} $(GO) test -count=1 ./...
+	STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} STOCKADE_REQUIRE_REGISTRY=$${STOCKADE_REQUIRE_REGISTRY:-1} STOCKADE_REQUIRE_KUBE=$${STOCKADE_REQUIRE_KUBE:-1} $(GO) test -count=1 ./...
 
 lint: ## run golangci-lint with the curated linters in .golangci.yml
 	@test -x $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION) || { mkdir -p $(TOOLS) && GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) && mv $(TOOLS)/golangci-lint $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION); }

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite starts for real (PostgreSQL for
-# the store tests, docker-registry for the image scanner's registry tests) when
-# they are missing. The test harnesses start and stop their own private
-# servers; nothing here starts a system service.
+# the store tests, docker-registry for the image scanner's registry tests,
+# etcd-server under internal/k8stest's kube-apiserver) when they are missing.
+# kube-apiserver and kubectl are not Debian's (bookworm's kubernetes-client is
+# 1.20, too old to talk to 1.36): hack/kube/build.sh builds both at the pinned
+# version, and make test-deps runs it after this script. The test harnesses
+# start and stop their own private servers; nothing here starts a system
+# service.
 set -euo pipefail
 need=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v etcd >/dev/null || [ -x /usr/bin/etcd ] || need+=(etcd-server)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
@@ -23,4 +28,8 @@ if command -v pg_lsclusters >/dev/null; then
   pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
     pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
   done
+fi
+# So does etcd-server where systemd runs; the tests start their own etcd.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl disable --now etcd >/dev/null 2>&1 || true
 fi
