@@ -28,6 +28,7 @@ func main() {
 		Getenv:           os.Getenv,
 		Now:              time.Now,
 		StdoutIsTerminal: isTerminal(os.Stdout),
+		StderrIsTerminal: isTerminal(os.Stderr),
 	})
 	err := cmd.ExecuteContext(ctx)
 	stop()

@@ -76,6 +76,9 @@ type Env struct {
 	Now func() time.Time
 	// StdoutIsTerminal turns on colour in tables (unless NO_COLOR is set).
 	StdoutIsTerminal bool
+	// StderrIsTerminal turns on scan progress on stderr (--progress forces
+	// it).
+	StderrIsTerminal bool
 }
 
 // app is the state shared by the commands of one invocation.
@@ -101,15 +104,17 @@ func New(env Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "stockade",
 		Short: "Check Kubernetes workloads against security policies and manage Stockade Central",
-		Long: `stockade checks Kubernetes manifests against security policies, offline or
-through Stockade Central, and manages Central's policies.
+		Long: `stockade checks Kubernetes manifests and container images against security
+policies, offline or through Stockade Central, scans images for vulnerable
+packages, and manages Central's policies and vulnerability database.
 
 Central is reached over TLS at -e HOST:PORT (or $STOCKADE_ENDPOINT, then
 $ROX_ENDPOINT). Credentials, first found wins: --token-file, --password,
 $STOCKADE_API_TOKEN, $ROX_API_TOKEN, $STOCKADE_ADMIN_PASSWORD, $ROX_ADMIN_PASSWORD.
 
-Exit codes: 0 success; 1 a violated policy enforces at deploy time; 2 usage
-or input error; 3 Central not reachable or it refused the request.`,
+Exit codes: 0 success; 1 a violated policy enforces at deploy (or, for
+images, build) time, or image scan --fail found a vulnerability; 2 usage or
+input error; 3 Central not reachable or it refused the request.`,
 		Version:       version.Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -125,6 +130,8 @@ or input error; 3 Central not reachable or it refused the request.`,
 
 	root.AddCommand(
 		a.deploymentCmd(),
+		a.imageCmd(),
+		a.vulndbCmd(),
 		a.policyCmd(),
 		a.centralCmd(),
 		a.versionCmd(),
