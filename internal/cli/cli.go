@@ -28,7 +28,7 @@ import (
 // Exit codes.
 const (
 	ExitOK         = 0
-	ExitViolations = 1 // a violated policy enforces at deploy time
+	ExitViolations = 1 // a violated policy enforces (deploy or build time), or image scan --fail found a vulnerability
 	ExitUsage      = 2 // bad flags or arguments, unreadable or invalid input
 	ExitCentral    = 3 // Central not reachable, or it refused the request
 )

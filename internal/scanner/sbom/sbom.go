@@ -76,7 +76,7 @@ func imagePURL(img *scan.Image) string {
 // time always gets the same serial number and a different one never does.
 func contentUUID(img *scan.Image, format string, created time.Time, toolVersion string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", format, created.Format(time.RFC3339), toolVersion)
+	_, _ = fmt.Fprintf(h, "%s\x00%s\x00%s\x00", format, created.Format(time.RFC3339), toolVersion) // a hash never fails to write
 	if err := json.NewEncoder(h).Encode(img); err != nil {
 		return "", fmt.Errorf("hash scan result: %w", err)
 	}
