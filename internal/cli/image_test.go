@@ -592,3 +592,42 @@ func TestImageCommandsCentralUnreachable(t *testing.T) {
 		}
 	}
 }
+
+func TestVulnDBUpdateFromFeedURLs(t *testing.T) {
+	secdb := mustRead(t, feedFiles(t)[1])
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/alpine/v3.4/main.yaml" {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		_, _ = w.Write(secdb)
+	}))
+	t.Cleanup(srv.Close)
+	env := cliEnv(t)
+	feed := "alpine34=" + srv.URL + "/alpine/v3.4/main.yaml"
+
+	r := run(t, env, "", "vulndb", "update", "--feed", feed)
+	if r.code != 0 || !strings.Contains(r.stdout, "alpine34") || !strings.Contains(r.stdout, "666 read: 666 added") {
+		t.Fatalf("first update: %s", r)
+	}
+	r = run(t, env, "", "vulndb", "update", "--feed", feed, "-o", "json")
+	var res vulndb.UpdateResult
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &res) != nil || len(res.Feeds) != 1 || !res.Feeds[0].NotModified {
+		t.Fatalf("second update is a conditional GET: %s", r)
+	}
+	// A failing feed is reported and fails the command; the others are
+	// imported, and status shows the error.
+	r = run(t, env, "", "vulndb", "update", "--feed", feed, "--feed", "gone="+srv.URL+"/gone.json")
+	if r.code == 0 || !strings.Contains(r.stdout, "gone") || !strings.Contains(r.stdout, "failed") || !strings.Contains(r.stderr, "gone") {
+		t.Fatalf("update with a failing feed: %s", r)
+	}
+	r = run(t, env, "", "vulndb", "status")
+	if r.code != 0 || !strings.Contains(r.stdout, srv.URL+"/gone.json") || !strings.Contains(r.stdout, "Alpine     666") {
+		t.Errorf("status after updates: %s", r)
+	}
+}
