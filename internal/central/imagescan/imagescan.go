@@ -149,7 +149,6 @@ func (s *Service) SetIntegrations(ins []registry.Integration) error {
 	s.mu.Lock()
 	s.resolver, s.scanner = res, sc
 	s.mu.Unlock()
-	s.log.Info("image integrations loaded", "integrations", len(ins))
 	return nil
 }
 

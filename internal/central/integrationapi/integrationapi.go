@@ -331,5 +331,7 @@ func (a *API) Reload(ctx context.Context) {
 	}
 	if err := a.registries.SetIntegrations(ins); err != nil {
 		a.log.Error("reload image integrations failed; scans keep the previous credentials", "err", err)
+		return
 	}
+	a.log.Info("image integrations loaded", "integrations", len(ins), "stored", len(recs))
 }
