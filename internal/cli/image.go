@@ -490,56 +490,7 @@ func (a *app) imageCheckLocal(ctx context.Context, o *imageCheckOptions) (*deplo
 	for _, n := range img.Notes {
 		a.note("%s", printable(n))
 	}
-	return imageReport(img, set.EvaluateImage(img, a.env.Now())), nil
-}
-
-// imageReport is the deployment check's report for one image: a result
-// naming the image (type "Image", no namespace) when it violates a policy,
-// failing the check when a violated policy enforces at build time.
-func imageReport(img *scan.Image, alerts []policy.Alert) *deploycheck.Report {
-	r := &deploycheck.Report{Results: []deploycheck.Result{}, Checked: 1}
-	if len(alerts) == 0 {
-		return r
-	}
-	res := deploycheck.Result{
-		Metadata: deploycheck.Metadata{ID: img.Digest, AdditionalInfo: deploycheck.AdditionalInfo{
-			Name: img.FullName, Namespace: "", Type: "Image",
-		}},
-	}
-	for _, al := range alerts {
-		p := al.Policy.Policy
-		msgs := make([]string, len(al.Violations))
-		for i, v := range al.Violations {
-			msgs[i] = v.Message
-		}
-		res.ViolatedPolicies = append(res.ViolatedPolicies, deploycheck.ViolatedPolicy{
-			Name:         p.Name,
-			Severity:     p.Severity.Short(),
-			Description:  p.Description,
-			Violation:    msgs,
-			Remediation:  p.Remediation,
-			FailingCheck: al.Policy.EnforcedAt(policy.StageBuild),
-			PolicyID:     p.ID,
-		})
-		countSeverity(&res.Summary, p.Severity)
-	}
-	r.Summary = res.Summary
-	r.Results = append(r.Results, res)
-	return r
-}
-
-func countSeverity(s *deploycheck.Summary, sev policy.Severity) {
-	switch sev {
-	case policy.SeverityCritical:
-		s.Critical++
-	case policy.SeverityHigh:
-		s.High++
-	case policy.SeverityMedium:
-		s.Medium++
-	default:
-		s.Low++
-	}
-	s.Total++
+	return deploycheck.CheckImage(img, set, a.env.Now()), nil
 }
 
 // buildEnforcedError names the policies that fail the image check.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/policy"
+	"github.com/stockade-dev/stockade/internal/scanner/scan"
 	"github.com/stockade-dev/stockade/internal/workload"
 )
 
@@ -11,41 +12,68 @@ import (
 // Results keep the input order; a workload that violates nothing has no
 // Result, as in roxctl.
 func Check(deployments []*workload.Deployment, set *policy.Set, now time.Time) *Report {
+	return CheckFunc(deployments, func(d *workload.Deployment) []policy.Alert { return set.EvaluateDeployment(d, now) })
+}
+
+// CheckFunc is Check with the evaluation supplied by the caller, for callers
+// that know more than the manifest (image scans, cluster context).
+func CheckFunc(deployments []*workload.Deployment, evaluate func(*workload.Deployment) []policy.Alert) *Report {
 	r := &Report{Results: []Result{}, Checked: len(deployments)}
 	for _, d := range deployments {
-		alerts := set.EvaluateDeployment(d, now)
+		alerts := evaluate(d)
 		if len(alerts) == 0 {
 			continue
 		}
-		res := Result{
-			Metadata: Metadata{ID: d.ID, AdditionalInfo: AdditionalInfo{Name: d.Name, Namespace: d.Namespace, Type: d.Kind}},
-			Source:   d.Source,
-		}
-		for _, a := range alerts {
-			p := a.Policy.Policy
-			msgs := make([]string, len(a.Violations))
-			for i, v := range a.Violations {
-				msgs[i] = v.Message
-			}
-			res.ViolatedPolicies = append(res.ViolatedPolicies, ViolatedPolicy{
-				Name:         p.Name,
-				Severity:     p.Severity.Short(),
-				Description:  p.Description,
-				Violation:    msgs,
-				Remediation:  p.Remediation,
-				FailingCheck: a.Policy.EnforcedAt(policy.StageDeploy),
-				PolicyID:     p.ID,
-			})
-			res.Summary.add(p.Severity)
-		}
-		r.Summary.Critical += res.Summary.Critical
-		r.Summary.High += res.Summary.High
-		r.Summary.Medium += res.Summary.Medium
-		r.Summary.Low += res.Summary.Low
-		r.Summary.Total += res.Summary.Total
-		r.Results = append(r.Results, res)
+		res := NewResult(Metadata{ID: d.ID, AdditionalInfo: AdditionalInfo{Name: d.Name, Namespace: d.Namespace, Type: d.Kind}}, alerts, policy.StageDeploy)
+		res.Source = d.Source
+		r.Add(res)
 	}
 	return r
+}
+
+// CheckImage evaluates a scanned image against the set's enabled BUILD
+// policies: one Result of type "Image" when it violates any, failing the
+// check when a violated policy enforces at build time.
+func CheckImage(img *scan.Image, set *policy.Set, now time.Time) *Report {
+	r := &Report{Results: []Result{}, Checked: 1}
+	if alerts := set.EvaluateImage(img, now); len(alerts) > 0 {
+		r.Add(NewResult(Metadata{ID: img.Digest, AdditionalInfo: AdditionalInfo{Name: img.FullName, Type: "Image"}}, alerts, policy.StageBuild))
+	}
+	return r
+}
+
+// NewResult is the report entry of one object and the policies it violates;
+// a policy fails the check when it enforces at stage.
+func NewResult(md Metadata, alerts []policy.Alert, stage policy.LifecycleStage) Result {
+	res := Result{Metadata: md, ViolatedPolicies: make([]ViolatedPolicy, 0, len(alerts))}
+	for _, a := range alerts {
+		p := a.Policy.Policy
+		msgs := make([]string, len(a.Violations))
+		for i, v := range a.Violations {
+			msgs[i] = v.Message
+		}
+		res.ViolatedPolicies = append(res.ViolatedPolicies, ViolatedPolicy{
+			Name:         p.Name,
+			Severity:     p.Severity.Short(),
+			Description:  p.Description,
+			Violation:    msgs,
+			Remediation:  p.Remediation,
+			FailingCheck: a.Policy.EnforcedAt(stage),
+			PolicyID:     p.ID,
+		})
+		res.Summary.add(p.Severity)
+	}
+	return res
+}
+
+// Add appends a result and adds its counts to the report's totals.
+func (r *Report) Add(res Result) {
+	r.Summary.Critical += res.Summary.Critical
+	r.Summary.High += res.Summary.High
+	r.Summary.Medium += res.Summary.Medium
+	r.Summary.Low += res.Summary.Low
+	r.Summary.Total += res.Summary.Total
+	r.Results = append(r.Results, res)
 }
 
 func (s *Summary) add(sev policy.Severity) {
