@@ -128,6 +128,8 @@ spec:
       containers:
       - name: d
         image: ` + reg.Host + `/team/deployed:2
+      - name: gone
+        image: 127.0.0.1:1/gone/away:1
 `
 	c.must(http.StatusOK, admin, "POST", "/v1/detect/deploy/yaml", map[string]any{"yaml": deployment, "record": true})
 
@@ -148,6 +150,10 @@ spec:
 	})
 	if runs := c.metric(`stockade_image_rescan_runs_total{trigger="schedule"}`); runs < 1 {
 		t.Errorf("scheduled runs counted: %v", runs)
+	}
+	// The unreachable image fails every run, which goes on regardless.
+	if failed := c.metric(`stockade_image_rescan_images_total{result="error"}`); failed < 1 {
+		t.Errorf("failed rescans counted: %v", failed)
 	}
 	if n := c.metric(`stockade_image_scan_duration_seconds_count{how="scanned"}`); n < 2 {
 		t.Errorf("scan durations observed: %v", n)

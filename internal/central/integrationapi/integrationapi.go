@@ -200,7 +200,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.log.Info("image integration created", "integration", in)
-	a.Reload(r.Context())
+	a.Reload(context.WithoutCancel(r.Context()))
 	return a.respond(r.Context(), w, in.ID)
 }
 
@@ -228,7 +228,7 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.log.Info("image integration updated", "integration", in)
-	a.Reload(r.Context())
+	a.Reload(context.WithoutCancel(r.Context()))
 	return a.respond(r.Context(), w, id)
 }
 
@@ -270,7 +270,7 @@ func (a *API) delete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.log.Info("image integration deleted", "id", id)
-	a.Reload(r.Context())
+	a.Reload(context.WithoutCancel(r.Context()))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -305,7 +305,9 @@ func (a *API) testIntegration(w http.ResponseWriter, r *http.Request) error {
 	return httpapi.WriteJSON(w, http.StatusOK, TestResult{OK: true, Message: fmt.Sprintf("logged in to %s", in)})
 }
 
-// Reload gives Registries the stored integrations with their secrets. An
+// Reload gives Registries the stored integrations with their secrets. After
+// a write it runs on a context the client cannot cancel, so the committed
+// change always reaches the scanner. An
 // integration that cannot be decrypted or is no longer valid is left out
 // and logged, so one bad record does not take the others' credentials
 // away. Reloads run one at a time, each reading the store afresh.

@@ -113,10 +113,11 @@ func (m *Metrics) ObserveScan(how string, d time.Duration, err error) {
 	m.scanDuration.WithLabelValues(how).Observe(d.Seconds())
 }
 
-// ObserveRescan records one rescan run and the images it handled.
-func (m *Metrics) ObserveRescan(trigger string, _ time.Duration, images, failed int) {
+// ObserveRescan records one rescan run, the images it refreshed and those
+// that failed.
+func (m *Metrics) ObserveRescan(trigger string, _ time.Duration, refreshed, failed int) {
 	m.rescans.WithLabelValues(trigger).Inc()
-	m.rescanImages.WithLabelValues("ok").Add(float64(max(images-failed, 0)))
+	m.rescanImages.WithLabelValues("ok").Add(float64(refreshed))
 	m.rescanImages.WithLabelValues("error").Add(float64(failed))
 }
 

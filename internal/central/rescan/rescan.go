@@ -64,8 +64,8 @@ const (
 type Summary struct {
 	Trigger string
 	// Names is how many image names were resolved again; Images how many
-	// stored scans were matched again (or scanned anew); Failed how many
-	// of either failed.
+	// scans were refreshed (matched again, or scanned anew because a tag
+	// moved or an image was new); Failed how many names or images failed.
 	Names  int
 	Images int
 	Failed int
@@ -219,11 +219,12 @@ func (s *Scheduler) rematch(ctx context.Context, done *digestSet, sum *Summary) 
 			_, err := s.scanner.Rematch(gctx, r.Digest)
 			mu.Lock()
 			defer mu.Unlock()
-			sum.Images++
 			if err != nil {
 				sum.Failed++
 				s.log.Warn("image rematch failed", "image", r.FullName, "digest", r.Digest, "err", err)
+				return nil
 			}
+			sum.Images++
 			return nil
 		})
 	}

@@ -137,7 +137,9 @@ func (a *API) importFeed(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.log.Info("vulndb imported", "name", name, "bytes", n, "sources", len(res.Sources))
 	if a.changed != nil {
-		a.changed(r.Context())
+		// Committed: the change must be taken into account even if the
+		// client is gone.
+		a.changed(context.WithoutCancel(r.Context()))
 	}
 	if res.Sources == nil {
 		res.Sources = []vulndb.SourceResult{}
