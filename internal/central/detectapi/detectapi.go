@@ -154,7 +154,7 @@ func (a *API) deployYAML(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	report := checkDeployments(res.Deployments, evaluate)
+	report := deploycheck.CheckFunc(res.Deployments, evaluate)
 	if req.Record {
 		if err := a.record(r.Context(), res.Deployments, evaluate, now); err != nil {
 			return err
@@ -188,62 +188,6 @@ func (a *API) deployEvaluator(ctx context.Context, deployments []*workload.Deplo
 	return func(d *workload.Deployment) []policy.Alert { return set.EvaluateDeploymentWithImages(d, lookup, now) }, nil
 }
 
-// checkDeployments is deploycheck.Check with the evaluation given: one
-// Result per deployment that violates a policy, in input order.
-func checkDeployments(deployments []*workload.Deployment, evaluate func(*workload.Deployment) []policy.Alert) *deploycheck.Report {
-	r := &deploycheck.Report{Results: []deploycheck.Result{}, Checked: len(deployments)}
-	for _, d := range deployments {
-		alerts := evaluate(d)
-		if len(alerts) == 0 {
-			continue
-		}
-		res := result(deploycheck.Metadata{ID: d.ID, AdditionalInfo: deploycheck.AdditionalInfo{Name: d.Name, Namespace: d.Namespace, Type: d.Kind}},
-			alerts, policy.StageDeploy)
-		res.Source = d.Source
-		addResult(r, res)
-	}
-	return r
-}
-
-// result is the report entry of one object and the policies it violates;
-// a policy fails the check when it enforces at stage.
-func result(md deploycheck.Metadata, alerts []policy.Alert, stage policy.LifecycleStage) deploycheck.Result {
-	res := deploycheck.Result{Metadata: md, ViolatedPolicies: []deploycheck.ViolatedPolicy{}}
-	for _, al := range alerts {
-		p := al.Policy.Policy
-		msgs := make([]string, len(al.Violations))
-		for i, v := range al.Violations {
-			msgs[i] = v.Message
-		}
-		res.ViolatedPolicies = append(res.ViolatedPolicies, deploycheck.ViolatedPolicy{
-			Name: p.Name, Severity: p.Severity.Short(), Description: p.Description, Violation: msgs,
-			Remediation: p.Remediation, FailingCheck: al.Policy.EnforcedAt(stage), PolicyID: p.ID,
-		})
-		switch p.Severity {
-		case policy.SeverityCritical:
-			res.Summary.Critical++
-		case policy.SeverityHigh:
-			res.Summary.High++
-		case policy.SeverityMedium:
-			res.Summary.Medium++
-		default:
-			res.Summary.Low++
-		}
-		res.Summary.Total++
-	}
-	return res
-}
-
-// addResult appends res to r and adds its counts to the totals.
-func addResult(r *deploycheck.Report, res deploycheck.Result) {
-	r.Summary.Critical += res.Summary.Critical
-	r.Summary.High += res.Summary.High
-	r.Summary.Medium += res.Summary.Medium
-	r.Summary.Low += res.Summary.Low
-	r.Summary.Total += res.Summary.Total
-	r.Results = append(r.Results, res)
-}
-
 // maxBuildBody bounds a build check request.
 const maxBuildBody = 64 << 10
 
@@ -258,11 +202,9 @@ type BuildRequest struct {
 	Platform string `json:"platform"`
 }
 
-// ImageType is the additionalInfo.type of an image in a report.
-const ImageType = "Image"
-
 // build scans the image (or takes its stored scan) and checks it against
-// the enabled BUILD policies. The report always has the image's Result;
+// the enabled BUILD policies, as `stockade image check --local` does: the
+// report has the image's Result (type "Image") when it violates a policy;
 // failingCheck marks the violated policies with FAIL_BUILD enforcement,
 // which make `image check` fail.
 func (a *API) build(w http.ResponseWriter, r *http.Request) error {
@@ -287,11 +229,7 @@ func (a *API) build(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	img := res.Image
-	report := &deploycheck.Report{Results: []deploycheck.Result{}, Checked: 1}
-	addResult(report, result(deploycheck.Metadata{ID: img.Digest, AdditionalInfo: deploycheck.AdditionalInfo{Name: img.FullName, Type: ImageType}},
-		set.EvaluateImage(img, a.now()), policy.StageBuild))
-	return httpapi.WriteJSON(w, http.StatusOK, report)
+	return httpapi.WriteJSON(w, http.StatusOK, deploycheck.CheckImage(res.Image, set, a.now()))
 }
 
 // filter keeps the enabled policies of set in one of categories
