@@ -158,6 +158,29 @@ spec:
 	if n := c.metric(`stockade_image_scan_duration_seconds_count{how="scanned"}`); n < 2 {
 		t.Errorf("scan durations observed: %v", n)
 	}
+	// The tag moves: the next run scans what it points to now; the old
+	// digest's scan stays.
+	moved := alpineImage(t, map[string][]byte{"etc/motd": []byte("rebuilt\n")})
+	newDigest, err := moved.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Push(t, "alpine/old:3.4", moved)
+	waitFor(t, "the scheduler to scan the moved tag", func() bool {
+		r := c.do(admin, "GET", "/v1/images/"+newDigest.String(), nil)
+		return r.status == http.StatusOK
+	})
+	var list struct {
+		Images []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"images"`
+	}
+	c.must(http.StatusOK, admin, "GET", "/v1/images?query=alpine/old", nil).json(t, &list)
+	if len(list.Images) != 2 {
+		t.Errorf("images of the moved tag: %+v, want the old and the new digest", list.Images)
+	}
+
 	c.stop()
 	if logs := c.logs.String(); !strings.Contains(logs, "image rescans stopped") || !strings.Contains(logs, "image rescan done") {
 		t.Errorf("scheduler did not run and stop:\n%s", logs)
