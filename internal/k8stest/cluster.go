@@ -242,6 +242,10 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 			"--service-account-key-file", c.path("sa.pub"),
 			"--service-account-signing-key-file", c.path("sa.key"),
 			"--service-cluster-ip-range", serviceCIDR,
+			// The kubernetes Service cannot have 127.0.0.1 as its endpoint
+			// (loopback is invalid there); without a reconciler it has none,
+			// where it would log an error every 10 s.
+			"--endpoint-reconciler-type", "none",
 			// Security policies must see privileged workloads reach them.
 			"--allow-privileged=true",
 			"--profiling=false",

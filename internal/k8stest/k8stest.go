@@ -12,6 +12,12 @@
 // kube-controller-manager: a Deployment is stored and admitted, but gets no
 // ReplicaSet or Pods.
 //
+// Debian bookworm's etcd is 3.4.23, older than the 3.5/3.6 Kubernetes 1.36
+// is released with. kube-apiserver 1.36 runs on it unchanged: it only finds
+// that 3.4.23 lacks watch progress requests and so serves consistent lists
+// from etcd rather than from its watch cache, which changes speed, not
+// results. No newer etcd is built.
+//
 // One cluster serves a whole test binary: it starts on the first Shared call
 // and stops when the TestMain built around Main returns. etcd and
 // kube-apiserver are children of the test binary, killed by the kernel if it
