@@ -98,7 +98,8 @@ func TestSealOpenRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(ct, Prefix) || strings.Contains(ct, plain) {
+		// Short plaintexts occur in random base64 by chance; longer ones do not.
+		if !strings.HasPrefix(ct, Prefix) || (len(plain) >= 8 && strings.Contains(ct, plain)) {
 			t.Fatalf("ciphertext %q is not v1 or shows the plaintext", ct[:min(len(ct), 40)])
 		}
 		got, err := box.Open(ct, "imageintegration/1/password")
