@@ -294,7 +294,7 @@ func get(ctx context.Context, client *http.Client, url, token string) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read below, or abandoned with the error
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", url, err)

@@ -32,6 +32,16 @@ import (
 
 func TestMain(m *testing.M) { Main(m) }
 
+// needKubectl ends a test that found no kubectl: skipped, or failed under
+// STOCKADE_REQUIRE_KUBE=1 (build.sh builds kubectl beside kube-apiserver).
+func needKubectl(t *testing.T, err error) {
+	t.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatal(err)
+	}
+	t.Skip(err)
+}
+
 func clientset(t *testing.T, cfg *rest.Config) *kubernetes.Clientset {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(cfg)
@@ -106,6 +116,16 @@ func TestClusterStoresAndReadsBackObjects(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].Name != "web" {
 		t.Errorf("list by label = %d items, want web", len(list.Items))
 	}
+	// The ServiceAccount admission plugin finds the namespace's default
+	// account, so a Pod is stored (Pending: there are no nodes).
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: want.Spec.Template.Spec}
+	p, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create pod: %v", err)
+	}
+	if p.Spec.ServiceAccountName != "default" || p.Status.Phase != corev1.PodPending {
+		t.Errorf("pod: service account %q phase %q, want default and Pending", p.Spec.ServiceAccountName, p.Status.Phase)
+	}
 	// A second create of the same name is a conflict, as etcd holds the first.
 	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, want, metav1.CreateOptions{}); !apierrors.IsAlreadyExists(err) {
 		t.Errorf("second create: err = %v, want AlreadyExists", err)
@@ -140,7 +160,7 @@ func TestKubectlGetNamespaces(t *testing.T) {
 	ctx := context.Background()
 	cmd, err := c.Kubectl(ctx, "get", "ns", "-o", "name")
 	if err != nil {
-		t.Skip(err)
+		needKubectl(t, err)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -238,7 +258,7 @@ func TestRestrictedUserIsForbiddenSecrets(t *testing.T) {
 
 	cmd, err := u.Kubectl(ctx, "auth", "can-i", "get", "secrets", "-n", ns)
 	if err != nil {
-		t.Skip(err)
+		needKubectl(t, err)
 	}
 	out, err := cmd.CombinedOutput()
 	if err == nil || strings.TrimSpace(string(out)) != "no" {
@@ -383,7 +403,7 @@ func TestValidatingWebhookDeniesDeployment(t *testing.T) {
 	}
 	cmd, err := c.Kubectl(ctx, "apply", "-n", ns, "-f", "-")
 	if err != nil {
-		t.Skip(err)
+		needKubectl(t, err)
 	}
 	cmd.Stdin = bytes.NewReader(manifest)
 	out, err := cmd.CombinedOutput()

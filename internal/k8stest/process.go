@@ -127,7 +127,7 @@ func (p *process) rss() (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read memory of %s: %w", p.name, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: closing loses nothing
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		if v, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {

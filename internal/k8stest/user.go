@@ -19,6 +19,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -63,7 +64,8 @@ type User struct {
 // CreateUser makes a user with a fresh token and client certificate, binds
 // its grants, and returns once the API server's authorizer honours them.
 func (c *Cluster) CreateUser(ctx context.Context, spec UserSpec) (*User, error) {
-	if err := c.claimUser(spec); err != nil {
+	n, err := c.claimUser(spec)
+	if err != nil {
 		return nil, err
 	}
 	token, err := randomToken()
@@ -93,39 +95,34 @@ func (c *Cluster) CreateUser(ctx context.Context, spec UserSpec) (*User, error) 
 			return nil, fmt.Errorf("create user %s: grant %d: %w", spec.Name, i, err)
 		}
 	}
-	u.kubeconfig = c.path("user-" + strconv.Itoa(c.userCount()) + ".kubeconfig")
+	u.kubeconfig = c.path("user-" + strconv.Itoa(n) + ".kubeconfig")
 	if err := writeKubeconfig(u.kubeconfig, c.url, c.path("ca.crt"), &clientcmdapi.AuthInfo{Token: token}); err != nil {
 		return nil, fmt.Errorf("create user %s: %w", spec.Name, err)
 	}
 	return u, nil
 }
 
-// claimUser validates spec and reserves its name.
-func (c *Cluster) claimUser(spec UserSpec) error {
+// claimUser validates spec and reserves its name; it returns the user's
+// number in the cluster.
+func (c *Cluster) claimUser(spec UserSpec) (int, error) {
 	switch {
 	case spec.Name == "":
-		return errors.New("create user: empty name")
+		return 0, errors.New("create user: empty name")
 	case spec.Name == AdminUser || strings.HasPrefix(spec.Name, "system:"):
-		return fmt.Errorf("create user %s: reserved name", spec.Name)
+		return 0, fmt.Errorf("create user %s: reserved name", spec.Name)
 	}
 	for i, g := range spec.Grants {
 		if (len(g.Rules) == 0) == (g.ClusterRole == "") {
-			return fmt.Errorf("create user %s: grant %d: give either rules or a cluster role", spec.Name, i)
+			return 0, fmt.Errorf("create user %s: grant %d: give either rules or a cluster role", spec.Name, i)
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.users[spec.Name] {
-		return fmt.Errorf("create user %s: exists already", spec.Name)
+		return 0, fmt.Errorf("create user %s: exists already", spec.Name)
 	}
 	c.users[spec.Name] = true
-	return nil
-}
-
-func (c *Cluster) userCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.users)
+	return len(c.users), nil
 }
 
 // bind creates the role (for rules) and the binding of grant i, and returns
@@ -240,7 +237,9 @@ func (u *User) Kubectl(ctx context.Context, args ...string) (*exec.Cmd, error) {
 var unsafeNameChars = regexp.MustCompile(`[^a-z0-9]+`)
 
 // NewNamespace creates a namespace named after the test (with a random
-// suffix) and deletes it when the test ends. Without a
+// suffix) and its default ServiceAccount, which the ServiceAccount admission
+// plugin requires of every Pod and which kube-controller-manager would
+// otherwise make, and deletes the namespace when the test ends. Without a
 // kube-controller-manager a deleted namespace stays Terminating with its
 // objects, closed to new ones.
 func (c *Cluster) NewNamespace(t testing.TB) string {
@@ -258,6 +257,10 @@ func (c *Cluster) NewNamespace(t testing.TB) string {
 	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("k8stest: create namespace: %v", err)
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := cs.CoreV1().ServiceAccounts(ns.Name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("k8stest: create the default service account of %s: %v", ns.Name, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
