@@ -13,13 +13,16 @@ command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install -
 
 measure() { # name, args...
   local name=$1; shift
-  local walls=() rss=()
+  local walls=() rss=() tmp
+  tmp=$(mktemp)
   "$bin" "$@" >/dev/null 2>&1 || true # warm the page cache
   for _ in 1 2 3 4 5; do
+    /usr/bin/time -o "$tmp" -f '%e %M' "$bin" "$@" >/dev/null 2>&1 || true
     local out
-    out=$( { /usr/bin/time -f '%e %M' "$bin" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    out=$(tail -1 "$tmp")
     walls+=("${out% *}"); rss+=("${out#* }")
   done
+  rm -f "$tmp"
   local mw mr
   mw=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 3p)
   mr=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n 3p)

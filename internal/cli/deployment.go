@@ -170,14 +170,28 @@ func (a *app) checkOffline(o checkOptions, res *manifest.Result) (*deploycheck.R
 // clean report is not mistaken for a clean bill of health.
 func (a *app) noteUnevaluated(set *policy.Set) {
 	var names []string
+	needs := map[string]bool{}
 	for _, c := range set.Policies() {
 		if !c.Policy.Disabled && c.HasStage(policy.StageDeploy) && !c.Evaluable() {
 			names = append(names, fmt.Sprintf("%q (needs %s data)", c.Policy.Name, strings.Join(c.NeedsData(), " and ")))
+			for _, n := range c.NeedsData() {
+				needs[n] = true
+			}
 		}
 	}
-	if len(names) > 0 {
-		a.note("%d %s not evaluated against manifests: %s",
+	switch {
+	case len(names) == 0:
+	case len(names) <= 3:
+		a.stderrf("note: %d %s not evaluated against manifests: %s\n",
 			len(names), plural(len(names), "policy was", "policies were"), strings.Join(names, ", "))
+	default:
+		kinds := make([]string, 0, len(needs))
+		for n := range needs {
+			kinds = append(kinds, n)
+		}
+		slices.Sort(kinds)
+		a.stderrf("note: %d policies need %s data and were not evaluated against manifests (stockade image check evaluates the image ones)\n",
+			len(names), strings.Join(kinds, " or "))
 	}
 }
 
