@@ -30,7 +30,7 @@ test-deps: ## install what the tests need (PostgreSQL, docker-registry, etcd fro
 kube-apiserver: ## build kube-apiserver and kubectl for the tests into ~/.cache/stockade/kube (reused when current)
 	@hack/kube/build.sh
 
-test: test-deps ## vet and run the whole test suite (PostgreSQL store tests included)
+test: test-deps lint ## vet, lint and run the whole test suite against real PostgreSQL, registry and kube-apiserver
 	$(GO) vet ./...
 	STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} STOCKADE_REQUIRE_REGISTRY=$${STOCKADE_REQUIRE_REGISTRY:-1} STOCKADE_REQUIRE_KUBE=$${STOCKADE_REQUIRE_KUBE:-1} $(GO) test -count=1 ./...
 
