@@ -1,6 +1,8 @@
 package deploycheck
 
 import (
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/policy"
@@ -12,15 +14,39 @@ import (
 // Results keep the input order; a workload that violates nothing has no
 // Result, as in roxctl.
 func Check(deployments []*workload.Deployment, set *policy.Set, now time.Time) *Report {
-	return CheckFunc(deployments, func(d *workload.Deployment) []policy.Alert { return set.EvaluateDeployment(d, now) })
+	// A compiled set is safe for concurrent use: evaluate on every core,
+	// then assemble the report in input order.
+	alerts := make([][]policy.Alert, len(deployments))
+	workers := min(runtime.GOMAXPROCS(0), len(deployments)/32+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(deployments); i += workers {
+				alerts[i] = set.EvaluateDeployment(deployments[i], now)
+			}
+		}()
+	}
+	wg.Wait()
+	return assemble(deployments, alerts)
 }
 
 // CheckFunc is Check with the evaluation supplied by the caller, for callers
 // that know more than the manifest (image scans, cluster context).
 func CheckFunc(deployments []*workload.Deployment, evaluate func(*workload.Deployment) []policy.Alert) *Report {
+	alerts := make([][]policy.Alert, len(deployments))
+	for i, d := range deployments {
+		alerts[i] = evaluate(d)
+	}
+	return assemble(deployments, alerts)
+}
+
+// assemble builds the report of deployments from their alerts (same index).
+func assemble(deployments []*workload.Deployment, all [][]policy.Alert) *Report {
 	r := &Report{Results: []Result{}, Checked: len(deployments)}
-	for _, d := range deployments {
-		alerts := evaluate(d)
+	for i, d := range deployments {
+		alerts := all[i]
 		if len(alerts) == 0 {
 			continue
 		}
