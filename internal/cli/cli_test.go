@@ -138,7 +138,7 @@ spec:
 
 func TestCheckKubernetesExamplesOffline(t *testing.T) {
 	dir := filepath.Join(shareddata.Dir(t), "manifests", "kubernetes-examples")
-	r := run(t, nil, "", "deployment", "check", "-f", dir, "-o", "json")
+	r := run(t, nil, "", "deployment", "check", "-f", dir, "-o", "json", "--verbose")
 	if r.code != ExitViolations {
 		t.Fatalf("want exit 1 (the privileged workloads violate an enforced policy):\n%s", r)
 	}
@@ -189,6 +189,14 @@ func TestCheckKubernetesExamplesOffline(t *testing.T) {
 	// Ignored objects are named with file and line.
 	if !strings.Contains(r.stderr, filepath.Join(dir, "databases", "cassandra", "cassandra-statefulset.yaml")+":109: ignored StorageClass/fast: not a workload") {
 		t.Errorf("stderr does not locate the ignored StorageClass:\n%s", trim(r.stderr))
+	}
+	// Without --verbose, many ignored objects are counted per kind.
+	quiet := run(t, nil, "", "deployment", "check", "-f", dir, "-o", "json")
+	if strings.Contains(quiet.stderr, "ignored StorageClass/") || !strings.Contains(quiet.stderr, "objects are not workloads and were not checked: 23 StorageClass") {
+		t.Errorf("stderr without --verbose:\n%s", trim(quiet.stderr))
+	}
+	if quiet.stdout != r.stdout {
+		t.Error("--verbose changed the report")
 	}
 }
 

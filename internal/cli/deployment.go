@@ -33,6 +33,7 @@ type checkOptions struct {
 	policies   string
 	categories []string
 	output     string
+	verbose    bool
 }
 
 func (a *app) deploymentCheckCmd() *cobra.Command {
@@ -66,6 +67,7 @@ Exits 1 when a violated policy enforces at deploy time, 2 on bad input.`,
 	f.StringVar(&o.policies, "policies", "", "policy file or directory (.json, .yaml, .yml) replacing the built-in policies (offline only)")
 	f.StringSliceVarP(&o.categories, "categories", "c", nil, "only policies in these categories, case-insensitive (repeatable or comma-separated)")
 	f.StringVarP(&o.output, "output", "o", "table", "report format: "+strings.Join(reportFormats(), ", "))
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "name every input object that is not checked (not a workload) on stderr")
 	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
 	_ = cmd.MarkFlagFilename("policies", "json", "yaml", "yml")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(reportFormats(), cobra.ShellCompDirectiveNoFileComp))
@@ -126,9 +128,7 @@ func (a *app) check(ctx context.Context, o checkOptions) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	for _, ig := range res.Ignored {
-		a.stderrf("%s: ignored %s: %s\n", printable(sourceName(ig.Source)), printable(objectLabel(ig.Kind, ig.Name)), printable(ig.Reason))
-	}
+	a.reportIgnored(res.Ignored, o.verbose)
 	if len(res.Deployments) == 0 {
 		a.note("no workloads in the input (%d Kubernetes %s read)", res.Objects, plural(res.Objects, "object", "objects"))
 	}
@@ -155,6 +155,43 @@ func (a *app) check(ctx context.Context, o checkOptions) error {
 		return &ExitError{Code: ExitViolations, Err: enforcedError(report)}
 	}
 	return nil
+}
+
+// maxIgnoredListed is how many ignored objects are named one by one before
+// the list becomes a count per kind (--verbose names them all).
+const maxIgnoredListed = 10
+
+// reportIgnored tells on stderr which input objects were not checked.
+func (a *app) reportIgnored(ignored []manifest.Ignored, verbose bool) {
+	if verbose || len(ignored) <= maxIgnoredListed {
+		for _, ig := range ignored {
+			a.stderrf("%s: ignored %s: %s\n", printable(sourceName(ig.Source)), printable(objectLabel(ig.Kind, ig.Name)), printable(ig.Reason))
+		}
+		return
+	}
+	counts := map[string]int{}
+	for _, ig := range ignored {
+		kind := ig.Kind
+		if kind == "" {
+			kind = "documents without a kind"
+		}
+		counts[kind]++
+	}
+	kinds := make([]string, 0, len(counts))
+	for k := range counts {
+		kinds = append(kinds, k)
+	}
+	slices.SortFunc(kinds, func(x, y string) int {
+		if c := counts[y] - counts[x]; c != 0 {
+			return c
+		}
+		return strings.Compare(x, y)
+	})
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d %s", counts[k], printable(k))
+	}
+	a.stderrf("note: %d objects are not workloads and were not checked: %s (--verbose lists them)\n", len(ignored), strings.Join(parts, ", "))
 }
 
 // offlineSet compiles the policies of an offline check: the built-in ones,
