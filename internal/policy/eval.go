@@ -429,7 +429,7 @@ func (g *group) dropName(i int) string {
 		return strings.ToUpper(m.literal)
 	}
 	if m.re != nil {
-		s := m.re.String()
+		s := m.re.expr
 		s = strings.TrimPrefix(s, "(?i)^(?:")
 		return strings.TrimSuffix(s, ")$")
 	}

@@ -7,15 +7,41 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // stringMatcher matches a string the way ACS does: case-insensitively and
 // against the whole value. Literal values skip the regex engine.
 type stringMatcher struct {
 	literal string
-	re      *regexp.Regexp
+	re      *lazyRegexp
 	any     bool // ".*" and empty patterns match everything
 }
+
+// lazyRegexp is a regular expression checked when the policy is compiled
+// and built into a matcher when first used: a policy set has hundreds of
+// them, and a check often needs few (image criteria are idle on manifests).
+type lazyRegexp struct {
+	expr string // the anchored, case-insensitive expression
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+func (l *lazyRegexp) get() *regexp.Regexp {
+	l.once.Do(func() {
+		re, err := regexp.Compile(l.expr)
+		if err != nil {
+			// Unreachable after syntax.Parse accepted it; never panic
+			// during evaluation all the same: such a value matches nothing.
+			re = matchNothing
+		}
+		l.re = re
+	})
+	return l.re
+}
+
+// matchNothing is a regular expression no string matches.
+var matchNothing = regexp.MustCompile(`[^\x00-\x{10FFFF}]`)
 
 func compileString(v string) (stringMatcher, error) {
 	v = strings.TrimPrefix(v, "r/")
@@ -25,15 +51,17 @@ func compileString(v string) (stringMatcher, error) {
 	if regexp.QuoteMeta(v) == v {
 		return stringMatcher{literal: v}, nil
 	}
-	re, err := regexp.Compile("(?i)^(?:" + v + ")$")
-	if err != nil {
+	expr := "(?i)^(?:" + v + ")$"
+	// Parsing finds every error regexp.Compile reports, so the lazy
+	// compile cannot fail.
+	if _, err := syntax.Parse(expr, syntax.Perl); err != nil {
 		var serr *syntax.Error
 		if errors.As(err, &serr) {
 			return stringMatcher{}, fmt.Errorf("invalid regular expression %q: %s", v, serr.Code)
 		}
 		return stringMatcher{}, fmt.Errorf("invalid regular expression %q: %w", v, err)
 	}
-	return stringMatcher{re: re}, nil
+	return stringMatcher{re: &lazyRegexp{expr: expr}}, nil
 }
 
 func (m *stringMatcher) match(s string) bool {
@@ -41,7 +69,7 @@ func (m *stringMatcher) match(s string) bool {
 	case m.any:
 		return true
 	case m.re != nil:
-		return m.re.MatchString(s)
+		return m.re.get().MatchString(s)
 	default:
 		return strings.EqualFold(m.literal, s)
 	}
