@@ -42,7 +42,8 @@ bench: build ## run the benchmarks recorded in docs/benchmarks.md
 	$(GO) test -run XXX -bench . -cpu 1 -benchtime 2s ./internal/policy/
 	hack/bench/deployment-check.sh
 
-docs: ## regenerate the reference pages in docs/reference from the code
+docs: ## regenerate the embedded built-in policy bundle and the reference pages in docs/reference
+	$(GO) generate ./internal/policy
 	$(GO) run ./hack/gendocs
 
 clean: ## remove build output

@@ -732,7 +732,7 @@ func TestBuiltinEmbedded(t *testing.T) {
 		t.Fatalf("Builtin: %v", err)
 	}
 	if len(embedded) != len(files) {
-		t.Errorf("Builtin returned %d policies, builtin/ holds %d", len(embedded), len(files))
+		t.Errorf("Builtin returned %d policies, builtin/ holds %d: run go generate ./internal/policy", len(embedded), len(files))
 	}
 	byID := map[string]*policy.Policy{}
 	for _, p := range embedded {
@@ -741,11 +741,11 @@ func TestBuiltinEmbedded(t *testing.T) {
 	for _, f := range files {
 		got, ok := byID[f.policy.ID]
 		if !ok {
-			t.Errorf("%s: policy %q is not returned by Builtin", f.path, f.policy.Name)
+			t.Errorf("%s: policy %q is not returned by Builtin: run go generate ./internal/policy", f.path, f.policy.Name)
 			continue
 		}
 		if !reflect.DeepEqual(got, f.policy) {
-			t.Errorf("%s: Builtin returned a different %q", f.path, f.policy.Name)
+			t.Errorf("%s: Builtin returned a different %q: run go generate ./internal/policy", f.path, f.policy.Name)
 		}
 	}
 }

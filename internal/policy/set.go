@@ -1,12 +1,9 @@
 package policy
 
 import (
-	"embed"
+	_ "embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
@@ -115,29 +112,19 @@ func (s *Set) EvaluateImage(img *scan.Image, now time.Time) []Alert {
 // BuildPolicies returns the enabled BUILD-stage policies.
 func (s *Set) BuildPolicies() []*Compiled { return s.build }
 
-//go:embed builtin/*.yaml
-var builtinFS embed.FS
+//go:generate go run gen_builtin.go
 
-// Builtin returns Stockade's own default policies, parsed from the YAML files
-// embedded in the binary, sorted by name. Each call returns fresh values that
-// the caller may change.
+// builtinJSON is builtin/*.yaml in export form, made by gen_builtin.go.
+//
+//go:embed builtin.json
+var builtinJSON []byte
+
+// Builtin returns Stockade's own default policies, embedded in the binary,
+// sorted by name. Each call returns fresh values that the caller may change.
 func Builtin() ([]*Policy, error) {
-	files, err := fs.Glob(builtinFS, "builtin/*.yaml")
+	ps, err := Parse("builtin.json", builtinJSON)
 	if err != nil {
-		return nil, fmt.Errorf("list built-in policies: %w", err)
+		return nil, fmt.Errorf("built-in policies: %w", err)
 	}
-	var out []*Policy
-	for _, f := range files {
-		data, err := builtinFS.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("read built-in policy %s: %w", f, err)
-		}
-		ps, err := Parse(path.Base(f), data)
-		if err != nil {
-			return nil, fmt.Errorf("built-in policy: %w", err)
-		}
-		out = append(out, ps...)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return ps, nil
 }
