@@ -4,7 +4,8 @@
 // scanning (secret key, vulnerability database, layer cache, registry
 // credentials) → the API domains (policies, alerts, tokens, detection,
 // images, image integrations, vulnerability database) and their routes →
-// the HTTP server. Run also drives the image rescan schedule. Nothing is
+// the HTTP server. Run also drives the image rescan schedule and the
+// vulnerability feed updates. Nothing is
 // global; each domain gets exactly what it uses.
 //
 // Every route is declared by its domain together with the permission it
@@ -30,6 +31,7 @@ import (
 
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/certs"
+	"github.com/stockade-dev/stockade/internal/central/feeds"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
 	"github.com/stockade-dev/stockade/internal/central/imagescan"
 	"github.com/stockade-dev/stockade/internal/central/metrics"
@@ -73,11 +75,13 @@ type Server struct {
 	first    *firstStart
 	authn    *auth.Authenticator
 	metrics  *metrics.Metrics
-	// Image scanning: the vulnerability database, the scanning service and
-	// the rescan schedule, closed after the HTTP server and before the store.
+	// Image scanning: the vulnerability database, the scanning service,
+	// the rescan schedule and the feed updates, closed after the HTTP server
+	// and before the store.
 	vulndb *vulndb.DB
 	images *imagescan.Service
 	rescan *rescan.Scheduler
+	feeds  *feeds.Scheduler
 }
 
 // New prepares Central: it creates the data directory, TLS material and
@@ -203,6 +207,11 @@ func (s *Server) Run(ctx context.Context) error {
 		defer close(rescansDone)
 		s.rescan.Run(rctx)
 	}()
+	feedsDone := make(chan struct{})
+	go func() {
+		defer close(feedsDone)
+		s.feeds.Run(rctx)
+	}()
 	s.printBanner()
 	s.log.Info("central started", "url", s.url, "version", version.Version, "store", s.store.Backend())
 
@@ -224,6 +233,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopRescans()
 	<-rescansDone
+	<-feedsDone
 	s.closeScanning()
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err

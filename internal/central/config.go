@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/stockade-dev/stockade/internal/central/feeds"
+	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 )
 
 // Config is how Central is started. Every flag can also be set with an
@@ -36,6 +40,12 @@ type Config struct {
 	// RescanInterval is how often the images of known deployments and
 	// stored scans are rescanned; zero disables scheduled rescans.
 	RescanInterval time.Duration
+	// VulnDBFeeds are the vulnerability feeds fetched on a schedule, their
+	// format detected from the content; none means no fetching.
+	VulnDBFeeds []vulndb.Feed
+	// VulnDBUpdateInterval is how often the feeds are fetched; zero
+	// disables fetching.
+	VulnDBUpdateInterval time.Duration
 	// MaxVulnDBImport bounds an uploaded vulnerability feed; zero means
 	// 512 MiB. Not a flag: tests lower it.
 	MaxVulnDBImport int64
@@ -46,6 +56,7 @@ const (
 	DefaultDataDir        = "./stockade-data"
 	DefaultListen         = "127.0.0.1:8443"
 	DefaultRescanInterval = 4 * time.Hour
+	DefaultVulnDBInterval = feeds.DefaultInterval
 )
 
 // AdminPasswordEnv sets the admin password at first start.
@@ -83,6 +94,14 @@ func ParseFlags(prog string, args []string, getenv func(string) string, out io.W
 	}
 	var rescan string
 	fs.StringVar(&rescan, "rescan-interval", interval, "rescan the images of known deployments and stored scans every `DURATION` (4h, 30m); 0 disables (env "+EnvName("rescan-interval")+")")
+	vinterval := DefaultVulnDBInterval.String()
+	if v := getenv(EnvName("vulndb-update-interval")); v != "" {
+		vinterval = v
+	}
+	var vulnInterval string
+	fs.StringVar(&vulnInterval, "vulndb-update-interval", vinterval, "fetch the --vulndb-feed feeds every `DURATION` (6h, 30m); 0 disables (env "+EnvName("vulndb-update-interval")+")")
+	var feedList feedFlag
+	fs.Var(&feedList, "vulndb-feed", "fetch the vulnerability feed at `NAME=URL` (http or https; OSV, Debian, Alpine or NVD, detected) on the --vulndb-update-interval schedule; repeatable (env "+EnvName("vulndb-feed")+", a comma-separated list; a flag replaces it)")
 	fs.Usage = func() {
 		var b strings.Builder
 		fmt.Fprintf(&b, "Usage: %s [flags]\n\nStockade Central, the management server: HTTPS REST API, policy store and detection.\n\nFlags:\n", prog)
@@ -109,6 +128,23 @@ func ParseFlags(prog string, args []string, getenv func(string) string, out io.W
 		return Config{}, fmt.Errorf("--rescan-interval %q: want a duration such as 4h or 30m, or 0 to disable", rescan)
 	}
 	cfg.RescanInterval = d
+	vd, err := time.ParseDuration(vulnInterval)
+	if err != nil {
+		return Config{}, fmt.Errorf("--vulndb-update-interval %q: want a duration such as 6h or 30m, or 0 to disable", vulnInterval)
+	}
+	cfg.VulnDBUpdateInterval = vd
+	specs := feedList
+	if !feedList.set {
+		for v := range strings.SplitSeq(getenv(EnvName("vulndb-feed")), ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				specs.specs = append(specs.specs, v)
+			}
+		}
+	}
+	cfg.VulnDBFeeds, err = parseFeeds(specs.specs)
+	if err != nil {
+		return Config{}, err
+	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, err
 	}
@@ -132,6 +168,9 @@ func (c Config) validate() error {
 	if c.RescanInterval < 0 {
 		errs = append(errs, fmt.Errorf("--rescan-interval %s: must not be negative (0 disables rescans)", c.RescanInterval))
 	}
+	if c.VulnDBUpdateInterval < 0 {
+		errs = append(errs, fmt.Errorf("--vulndb-update-interval %s: must not be negative (0 disables feed updates)", c.VulnDBUpdateInterval))
+	}
 	if c.MaxVulnDBImport < 0 {
 		errs = append(errs, fmt.Errorf("vulnerability feed limit %d: must not be negative", c.MaxVulnDBImport))
 	}
@@ -141,6 +180,66 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// feedFlag collects the repeated --vulndb-feed values.
+type feedFlag struct {
+	specs []string
+	set   bool
+}
+
+func (f *feedFlag) String() string { return "" }
+
+func (f *feedFlag) Set(v string) error {
+	f.specs = append(f.specs, v)
+	f.set = true
+	return nil
+}
+
+// reservedFeedNames are the sources that file imports record under.
+var reservedFeedNames = []vulndb.Kind{vulndb.KindOSV, vulndb.KindDebian, vulndb.KindAlpine, vulndb.KindNVD}
+
+// parseFeeds reads NAME=URL specifications. Errors name the feed, never
+// the URL, whose query string may carry a token.
+func parseFeeds(specs []string) ([]vulndb.Feed, error) {
+	var out []vulndb.Feed
+	seen := map[string]bool{}
+	var errs []error
+	for i, spec := range specs {
+		name, raw, ok := strings.Cut(spec, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			errs = append(errs, fmt.Errorf("--vulndb-feed #%d: want NAME=URL", i+1))
+			continue
+		}
+		where := fmt.Sprintf("--vulndb-feed %q", name)
+		if len(name) > 64 || strings.ContainsFunc(name, notFeedNameRune) {
+			errs = append(errs, fmt.Errorf("%s: the name takes up to 64 letters, digits, '-', '_' and '.'", where))
+			continue
+		}
+		for _, k := range reservedFeedNames {
+			if strings.EqualFold(name, string(k)) {
+				errs = append(errs, fmt.Errorf("%s: the name is the source of %s file imports; choose another", where, k))
+			}
+		}
+		if seen[name] {
+			errs = append(errs, fmt.Errorf("%s: given twice", where))
+		}
+		seen[name] = true
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: the URL is not an http:// or https:// URL with a host", where))
+			continue
+		}
+		out = append(out, vulndb.Feed{Name: name, URL: u.String(), Format: vulndb.KindAuto})
+	}
+	return out, errors.Join(errs...)
+}
+
+// notFeedNameRune reports a rune a feed name may not hold.
+func notFeedNameRune(r rune) bool {
+	ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+	return !ok
 }
 
 func parseLevel(s string) (slog.Level, error) {

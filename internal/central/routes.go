@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/stockade-dev/stockade/internal/central/alertapi"
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/detectapi"
+	"github.com/stockade-dev/stockade/internal/central/feeds"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
 	"github.com/stockade-dev/stockade/internal/central/imageapi"
 	"github.com/stockade-dev/stockade/internal/central/imagescan"
@@ -98,13 +100,25 @@ func (s *Server) wireScanning(ctx context.Context, inv *inventory.Inventory) (*i
 	}, log.With("component", "integrationapi"))
 	integrations.Reload(ctx)
 	s.rescan = rescan.New(rescan.Config{Interval: s.cfg.RescanInterval}, s.images, s.store, inv, s.metrics, log.With("component", "rescan"))
-	vulnAPI := vulndbapi.New(s.vulndb, s.cfg.DataDir, cmp.Or(s.cfg.MaxVulnDBImport, vulndbapi.MaxImport), func(ctx context.Context) {
-		if err := s.images.RefreshVulnDB(ctx); err != nil {
-			log.Warn("read vulnerability database version failed; stored scans are matched again at the next rescan", "err", err)
-		}
-		s.rescan.VulnDBChanged()
-	}, log.With("component", "vulndbapi"))
+	vulnAPI := vulndbapi.New(s.vulndb, s.cfg.DataDir, cmp.Or(s.cfg.MaxVulnDBImport, vulndbapi.MaxImport), s.vulnDBChanged, log.With("component", "vulndbapi"))
+	s.feeds = feeds.New(feeds.Config{
+		Feeds:    s.cfg.VulnDBFeeds,
+		Interval: s.cfg.VulnDBUpdateInterval,
+		Client:   &http.Client{Timeout: feedTimeout},
+	}, s.vulndb, s.metrics, s.vulnDBChanged, log.With("component", "feeds"))
 	return integrations, vulnAPI, nil
+}
+
+// feedTimeout bounds one feed download, which may be hundreds of megabytes.
+const feedTimeout = 30 * time.Minute
+
+// vulnDBChanged is told that an import or a feed update changed the
+// vulnerability database: the stored images are matched again.
+func (s *Server) vulnDBChanged(ctx context.Context) {
+	if err := s.images.RefreshVulnDB(ctx); err != nil {
+		s.log.Warn("read vulnerability database version failed; stored scans are matched again at the next rescan", "err", err)
+	}
+	s.rescan.VulnDBChanged()
 }
 
 // serverRoutes are the routes of the server itself. Health and metrics are

@@ -1,8 +1,8 @@
 // Package metrics holds Central's Prometheus metrics in a registry of its
 // own (never the global one), served on /metrics: requests by route pattern
 // and status code, their durations, the number of stored policies, the
-// alerts recorded by detection, image scans and their durations, and
-// rescan runs.
+// alerts recorded by detection, image scans and their durations, rescan
+// runs, and vulnerability feed updates.
 package metrics
 
 import (
@@ -34,6 +34,8 @@ type Metrics struct {
 	scanDuration   *prometheus.HistogramVec
 	rescans        *prometheus.CounterVec
 	rescanImages   *prometheus.CounterVec
+	feedUpdates    *prometheus.CounterVec
+	feedSuccess    *prometheus.GaugeVec
 }
 
 // countTimeout bounds the store query behind the policy gauge at scrape time.
@@ -73,6 +75,14 @@ func New(pc PolicyCounter, log *slog.Logger) *Metrics {
 			Name: "stockade_image_rescan_images_total",
 			Help: "Images rescanned by rescan runs, by result (ok, error).",
 		}, []string{"result"}),
+		feedUpdates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockade_vulndb_feed_updates_total",
+			Help: "Vulnerability feed updates, by feed and result (updated, not_modified, error).",
+		}, []string{"feed", "result"}),
+		feedSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "stockade_vulndb_feed_last_success_timestamp_seconds",
+			Help: "When each vulnerability feed was last updated or found not modified, in Unix seconds.",
+		}, []string{"feed"}),
 	}
 	policies := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "stockade_policies",
@@ -87,7 +97,7 @@ func New(pc PolicyCounter, log *slog.Logger) *Metrics {
 		}
 		return float64(n)
 	})
-	m.reg.MustRegister(m.requests, m.duration, m.AlertsRecorded, policies, m.scans, m.scanDuration, m.rescans, m.rescanImages,
+	m.reg.MustRegister(m.requests, m.duration, m.AlertsRecorded, policies, m.scans, m.scanDuration, m.rescans, m.rescanImages, m.feedUpdates, m.feedSuccess,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -119,6 +129,15 @@ func (m *Metrics) ObserveRescan(trigger string, _ time.Duration, refreshed, fail
 	m.rescans.WithLabelValues(trigger).Inc()
 	m.rescanImages.WithLabelValues("ok").Add(float64(refreshed))
 	m.rescanImages.WithLabelValues("error").Add(float64(failed))
+}
+
+// ObserveFeedUpdate records one feed's update; result is "updated",
+// "not_modified" or "error".
+func (m *Metrics) ObserveFeedUpdate(feed, result string, at time.Time) {
+	m.feedUpdates.WithLabelValues(feed, result).Inc()
+	if result != "error" {
+		m.feedSuccess.WithLabelValues(feed).Set(float64(at.UnixNano()) / 1e9)
+	}
 }
 
 // Handler serves the metrics in the Prometheus text format.
