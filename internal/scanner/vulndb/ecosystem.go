@@ -98,8 +98,28 @@ func NormalizeRelease(eco catalog.Ecosystem, release string) string {
 		}
 	case catalog.Ubuntu:
 		return strings.TrimSuffix(release, ":LTS")
+	case catalog.RedHat, catalog.Rocky, catalog.AlmaLinux:
+		// OSV names Red Hat streams "enterprise_linux:9::appstream" (Rocky
+		// and Alma plain "9"), images say VERSION_ID "9.4": both are the
+		// major release, the unit errata are published for.
+		if major := rpmMajor(release); major != "" {
+			return major
+		}
 	}
 	return release
+}
+
+// rpmMajor is the first run of digits in a Red Hat-family release string.
+func rpmMajor(release string) string {
+	start := strings.IndexFunc(release, func(r rune) bool { return r >= '0' && r <= '9' })
+	if start < 0 {
+		return ""
+	}
+	end := start
+	for end < len(release) && release[end] >= '0' && release[end] <= '9' {
+		end++
+	}
+	return release[start:end]
 }
 
 func allDigits(s string) bool {

@@ -43,6 +43,11 @@ func TestNormalizeRelease(t *testing.T) {
 		{catalog.Debian, "sid", "sid"},
 		{catalog.Ubuntu, "22.04", "22.04"},
 		{catalog.Go, "", ""},
+		{catalog.RedHat, "enterprise_linux:9::appstream", "9"},
+		{catalog.RedHat, "enterprise_linux:8::baseos", "8"},
+		{catalog.RedHat, "9.4", "9"},
+		{catalog.Rocky, "9", "9"},
+		{catalog.AlmaLinux, "8.10", "8"},
 	}
 	for _, tt := range tests {
 		if got := NormalizeRelease(tt.eco, tt.in); got != tt.want {
@@ -61,5 +66,13 @@ func TestNormalizeName(t *testing.T) {
 	}
 	if got := NormalizeName(catalog.Go, "github.com/Foo/Bar"); got != "github.com/Foo/Bar" {
 		t.Errorf("Go names are exact: %q", got)
+	}
+}
+
+// A Red Hat OSV record keyed by stream matches an image's VERSION_ID.
+func TestRedHatStreamsMatchImageRelease(t *testing.T) {
+	eco, release := SplitEcosystem("Red Hat:enterprise_linux:9::appstream")
+	if eco != catalog.RedHat || release != NormalizeRelease(catalog.RedHat, "9.4") {
+		t.Fatalf("SplitEcosystem = %q %q, want Red Hat and the release of VERSION_ID 9.4", eco, release)
 	}
 }
