@@ -20,12 +20,15 @@ import (
 // "registry.example.com:5000", or with a repository path as podman
 // allows), each with a base64 "auth" of user:password, separate
 // "username"/"password", an "identitytoken" (OAuth2 refresh token) or a
-// "registrytoken" (bearer token). Credential helpers (credsStore,
-// credHelpers) are not run.
+// "registrytoken" (bearer token) — and the credential helpers named in
+// "credHelpers" (per registry) and "credsStore" (all others), which win
+// over "auths" as they do for the docker CLI, when the helper is installed.
 type DockerConfig struct {
 	// Path is the file it was read from ("" when there was none).
-	Path    string
-	entries []dockerEntry
+	Path        string
+	entries     []dockerEntry
+	credsStore  string
+	credHelpers map[string]string
 }
 
 type dockerEntry struct {
@@ -84,6 +87,8 @@ func ParseDockerConfig(data []byte, path string) (*DockerConfig, error) {
 			IdentityToken string `json:"identitytoken"`
 			RegistryToken string `json:"registrytoken"`
 		} `json:"auths"`
+		CredsStore  string            `json:"credsStore"`
+		CredHelpers map[string]string `json:"credHelpers"`
 	}
 	if err := json.Unmarshal(data, &file); err != nil {
 		var se *json.SyntaxError
@@ -96,7 +101,16 @@ func ParseDockerConfig(data []byte, path string) (*DockerConfig, error) {
 		}
 		return nil, fmt.Errorf("parse docker config %s: invalid JSON", path)
 	}
-	cfg := &DockerConfig{Path: path}
+	cfg := &DockerConfig{Path: path, credsStore: file.CredsStore, credHelpers: map[string]string{}}
+	for host, helper := range file.CredHelpers {
+		if !validHelperName(helper) {
+			return nil, fmt.Errorf("parse docker config %s: credHelpers[%q]: invalid helper name %q", path, host, helper)
+		}
+		cfg.credHelpers[host] = helper
+	}
+	if cfg.credsStore != "" && !validHelperName(cfg.credsStore) {
+		return nil, fmt.Errorf("parse docker config %s: credsStore: invalid helper name %q", path, cfg.credsStore)
+	}
 	keys := make([]string, 0, len(file.Auths))
 	for k := range file.Auths {
 		keys = append(keys, k)
@@ -129,6 +143,24 @@ func ParseDockerConfig(data []byte, path string) (*DockerConfig, error) {
 		cfg.entries = append(cfg.entries, dockerEntry{key: key, ep: ep, auth: ac})
 	}
 	return cfg, nil
+}
+
+// validHelperName accepts the names helpers have (osxkeychain, pass,
+// ecr-login, gcloud): no path separators, nothing a shell would read.
+func validHelperName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !helperNameRune(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func helperNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
 }
 
 // Hosts lists the registries the config has credentials for, as written.

@@ -112,6 +112,16 @@ func (r *Resolver) access(registry, path string) Access {
 			SkipTLSVerify: in.SkipTLSVerify,
 		}
 	}
+	// A credential helper config.json names wins over its "auths", as for
+	// the docker CLI — when it is installed: a config copied from a desktop
+	// (credsStore "desktop", "osxkeychain") to a CI runner keeps working
+	// with the "auths" it carries.
+	if helper := r.docker.helperFor(registry); helper != "" && helperInstalled(helper) {
+		return Access{
+			Source: fmt.Sprintf("docker credential helper %q (%s)", helper, r.docker.Path),
+			Auth:   &helperAuth{helper: helper, server: serverURL(registry)},
+		}
+	}
 	if r.docker != nil {
 		bestScore = -1
 		var pick *dockerEntry
