@@ -15,7 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/stockade-dev/stockade/internal/sarif"
+	"github.com/stockade-dev/stockade/internal/textcell"
 )
 
 // The renderers below write a Report for people (table), for scripts written
@@ -66,23 +68,11 @@ func severityRank(sev string) int {
 	return 0
 }
 
-// errWriter keeps the first write error so that rendering code reads straight.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
-}
-
 // WriteTable writes the report grouped by object: a header naming the object
 // and where it was read from, one row per violated policy (most severe
 // first) with every violation message, and a totals line.
 func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
-	ew := &errWriter{w: w}
+	ew := &textcell.Writer{W: w}
 	paint := func(code, s string) string {
 		if !opt.Color || code == "" {
 			return s
@@ -96,19 +86,19 @@ func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
 	wSev, wPolicy, wEnforced := len(hSev), len(hPolicy), len(hEnforced)
 	for _, res := range r.Results {
 		for _, vp := range res.ViolatedPolicies {
-			wSev = max(wSev, width(clean(vp.Severity)))
-			wPolicy = max(wPolicy, width(clean(vp.Name)))
+			wSev = max(wSev, textcell.Width(textcell.Clean(vp.Severity)))
+			wPolicy = max(wPolicy, textcell.Width(textcell.Clean(vp.Name)))
 		}
 	}
 
 	for i, res := range r.Results {
 		if i > 0 {
-			ew.printf("\n")
+			ew.Printf("\n")
 		}
-		ew.printf("%s\n", paint(ansiBold, objectHeader(res)))
-		ew.printf("  %s  %s  %s  %s\n", pad(hSev, wSev), pad(hPolicy, wPolicy), pad(hEnforced, wEnforced), hViolation)
+		ew.Printf("%s\n", paint(ansiBold, objectHeader(res)))
+		ew.Printf("  %s  %s  %s  %s\n", textcell.Pad(hSev, wSev), textcell.Pad(hPolicy, wPolicy), textcell.Pad(hEnforced, wEnforced), hViolation)
 		for _, vp := range sortedPolicies(res.ViolatedPolicies) {
-			sev := clean(vp.Severity)
+			sev := textcell.Clean(vp.Severity)
 			enforced, enforcedColor := "-", ""
 			if vp.FailingCheck {
 				enforced, enforcedColor = "yes", "\x1b[1;31m"
@@ -117,22 +107,22 @@ func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
 			if len(lines) == 0 {
 				lines = []string{""}
 			}
-			ew.printf("  %s  %s  %s  %s\n",
-				paint(severityColor(sev), pad(sev, wSev)),
-				pad(clean(vp.Name), wPolicy),
-				paint(enforcedColor, pad(enforced, wEnforced)),
-				clean(lines[0]))
+			ew.Printf("  %s  %s  %s  %s\n",
+				paint(severityColor(sev), textcell.Pad(sev, wSev)),
+				textcell.Pad(textcell.Clean(vp.Name), wPolicy),
+				paint(enforcedColor, textcell.Pad(enforced, wEnforced)),
+				textcell.Clean(lines[0]))
 			indent := strings.Repeat(" ", 2+wSev+2+wPolicy+2+wEnforced+2)
 			for _, l := range lines[1:] {
-				ew.printf("%s%s\n", indent, clean(l))
+				ew.Printf("%s%s\n", indent, textcell.Clean(l))
 			}
 		}
 	}
 	if len(r.Results) > 0 {
-		ew.printf("\n")
+		ew.Printf("\n")
 	}
-	ew.printf("%s\n", Totals(r))
-	return ew.err
+	ew.Printf("%s\n", Totals(r))
+	return ew.Err
 }
 
 // Totals is the report's one-line summary, the last line of the table:
@@ -215,7 +205,7 @@ func ObjectName(res Result) string {
 	if info.Namespace != "" {
 		name = info.Namespace + "/" + name
 	}
-	return clean(kind + " " + name)
+	return textcell.Clean(kind + " " + name)
 }
 
 // SourceName locates a result in its input as "deploy.yaml:12", "stdin:3",
@@ -236,32 +226,9 @@ func SourceName(res Result) string {
 
 func objectHeader(res Result) string {
 	if src := SourceName(res); src != "" {
-		return ObjectName(res) + " (" + clean(src) + ")"
+		return ObjectName(res) + " (" + textcell.Clean(src) + ")"
 	}
 	return ObjectName(res)
-}
-
-// clean replaces control characters (including newlines and escape
-// sequences' ESC) with U+FFFD so that one value stays one line of inert text.
-func clean(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return utf8.RuneError
-		}
-		return r
-	}, s)
-}
-
-func width(s string) int { return utf8.RuneCountInString(s) }
-
-func pad(s string, w int) string {
-	if n := width(s); n < w {
-		return s + strings.Repeat(" ", w-n)
-	}
-	return s
 }
 
 // WriteJSON writes the report in roxctl's `deployment check --output json`
@@ -412,13 +379,13 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			var text strings.Builder
 			text.WriteString("\n")
 			if src := SourceName(res); src != "" {
-				fmt.Fprintf(&text, "%s\n", clean(src))
+				fmt.Fprintf(&text, "%s\n", textcell.Clean(src))
 			}
 			for _, m := range vp.Violation {
-				fmt.Fprintf(&text, "- %s\n", clean(m))
+				fmt.Fprintf(&text, "- %s\n", textcell.Clean(m))
 			}
 			if vp.Remediation != "" {
-				fmt.Fprintf(&text, "Remediation: %s\n", clean(vp.Remediation))
+				fmt.Fprintf(&text, "Remediation: %s\n", textcell.Clean(vp.Remediation))
 			}
 			enforced := ""
 			if vp.FailingCheck {
@@ -476,80 +443,6 @@ type SARIFOptions struct {
 	BaseDir string
 }
 
-// SARIF 2.1.0, the parts Stockade writes.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	InformationURI string      `json:"informationUri,omitempty"`
-	Version        string      `json:"version,omitempty"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifRule struct {
-	ID                   string             `json:"id"`
-	Name                 string             `json:"name"`
-	ShortDescription     sarifText          `json:"shortDescription"`
-	Help                 *sarifText         `json:"help,omitempty"`
-	DefaultConfiguration sarifConfiguration `json:"defaultConfiguration"`
-	Properties           sarifRuleProps     `json:"properties"`
-}
-
-type sarifText struct {
-	Text string `json:"text"`
-}
-
-type sarifConfiguration struct {
-	Level string `json:"level"`
-}
-
-type sarifRuleProps struct {
-	Severity string `json:"severity"`
-	// SecuritySeverity is the numeric score GitHub code scanning ranks by.
-	SecuritySeverity string   `json:"security-severity,omitempty"`
-	Tags             []string `json:"tags,omitempty"`
-}
-
-type sarifResult struct {
-	RuleID    string          `json:"ruleId"`
-	RuleIndex int             `json:"ruleIndex"`
-	Level     string          `json:"level"`
-	Message   sarifText       `json:"message"`
-	Locations []sarifLocation `json:"locations,omitempty"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation sarifPhysicalLocation `json:"physicalLocation"`
-}
-
-type sarifPhysicalLocation struct {
-	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
-	Region           *sarifRegion          `json:"region,omitempty"`
-}
-
-type sarifArtifactLocation struct {
-	URI string `json:"uri"`
-}
-
-type sarifRegion struct {
-	StartLine int `json:"startLine"`
-}
-
-const sarifSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-
 // sarifLevel maps a severity to a SARIF level.
 func sarifLevel(sev string) string {
 	switch sev {
@@ -600,18 +493,18 @@ func RuleID(vp ViolatedPolicy) string {
 // policy and one result per object and policy, located at the object's first
 // line in its file.
 func WriteSARIF(w io.Writer, r *Report, opt SARIFOptions) error {
-	driver := sarifDriver{Name: "stockade", InformationURI: "https://github.com/stockade-dev/stockade", Version: opt.ToolVersion, Rules: []sarifRule{}}
+	driver := sarif.Driver{Name: "stockade", InformationURI: "https://github.com/stockade-dev/stockade", Version: opt.ToolVersion, Rules: []sarif.Rule{}}
 	ruleIndex := map[string]int{}
-	results := []sarifResult{}
+	results := []sarif.Result{}
 	for _, res := range r.Results {
 		object := ObjectName(res)
-		var locs []sarifLocation
+		var locs []sarif.Location
 		if uri, ok := sarifURI(res.Source.File, opt.BaseDir); ok {
-			loc := sarifLocation{PhysicalLocation: sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: uri}}}
+			loc := sarif.Location{PhysicalLocation: sarif.PhysicalLocation{ArtifactLocation: sarif.ArtifactLocation{URI: uri}}}
 			if res.Source.Line > 0 {
-				loc.PhysicalLocation.Region = &sarifRegion{StartLine: res.Source.Line}
+				loc.PhysicalLocation.Region = &sarif.Region{StartLine: res.Source.Line}
 			}
-			locs = []sarifLocation{loc}
+			locs = []sarif.Location{loc}
 		}
 		for _, vp := range res.ViolatedPolicies {
 			id := RuleID(vp)
@@ -619,15 +512,15 @@ func WriteSARIF(w io.Writer, r *Report, opt SARIFOptions) error {
 			if !ok {
 				idx = len(driver.Rules)
 				ruleIndex[id] = idx
-				rule := sarifRule{
+				rule := sarif.Rule{
 					ID:                   id,
 					Name:                 vp.Name,
-					ShortDescription:     sarifText{Text: cmp.Or(vp.Description, vp.Name)},
-					DefaultConfiguration: sarifConfiguration{Level: sarifLevel(vp.Severity)},
-					Properties:           sarifRuleProps{Severity: vp.Severity, SecuritySeverity: securitySeverity(vp.Severity), Tags: []string{"security", "kubernetes"}},
+					ShortDescription:     sarif.Text{Text: cmp.Or(vp.Description, vp.Name)},
+					DefaultConfiguration: sarif.Configuration{Level: sarifLevel(vp.Severity)},
+					Properties:           sarif.RuleProperties{Severity: vp.Severity, SecuritySeverity: securitySeverity(vp.Severity), Tags: []string{"security", "kubernetes"}},
 				}
 				if vp.Remediation != "" {
-					rule.Help = &sarifText{Text: vp.Remediation}
+					rule.Help = &sarif.Text{Text: vp.Remediation}
 				}
 				driver.Rules = append(driver.Rules, rule)
 			}
@@ -635,16 +528,16 @@ func WriteSARIF(w io.Writer, r *Report, opt SARIFOptions) error {
 			if len(vp.Violation) > 0 {
 				msg += ": " + strings.Join(vp.Violation, "; ")
 			}
-			results = append(results, sarifResult{
+			results = append(results, sarif.Result{
 				RuleID:    id,
 				RuleIndex: idx,
 				Level:     sarifLevel(vp.Severity),
-				Message:   sarifText{Text: msg},
+				Message:   sarif.Text{Text: msg},
 				Locations: locs,
 			})
 		}
 	}
-	doc := sarifLog{Schema: sarifSchema, Version: "2.1.0", Runs: []sarifRun{{Tool: sarifTool{Driver: driver}, Results: results}}}
+	doc := sarif.Log{Schema: sarif.Schema, Version: "2.1.0", Runs: []sarif.Run{{Tool: sarif.Tool{Driver: driver}, Results: results}}}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stockade-dev/stockade/internal/sarif"
+
 	"github.com/stockade-dev/stockade/internal/policy"
 	"github.com/stockade-dev/stockade/internal/workload"
 )
@@ -279,7 +281,7 @@ func TestSARIF(t *testing.T) {
 	if err := WriteSARIF(&buf, r, SARIFOptions{ToolVersion: "v1", BaseDir: base}); err != nil {
 		t.Fatal(err)
 	}
-	var log sarifLog
+	var log sarif.Log
 	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +367,7 @@ func TestRenderCheckedReport(t *testing.T) {
 	if err := WriteSARIF(&buf, r, SARIFOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var log sarifLog
+	var log sarif.Log
 	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/stockade-dev/stockade/internal/sarif"
+	"github.com/stockade-dev/stockade/internal/textcell"
 
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
 )
@@ -38,32 +39,19 @@ func severityColor(s scan.Severity) string {
 	return ""
 }
 
-// errWriter keeps the first write error so that rendering code reads
-// straight.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
-}
-
 // WriteTable writes a header naming the image, one row per finding (most
 // severe first) and the summary line.
 func WriteTable(w io.Writer, img *scan.Image, opt TableOptions) error {
-	ew := &errWriter{w: w}
-	ew.printf("Image:   %s\n", clean(cmp.Or(img.FullName, img.Name)))
+	ew := &textcell.Writer{W: w}
+	ew.Printf("Image:   %s\n", textcell.Clean(cmp.Or(img.FullName, img.Name)))
 	if img.Digest != "" {
-		ew.printf("Digest:  %s\n", clean(img.Digest))
+		ew.Printf("Digest:  %s\n", textcell.Clean(img.Digest))
 	}
 	if img.OS != nil {
-		ew.printf("OS:      %s\n", clean(osName(img.OS.PrettyName, img.OS.ID, img.OS.VersionID)))
+		ew.Printf("OS:      %s\n", textcell.Clean(osName(img.OS.PrettyName, img.OS.ID, img.OS.VersionID)))
 	}
 	if !img.ScanTime.IsZero() {
-		ew.printf("Scanned: %s\n", img.ScanTime.UTC().Format("2006-01-02 15:04:05 UTC"))
+		ew.Printf("Scanned: %s\n", img.ScanTime.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}
 	findings := Findings(img)
 	if len(findings) > 0 {
@@ -71,7 +59,7 @@ func WriteTable(w io.Writer, img *scan.Image, opt TableOptions) error {
 		rows := make([][]string, len(findings))
 		widths := make([]int, len(header))
 		for i, h := range header {
-			widths[i] = width(h)
+			widths[i] = textcell.Width(h)
 		}
 		for i, f := range findings {
 			cvss := "-"
@@ -83,11 +71,11 @@ func WriteTable(w io.Writer, img *scan.Image, opt TableOptions) error {
 				cmp.Or(f.Vuln.FixedBy, "-"), f.Component.Path,
 			}
 			for j, cell := range rows[i] {
-				rows[i][j] = clean(cell)
-				widths[j] = max(widths[j], width(rows[i][j]))
+				rows[i][j] = textcell.Clean(cell)
+				widths[j] = max(widths[j], textcell.Width(rows[i][j]))
 			}
 		}
-		ew.printf("\n")
+		ew.Printf("\n")
 		writeRow(ew, header, widths, "")
 		for i, r := range rows {
 			color := ""
@@ -97,28 +85,28 @@ func WriteTable(w io.Writer, img *scan.Image, opt TableOptions) error {
 			writeRow(ew, r, widths, color)
 		}
 	}
-	ew.printf("\n%s\n", Summarize(img))
+	ew.Printf("\n%s\n", Summarize(img))
 	for _, n := range img.Notes {
-		ew.printf("note: %s\n", clean(n))
+		ew.Printf("note: %s\n", textcell.Clean(n))
 	}
-	return ew.err
+	return ew.Err
 }
 
-func writeRow(ew *errWriter, cells []string, widths []int, color string) {
+func writeRow(ew *textcell.Writer, cells []string, widths []int, color string) {
 	var b strings.Builder
 	for i, c := range cells {
 		if i == 0 && color != "" {
-			b.WriteString(color + pad(c, widths[i]) + ansiReset)
+			b.WriteString(color + textcell.Pad(c, widths[i]) + ansiReset)
 		} else if i == len(cells)-1 {
 			b.WriteString(c)
 		} else {
-			b.WriteString(pad(c, widths[i]))
+			b.WriteString(textcell.Pad(c, widths[i]))
 		}
 		if i < len(cells)-1 {
 			b.WriteString("  ")
 		}
 	}
-	ew.printf("%s\n", strings.TrimRight(b.String(), " "))
+	ew.Printf("%s\n", strings.TrimRight(b.String(), " "))
 }
 
 func osName(pretty, id, version string) string {
@@ -126,29 +114,6 @@ func osName(pretty, id, version string) string {
 		return pretty
 	}
 	return strings.TrimSpace(id + " " + version)
-}
-
-// clean replaces control characters (newlines, ESC) with U+FFFD so that one
-// value stays one line of inert text.
-func clean(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return utf8.RuneError
-		}
-		return r
-	}, s)
-}
-
-func width(s string) int { return utf8.RuneCountInString(s) }
-
-func pad(s string, w int) string {
-	if n := width(s); n < w {
-		return s + strings.Repeat(" ", w-n)
-	}
-	return s
 }
 
 // WriteJSON writes the scan result as it is (the components with their
@@ -196,7 +161,7 @@ func WriteCSV(w io.Writer, img *scan.Image) error {
 		row := []string{name, c.Name, c.Version, string(c.Ecosystem), src, c.Path, c.Layer,
 			v.ID, strings.Join(v.Aliases, " "), string(v.Severity), cvss, v.FixedBy, v.Link}
 		for i := range row {
-			row[i] = inertCell(row[i])
+			row[i] = textcell.Inert(row[i])
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("write CSV scan result: %w", err)
@@ -209,94 +174,14 @@ func WriteCSV(w io.Writer, img *scan.Image) error {
 	return nil
 }
 
-func inertCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 // SARIFOptions tune WriteSARIF.
 type SARIFOptions struct {
 	// ToolVersion is the stockade version in the log's tool driver.
 	ToolVersion string
 }
 
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool       sarifTool         `json:"tool"`
-	Results    []sarifResult     `json:"results"`
-	Properties map[string]string `json:"properties,omitempty"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	InformationURI string      `json:"informationUri"`
-	Version        string      `json:"version,omitempty"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifRule struct {
-	ID                   string             `json:"id"`
-	Name                 string             `json:"name,omitempty"`
-	ShortDescription     sarifText          `json:"shortDescription"`
-	HelpURI              string             `json:"helpUri,omitempty"`
-	DefaultConfiguration sarifConfiguration `json:"defaultConfiguration"`
-	Properties           sarifRuleProps     `json:"properties"`
-}
-
-type sarifText struct {
-	Text string `json:"text"`
-}
-
-type sarifConfiguration struct {
-	Level string `json:"level"`
-}
-
-type sarifRuleProps struct {
-	Severity         string   `json:"severity"`
-	SecuritySeverity string   `json:"security-severity,omitempty"`
-	Tags             []string `json:"tags"`
-}
-
-type sarifResult struct {
-	RuleID    string          `json:"ruleId"`
-	RuleIndex int             `json:"ruleIndex"`
-	Level     string          `json:"level"`
-	Message   sarifText       `json:"message"`
-	Locations []sarifLocation `json:"locations"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation sarifPhysicalLocation  `json:"physicalLocation"`
-	LogicalLocations []sarifLogicalLocation `json:"logicalLocations,omitempty"`
-}
-
-type sarifPhysicalLocation struct {
-	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
-}
-
-type sarifArtifactLocation struct {
-	URI string `json:"uri"`
-}
-
-type sarifLogicalLocation struct {
-	Name               string `json:"name"`
-	FullyQualifiedName string `json:"fullyQualifiedName"`
-	Kind               string `json:"kind"`
-}
-
 // SARIFSchema is the schema URI of the logs WriteSARIF writes.
-const SARIFSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+const SARIFSchema = sarif.Schema
 
 func sarifLevel(s scan.Severity) string {
 	switch s {
@@ -332,9 +217,9 @@ func securitySeverity(v *scan.Vuln) string {
 // image that declares the component (the package database, the binary, the
 // jar), with the component as a logical location.
 func WriteSARIF(w io.Writer, img *scan.Image, opt SARIFOptions) error {
-	driver := sarifDriver{Name: "stockade", InformationURI: "https://github.com/stockade-dev/stockade", Version: opt.ToolVersion, Rules: []sarifRule{}}
+	driver := sarif.Driver{Name: "stockade", InformationURI: "https://github.com/stockade-dev/stockade", Version: opt.ToolVersion, Rules: []sarif.Rule{}}
 	ruleIndex := map[string]int{}
-	results := []sarifResult{}
+	results := []sarif.Result{}
 	image := cmp.Or(img.FullName, img.Name)
 	for _, f := range Findings(img) {
 		c, v := f.Component, f.Vuln
@@ -342,13 +227,13 @@ func WriteSARIF(w io.Writer, img *scan.Image, opt SARIFOptions) error {
 		if !ok {
 			idx = len(driver.Rules)
 			ruleIndex[v.ID] = idx
-			driver.Rules = append(driver.Rules, sarifRule{
+			driver.Rules = append(driver.Rules, sarif.Rule{
 				ID:                   v.ID,
 				Name:                 v.ID,
-				ShortDescription:     sarifText{Text: cmp.Or(v.Summary, v.ID)},
+				ShortDescription:     sarif.Text{Text: cmp.Or(v.Summary, v.ID)},
 				HelpURI:              v.Link,
-				DefaultConfiguration: sarifConfiguration{Level: sarifLevel(v.Severity)},
-				Properties:           sarifRuleProps{Severity: string(v.Severity), SecuritySeverity: securitySeverity(v), Tags: []string{"security", "vulnerability"}},
+				DefaultConfiguration: sarif.Configuration{Level: sarifLevel(v.Severity)},
+				Properties:           sarif.RuleProperties{Severity: string(v.Severity), SecuritySeverity: securitySeverity(v), Tags: []string{"security", "vulnerability"}},
 			})
 		}
 		msg := fmt.Sprintf("%s %s in %s is affected by %s (%s)", c.Name, c.Version, image, v.ID, v.Severity)
@@ -357,24 +242,24 @@ func WriteSARIF(w io.Writer, img *scan.Image, opt SARIFOptions) error {
 		} else {
 			msg += "; no fix available"
 		}
-		results = append(results, sarifResult{
+		results = append(results, sarif.Result{
 			RuleID:    v.ID,
 			RuleIndex: idx,
 			Level:     sarifLevel(v.Severity),
-			Message:   sarifText{Text: msg},
-			Locations: []sarifLocation{{
-				PhysicalLocation: sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: (&url.URL{Path: c.Path}).String()}},
-				LogicalLocations: []sarifLogicalLocation{{
+			Message:   sarif.Text{Text: msg},
+			Locations: []sarif.Location{{
+				PhysicalLocation: sarif.PhysicalLocation{ArtifactLocation: sarif.ArtifactLocation{URI: (&url.URL{Path: c.Path}).String()}},
+				LogicalLocations: []sarif.LogicalLocation{{
 					Name: c.Name, FullyQualifiedName: cmp.Or(c.PURL, c.Name+"@"+c.Version), Kind: "package",
 				}},
 			}},
 		})
 	}
-	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: results}
+	run := sarif.Run{Tool: sarif.Tool{Driver: driver}, Results: results}
 	if img.Digest != "" {
 		run.Properties = map[string]string{"image": image, "digest": img.Digest}
 	}
-	doc := sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{run}}
+	doc := sarif.Log{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarif.Run{run}}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
