@@ -318,6 +318,11 @@ func WriteCSV(w io.Writer, r *Report) error {
 			for _, m := range msgs {
 				row := []string{info.Type, info.Namespace, info.Name, res.Source.File, line,
 					vp.Name, vp.Severity, strconv.FormatBool(vp.FailingCheck), m, vp.Description, vp.Remediation}
+				// Names and messages come from the manifests: never let a
+				// spreadsheet read one as a formula.
+				for i := range row {
+					row[i] = textcell.Inert(row[i])
+				}
 				if err := cw.Write(row); err != nil {
 					return fmt.Errorf("write CSV report: %w", err)
 				}

@@ -234,6 +234,21 @@ func TestCSVRows(t *testing.T) {
 	if got := rows[2]; got[5] != "Privileged Container" || got[7] != "true" || got[4] != "12" || got[3] != "deploy/web.yaml" {
 		t.Errorf("row = %v", got)
 	}
+
+	// A workload named like a formula stays text in a spreadsheet.
+	r := sampleReport()
+	r.Results[0].Metadata.AdditionalInfo.Name = "=HYPERLINK(\"http://evil\")"
+	buf.Reset()
+	if err := WriteCSV(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows[1][2]; got != "'=HYPERLINK(\"http://evil\")" {
+		t.Errorf("formula-like name written as %q", got)
+	}
 }
 
 func TestJUnitValid(t *testing.T) {
