@@ -39,8 +39,9 @@ func Pad(s string, w int) string {
 
 // Inert prefixes a CSV value that a spreadsheet would take for a formula
 // (starting with = + - @, a tab or a carriage return) with a single quote.
+// A lone character is no formula ("-" names standard input) and stays.
 func Inert(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if len(s) > 1 && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
 	return s
