@@ -9,6 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/central/imageapi"
+	"github.com/stockade-dev/stockade/internal/central/integrationapi"
+	"github.com/stockade-dev/stockade/internal/scanner/scan"
+	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
+
 	"github.com/stockade-dev/stockade/internal/central/detectapi"
 	"github.com/stockade-dev/stockade/internal/central/policyapi"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
@@ -91,17 +96,24 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 }
 
-// jsonFields lists the JSON names of a struct's fields.
+// jsonFields lists the JSON names of a struct's fields, with the fields
+// of embedded structs promoted as encoding/json promotes them.
 func jsonFields(typ reflect.Type) []string {
 	var out []string
 	for i := 0; i < typ.NumField(); i++ {
-		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		f := typ.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if !f.IsExported() || name == "-" {
+			continue
+		}
 		if name == "" {
-			name = typ.Field(i).Name
+			name = f.Name
 		}
-		if name != "-" {
-			out = append(out, name)
-		}
+		out = append(out, name)
 	}
 	sort.Strings(out)
 	return out
@@ -121,6 +133,15 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"GenerateTokenRequest": reflect.TypeFor[tokenapi.GenerateRequest](),
 		"AuthStatus":           reflect.TypeFor[tokenapi.Status](),
 		"DeployYAMLRequest":    reflect.TypeFor[detectapi.DeployYAMLRequest](),
+		"ScanImage":            reflect.TypeFor[scan.Image](),
+		"Component":            reflect.TypeFor[scan.Component](),
+		"Vuln":                 reflect.TypeFor[scan.Vuln](),
+		"ImageSummary":         reflect.TypeFor[imageapi.Summary](),
+		"ScanImageRequest":     reflect.TypeFor[imageapi.ScanRequest](),
+		"BuildRequest":         reflect.TypeFor[detectapi.BuildRequest](),
+		"ImageIntegration":     reflect.TypeFor[integrationapi.ImageIntegration](),
+		"VulnDBImportResult":   reflect.TypeFor[vulndb.ImportResult](),
+		"VulnDBStatus":         reflect.TypeFor[vulndb.Status](),
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {
