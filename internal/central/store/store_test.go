@@ -100,6 +100,9 @@ func storeSuite(t *testing.T, b backend) {
 		{"ImageUpsertAndGet", testImageUpsertAndGet},
 		{"ImageListSortAndPages", testImageListSortAndPages},
 		{"ImageVulnsSeen", testImageVulnsSeen},
+		{"NotifierCRUD", testNotifierCRUD},
+		{"OutboxLifecycle", testOutboxLifecycle},
+		{"OutboxFoldRetryPrune", testOutboxFoldRetryPrune},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
