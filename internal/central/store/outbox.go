@@ -265,10 +265,71 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []DeliveryOutcome
 	})
 }
 
-// FoldDeliveries replaces the PENDING deliveries ids with summary (a new
-// PENDING delivery) in one transaction: they become FOLDED, pointing at it.
-func (s *Store) FoldDeliveries(ctx context.Context, ids []string, summary DeliveryRecord) error {
-	return s.InTx(ctx, func(tx *Tx) error {
+// FoldStats describes the deliveries FoldDue folds.
+type FoldStats struct {
+	Count      int
+	From, To   time.Time
+	BySeverity map[string]int
+	ByPolicy   map[string]int
+}
+
+// FoldDue folds every PENDING alert delivery (events NEW and REOPENED) of
+// notifierID due at at, except the ids in keep, into one summary delivery
+// made by build from their statistics — all in one transaction. It returns
+// how many it folded (0, and no summary, when there was nothing to fold).
+func (s *Store) FoldDue(ctx context.Context, notifierID string, at time.Time, keep []string,
+	build func(FoldStats) (DeliveryRecord, error)) (int, error) {
+	skip := make(map[string]bool, len(keep))
+	for _, id := range keep {
+		skip[id] = true
+	}
+	var folded int
+	err := s.InTx(ctx, func(tx *Tx) error {
+		rows, err := tx.q().query(ctx, `SELECT id, severity, policy_name, created_at FROM notifier_outbox
+			WHERE notifier_id = ? AND state = 'PENDING' AND kind = 'alert' AND event IN ('NEW', 'REOPENED') AND next_attempt_at <= ?`,
+			notifierID, at.UnixNano())
+		if err != nil {
+			return fmt.Errorf("fold deliveries: %w", err)
+		}
+		st := FoldStats{BySeverity: map[string]int{}, ByPolicy: map[string]int{}}
+		var ids []string
+		for rows.Next() {
+			var (
+				id, sev, pol string
+				created      int64
+			)
+			if err := rows.Scan(&id, &sev, &pol, &created); err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("fold deliveries: %w", err)
+			}
+			if skip[id] {
+				continue
+			}
+			ids = append(ids, id)
+			t := fromNanos(created)
+			if st.Count == 0 || t.Before(st.From) {
+				st.From = t
+			}
+			if t.After(st.To) {
+				st.To = t
+			}
+			st.Count++
+			st.BySeverity[sev]++
+			st.ByPolicy[pol]++
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("fold deliveries: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("fold deliveries: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		summary, err := build(st)
+		if err != nil {
+			return err
+		}
 		if err := tx.EnqueueDeliveries(ctx, []DeliveryRecord{summary}); err != nil {
 			return err
 		}
@@ -276,8 +337,10 @@ func (s *Store) FoldDeliveries(ctx context.Context, ids []string, summary Delive
 			WHERE state = 'PENDING' AND id IN `, []any{DeliveryFolded, summary.ID, now().UnixNano()}, ids); err != nil {
 			return fmt.Errorf("fold deliveries: %w", err)
 		}
+		folded = len(ids)
 		return nil
 	})
+	return folded, err
 }
 
 // ReleaseLeases ends every lease: run at start, when no attempt of this

@@ -150,13 +150,27 @@ func testOutboxFoldRetryPrune(t *testing.T, s *Store) {
 		recs = append(recs, delivery(fmt.Sprintf("d%d", i), "n1", base))
 	}
 	mustNil(t, s.InTx(ctx, func(tx *Tx) error { return tx.EnqueueDeliveries(ctx, recs) }))
-	sum := delivery("summary", "n1", base)
-	sum.Kind, sum.AlertID = "summary", ""
-	mustNil(t, s.FoldDeliveries(ctx, []string{"d1", "d2", "d3"}, sum))
+	res := delivery("resolved", "n1", base)
+	res.Event = "RESOLVED"
+	mustNil(t, s.InTx(ctx, func(tx *Tx) error { return tx.EnqueueDeliveries(ctx, []DeliveryRecord{res}) }))
+	var stats FoldStats
+	n, err := s.FoldDue(ctx, "n1", base.Add(time.Second), []string{"d0", "d4"}, func(st FoldStats) (DeliveryRecord, error) {
+		stats = st
+		sum := delivery("summary", "n1", base)
+		sum.Kind, sum.Event, sum.AlertID = "summary", "", ""
+		return sum, nil
+	})
+	mustNil(t, err)
+	if n != 3 || stats.Count != 3 || stats.BySeverity["HIGH_SEVERITY"] != 3 || stats.ByPolicy["Privileged"] != 3 {
+		t.Fatalf("FoldDue = %d %+v", n, stats)
+	}
+	// State changes are never folded: they close what was sent.
+	mustNil(t, s.FinishDeliveries(ctx, []DeliveryOutcome{{ID: "resolved", State: DeliveryDelivered}}))
 	if got := claimIDs(t, s, "n1", base.Add(time.Second), 10); got != "d0,d4,summary" {
 		t.Fatalf("claim after fold = %s", got)
 	}
-	folded, n, err := s.ListDeliveries(ctx, DeliveryQuery{State: DeliveryFolded})
+	var folded []DeliveryRecord
+	folded, n, err = s.ListDeliveries(ctx, DeliveryQuery{State: DeliveryFolded})
 	mustNil(t, err)
 	if n != 3 || folded[0].FoldedInto != "summary" {
 		t.Fatalf("folded = %d %+v", n, folded)
@@ -180,7 +194,7 @@ func testOutboxFoldRetryPrune(t *testing.T, s *Store) {
 	}
 	pruned, err := s.PruneDeliveries(ctx, time.Now().Add(time.Minute))
 	mustNil(t, err)
-	if pruned != 4 { // three folded + the delivered summary
+	if pruned != 5 { // three folded, the delivered summary and resolution
 		t.Fatalf("pruned %d, want 4", pruned)
 	}
 }
