@@ -165,35 +165,43 @@ func Types() []string {
 	return []string{TypeSlack, TypeTeams, TypeGeneric, TypeEmail, TypeSplunk, TypeSumoLogic, TypeSyslog, TypePagerDuty, TypeJira}
 }
 
-// Secrets returns pointers to every secret field of c that is set up for its
-// type: what the store encrypts and the API masks. Header values of the
-// generic webhook count as secrets (they usually carry a token).
-func Secrets(c *Config) []*string {
-	var s []*string
+// SecretField is one secret of a configuration: its JSON path and where
+// its value is.
+type SecretField struct {
+	Path  string
+	Value *string
+}
+
+// Secrets returns every secret field of c: what the store encrypts and the
+// API masks. Header values of the generic webhook count as secrets (they
+// usually carry a token) and are named by header key.
+func Secrets(c *Config) []SecretField {
+	var s []SecretField
+	add := func(path string, v *string) { s = append(s, SecretField{Path: path, Value: v}) }
 	switch c.Type {
 	case TypeSlack, TypeTeams:
-		s = append(s, &c.LabelDefault)
+		add("labelDefault", &c.LabelDefault)
 	}
 	if g := c.Generic; g != nil {
-		s = append(s, &g.Password)
+		add("generic.password", &g.Password)
 		for i := range g.Headers {
-			s = append(s, &g.Headers[i].Value)
+			add("generic.headers["+g.Headers[i].Key+"]", &g.Headers[i].Value)
 		}
 	}
 	if e := c.Email; e != nil {
-		s = append(s, &e.Password)
+		add("email.password", &e.Password)
 	}
 	if sp := c.Splunk; sp != nil {
-		s = append(s, &sp.HTTPToken)
+		add("splunk.httpToken", &sp.HTTPToken)
 	}
 	if sl := c.SumoLogic; sl != nil {
-		s = append(s, &sl.HTTPSourceAddress)
+		add("sumologic.httpSourceAddress", &sl.HTTPSourceAddress)
 	}
 	if p := c.PagerDuty; p != nil {
-		s = append(s, &p.APIKey)
+		add("pagerduty.apiKey", &p.APIKey)
 	}
 	if j := c.Jira; j != nil {
-		s = append(s, &j.Password)
+		add("jira.password", &j.Password)
 	}
 	return s
 }
