@@ -54,7 +54,6 @@ const (
 // Notifier delivers to one Slack incoming webhook. It is safe for
 // concurrent use.
 type Notifier struct {
-	name       string
 	uiEndpoint string
 	labelKey   string
 	webhook    *url.URL
@@ -77,7 +76,6 @@ func New(cfg notifier.Config) (*Notifier, error) {
 		return nil, fmt.Errorf("slack TLS configuration: %w", err)
 	}
 	return &Notifier{
-		name:       cfg.Name,
 		uiEndpoint: cfg.UIEndpoint,
 		labelKey:   strings.TrimSpace(cfg.LabelKey),
 		webhook:    u,
