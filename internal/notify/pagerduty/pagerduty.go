@@ -156,7 +156,7 @@ func (n *Notifier) Send(ctx context.Context, m *notifier.Message) error {
 	return notifier.Fail("pagerduty: unknown message kind %q", m.Kind)
 }
 
-// Event is an Events API v2 event.
+// event is an Events API v2 event.
 type event struct {
 	RoutingKey  string   `json:"routing_key"`
 	EventAction string   `json:"event_action"`
