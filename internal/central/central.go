@@ -35,6 +35,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
 	"github.com/stockade-dev/stockade/internal/central/imagescan"
 	"github.com/stockade-dev/stockade/internal/central/metrics"
+	"github.com/stockade-dev/stockade/internal/central/outbox"
 	"github.com/stockade-dev/stockade/internal/central/rescan"
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
@@ -82,6 +83,9 @@ type Server struct {
 	images *imagescan.Service
 	rescan *rescan.Scheduler
 	feeds  *feeds.Scheduler
+	// outbox delivers notifications; it stops with the schedules, before
+	// the store closes.
+	outbox *outbox.Outbox
 }
 
 // New prepares Central: it creates the data directory, TLS material and
@@ -128,7 +132,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *S
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	if err := httpapi.Mount(mux, s.routes, httpapi.Edge{Auth: s.authn, Observer: s.metrics, Log: log}); err != nil {
+	if err := httpapi.Mount(mux, s.routes, httpapi.Edge{Auth: s.authn, Observer: s.metrics, Audit: s, Log: log}); err != nil {
 		return nil, err
 	}
 
@@ -212,6 +216,13 @@ func (s *Server) Run(ctx context.Context) error {
 		defer close(feedsDone)
 		s.feeds.Run(rctx)
 	}()
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		if err := s.outbox.Run(rctx); err != nil {
+			s.log.Error("notification delivery stopped", "err", err)
+		}
+	}()
 	s.printBanner()
 	s.log.Info("central started", "url", s.url, "version", version.Version, "store", s.store.Backend())
 
@@ -234,6 +245,7 @@ func (s *Server) Run(ctx context.Context) error {
 	stopRescans()
 	<-rescansDone
 	<-feedsDone
+	<-outboxDone
 	s.closeScanning()
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err

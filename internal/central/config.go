@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/central/feeds"
+	"github.com/stockade-dev/stockade/internal/central/outbox"
 	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 )
 
@@ -49,6 +50,12 @@ type Config struct {
 	// MaxVulnDBImport bounds an uploaded vulnerability feed; zero means
 	// 512 MiB. Not a flag: tests lower it.
 	MaxVulnDBImport int64
+	// NotifierDeadAfter is how long a notification is retried before it is
+	// dead-lettered.
+	NotifierDeadAfter time.Duration
+	// Outbox tunes notification delivery beyond the dead-letter time. Not
+	// flags: tests shorten the backoff and the poll interval.
+	Outbox outbox.Options
 }
 
 // Defaults of the flags.
@@ -57,6 +64,7 @@ const (
 	DefaultListen         = "127.0.0.1:8443"
 	DefaultRescanInterval = 4 * time.Hour
 	DefaultVulnDBInterval = feeds.DefaultInterval
+	DefaultDeadAfter      = 24 * time.Hour
 )
 
 // AdminPasswordEnv sets the admin password at first start.
@@ -100,6 +108,12 @@ func ParseFlags(prog string, args []string, getenv func(string) string, out io.W
 	}
 	var vulnInterval string
 	fs.StringVar(&vulnInterval, "vulndb-update-interval", vinterval, "fetch the --vulndb-feed feeds every `DURATION` (6h, 30m); 0 disables (env "+EnvName("vulndb-update-interval")+")")
+	dead := DefaultDeadAfter.String()
+	if v := getenv(EnvName("notifier-dead-after")); v != "" {
+		dead = v
+	}
+	var deadAfter string
+	fs.StringVar(&deadAfter, "notifier-dead-after", dead, "retry a notification that fails for `DURATION` (24h, 90m) before dead-lettering it (env "+EnvName("notifier-dead-after")+")")
 	var feedList feedFlag
 	fs.Var(&feedList, "vulndb-feed", "fetch the vulnerability feed at `NAME=URL` (http or https; OSV, Debian, Alpine or NVD, detected) on the --vulndb-update-interval schedule; repeatable (env "+EnvName("vulndb-feed")+", a comma-separated list; a flag replaces it)")
 	fs.Usage = func() {
@@ -133,6 +147,11 @@ func ParseFlags(prog string, args []string, getenv func(string) string, out io.W
 		return Config{}, fmt.Errorf("--vulndb-update-interval %q: want a duration such as 6h or 30m, or 0 to disable", vulnInterval)
 	}
 	cfg.VulnDBUpdateInterval = vd
+	da, err := time.ParseDuration(deadAfter)
+	if err != nil {
+		return Config{}, fmt.Errorf("--notifier-dead-after %q: want a duration such as 24h or 90m", deadAfter)
+	}
+	cfg.NotifierDeadAfter = da
 	specs := feedList
 	if !feedList.set {
 		for v := range strings.SplitSeq(getenv(EnvName("vulndb-feed")), ",") {
@@ -170,6 +189,9 @@ func (c Config) validate() error {
 	}
 	if c.VulnDBUpdateInterval < 0 {
 		errs = append(errs, fmt.Errorf("--vulndb-update-interval %s: must not be negative (0 disables feed updates)", c.VulnDBUpdateInterval))
+	}
+	if c.NotifierDeadAfter < 0 {
+		errs = append(errs, fmt.Errorf("--notifier-dead-after %s: must not be negative", c.NotifierDeadAfter))
 	}
 	if c.MaxVulnDBImport < 0 {
 		errs = append(errs, fmt.Errorf("vulnerability feed limit %d: must not be negative", c.MaxVulnDBImport))

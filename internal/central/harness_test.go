@@ -20,7 +20,12 @@ import (
 	"github.com/stockade-dev/stockade/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(runChild())
+	}
+	pgtest.Main(m)
+}
 
 // syncBuffer is a bytes.Buffer safe to read while the server writes.
 type syncBuffer struct {

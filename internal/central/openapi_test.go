@@ -11,6 +11,7 @@ import (
 
 	"github.com/stockade-dev/stockade/internal/central/imageapi"
 	"github.com/stockade-dev/stockade/internal/central/integrationapi"
+	"github.com/stockade-dev/stockade/internal/central/notifierapi"
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
 	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 
@@ -140,6 +141,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"ScanImageRequest":     reflect.TypeFor[imageapi.ScanRequest](),
 		"BuildRequest":         reflect.TypeFor[detectapi.BuildRequest](),
 		"ImageIntegration":     reflect.TypeFor[integrationapi.ImageIntegration](),
+		"Notifier":             reflect.TypeFor[notifierapi.Notifier](),
+		"Delivery":             reflect.TypeFor[notifierapi.Delivery](),
 		"VulnDBImportResult":   reflect.TypeFor[vulndb.ImportResult](),
 		"VulnDBStatus":         reflect.TypeFor[vulndb.Status](),
 	} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -21,12 +22,17 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/integrationapi"
 	"github.com/stockade-dev/stockade/internal/central/inventory"
 	"github.com/stockade-dev/stockade/internal/central/metrics"
+	"github.com/stockade-dev/stockade/internal/central/notifierapi"
+	"github.com/stockade-dev/stockade/internal/central/outbox"
 	"github.com/stockade-dev/stockade/internal/central/policyapi"
 	"github.com/stockade-dev/stockade/internal/central/policyset"
 	"github.com/stockade-dev/stockade/internal/central/rescan"
 	"github.com/stockade-dev/stockade/internal/central/secret"
+	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
 	"github.com/stockade-dev/stockade/internal/central/vulndbapi"
+	"github.com/stockade-dev/stockade/internal/notify"
+	"github.com/stockade-dev/stockade/internal/notify/notifier"
 	"github.com/stockade-dev/stockade/internal/scanner/registry"
 	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 	"github.com/stockade-dev/stockade/internal/version"
@@ -45,17 +51,23 @@ func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, e
 	}
 	cache := policyset.NewCache(s.store, log.With("component", "policyset"))
 	inv := inventory.New(s.store, log.With("component", "inventory"))
-	integrations, vulnAPI, err := s.wireScanning(ctx, inv)
+	box, err := s.secretBox()
 	if err != nil {
 		return nil, err
 	}
+	integrations, vulnAPI, err := s.wireScanning(ctx, inv, box)
+	if err != nil {
+		return nil, err
+	}
+	notifiers := s.wireNotifiers(ctx, box)
 
 	var routes []httpapi.Route
 	routes = append(routes, s.serverRoutes(docJSON)...)
 	routes = append(routes, tokenapi.New(s.store, log.With("component", "tokenapi")).Routes()...)
 	routes = append(routes, policyapi.New(s.store, cache, inv, log.With("component", "policyapi")).Routes()...)
-	routes = append(routes, alertapi.New(s.store, log.With("component", "alertapi")).Routes()...)
-	routes = append(routes, detectapi.New(cache, s.store, inv, s.images, s.metrics.AlertsRecorded, log.With("component", "detectapi")).Routes()...)
+	routes = append(routes, alertapi.New(s.store, s.outbox, log.With("component", "alertapi")).Routes()...)
+	routes = append(routes, detectapi.New(cache, s.store, inv, s.images, s.metrics.AlertsRecorded, s.outbox, log.With("component", "detectapi")).Routes()...)
+	routes = append(routes, notifiers.Routes()...)
 	routes = append(routes, imageapi.New(s.images, s.store).Routes()...)
 	routes = append(routes, integrations.Routes()...)
 	routes = append(routes, vulnAPI.Routes()...)
@@ -71,19 +83,9 @@ const (
 // secret key, the vulnerability database, the layer cache — and builds the
 // scanning service with the stored registry credentials, the rescan
 // schedule, and the integration and vulnerability database APIs.
-func (s *Server) wireScanning(ctx context.Context, inv *inventory.Inventory) (*integrationapi.API, *vulndbapi.API, error) {
+func (s *Server) wireScanning(ctx context.Context, inv *inventory.Inventory, box *secret.Box) (*integrationapi.API, *vulndbapi.API, error) {
 	log := s.log
-	keyPath, create := s.cfg.SecretKeyFile, false
-	if keyPath == "" {
-		keyPath, create = filepath.Join(s.cfg.DataDir, secret.KeyFile), true
-	}
-	box, created, err := secret.Load(keyPath, create)
-	if err != nil {
-		return nil, nil, err
-	}
-	if created {
-		log.Info("secret key created", "path", keyPath)
-	}
+	var err error
 	s.vulndb, err = vulndb.Open(ctx, filepath.Join(s.cfg.DataDir, vulndb.FileName), log.With("component", "vulndb"))
 	if err != nil {
 		return nil, nil, err
@@ -107,6 +109,85 @@ func (s *Server) wireScanning(ctx context.Context, inv *inventory.Inventory) (*i
 		Client:   &http.Client{Timeout: feedTimeout},
 	}, s.vulndb, s.metrics, s.vulnDBChanged, log.With("component", "feeds"))
 	return integrations, vulnAPI, nil
+}
+
+// secretBox loads (or at first start creates) the key that encrypts
+// stored secrets: registry credentials and notifier tokens.
+func (s *Server) secretBox() (*secret.Box, error) {
+	keyPath, create := s.cfg.SecretKeyFile, false
+	if keyPath == "" {
+		keyPath, create = filepath.Join(s.cfg.DataDir, secret.KeyFile), true
+	}
+	box, created, err := secret.Load(keyPath, create)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.log.Info("secret key created", "path", keyPath)
+	}
+	return box, nil
+}
+
+// wireNotifiers builds the delivery outbox over the store with the stored
+// notifiers, the notifier API, and the audit hook that forwards API
+// changes to notifiers that take audit events.
+func (s *Server) wireNotifiers(ctx context.Context, box *secret.Box) *notifierapi.API {
+	opts := s.cfg.Outbox
+	opts.DeadAfter = cmp.Or(s.cfg.NotifierDeadAfter, opts.DeadAfter)
+	s.outbox = outbox.New(s.store, notify.New, opts, s.metrics, s.log.With("component", "outbox"))
+	api := notifierapi.New(s.store, box, s.outbox, notify.New, s.policiesUsingNotifier, s.log.With("component", "notifierapi"))
+	api.Reload(ctx)
+	return api
+}
+
+// policiesUsingNotifier names the policies that send to notifier id.
+func (s *Server) policiesUsingNotifier(ctx context.Context, id string) ([]string, error) {
+	recs, err := s.store.ListPolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, rec := range recs {
+		var p struct {
+			Notifiers []string `json:"notifiers"`
+		}
+		if err := json.Unmarshal(rec.JSON, &p); err != nil {
+			return nil, fmt.Errorf("policy %q: read document: %w", rec.ID, err)
+		}
+		if slices.Contains(p.Notifiers, id) {
+			names = append(names, rec.Name)
+		}
+	}
+	return names, nil
+}
+
+// AuditRequest forwards an API change to the notifiers that take audit
+// events, through the outbox. Failing to queue it is logged, never fails
+// the request that already happened.
+func (s *Server) AuditRequest(ctx context.Context, e httpapi.AuditEntry) {
+	if s.outbox == nil || !s.outbox.AuditsWanted() {
+		return
+	}
+	a := &notifier.Audit{Time: e.Time, User: e.Caller, Role: e.Role, Method: e.Method, Path: e.Path,
+		Status: e.Status, SourceIP: e.SourceIP, Interaction: interaction(e.Method)}
+	err := s.store.InTx(ctx, func(tx *store.Tx) error { return s.outbox.EnqueueAudit(ctx, tx, a) })
+	if err != nil {
+		s.log.Error("audit event not queued", "method", e.Method, "route", e.Route, "err", err)
+		return
+	}
+	s.outbox.Kick()
+}
+
+func interaction(method string) string {
+	switch method {
+	case http.MethodPost:
+		return "CREATE"
+	case http.MethodPut, http.MethodPatch:
+		return "UPDATE"
+	case http.MethodDelete:
+		return "DELETE"
+	}
+	return method
 }
 
 // feedTimeout bounds one feed download, which may be hundreds of megabytes.

@@ -7,6 +7,8 @@ package alertapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,7 +17,9 @@ import (
 
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
+	"github.com/stockade-dev/stockade/internal/central/outbox"
 	"github.com/stockade-dev/stockade/internal/central/store"
+	"github.com/stockade-dev/stockade/internal/policy"
 )
 
 // Paging bounds of GET /v1/alerts.
@@ -28,17 +32,27 @@ const (
 type Store interface {
 	ListAlerts(ctx context.Context, q store.AlertQuery) ([]store.AlertRecord, int, error)
 	GetAlert(ctx context.Context, id string) (store.AlertRecord, error)
-	SetAlertState(ctx context.Context, id, state string) error
+	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
+}
+
+// Notifications queues the notifications of a state change inside its
+// transaction (the outbox) and wakes delivery once it committed.
+type Notifications interface {
+	EnqueueAlerts(ctx context.Context, tx *store.Tx, changes []outbox.AlertChange) error
+	Kick()
 }
 
 // API serves the alert routes.
 type API struct {
-	store Store
-	log   *slog.Logger
+	store  Store
+	notify Notifications
+	log    *slog.Logger
 }
 
-// New returns the alert API.
-func New(st Store, log *slog.Logger) *API { return &API{store: st, log: log} }
+// New returns the alert API; notify may be nil (no forwarding).
+func New(st Store, notify Notifications, log *slog.Logger) *API {
+	return &API{store: st, notify: notify, log: log}
+}
 
 // Routes are the alert endpoints: reading needs Alert read, resolving
 // Alert write.
@@ -162,8 +176,49 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return httpapi.Invalid("unknown alert state", httpapi.Detail{Path: "state", Message: "want ACTIVE, RESOLVED or ATTEMPTED, got " + strconv.Quote(req.State)})
 	}
-	if err := a.store.SetAlertState(r.Context(), id, state); err != nil {
+	queued := false
+	err := a.store.InTx(r.Context(), func(tx *store.Tx) error {
+		before, err := tx.GetAlert(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetAlertState(r.Context(), id, state); err != nil {
+			return err
+		}
+		event := outbox.StateEvent(before.State, state)
+		if a.notify == nil || event == "" {
+			return nil
+		}
+		pol, err := tx.GetPolicy(r.Context(), before.PolicyID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // the policy is gone, and with it its notifiers
+		}
+		if err != nil {
+			return err
+		}
+		var p policy.Policy
+		if err := json.Unmarshal(pol.JSON, &p); err != nil {
+			return fmt.Errorf("policy %q: read document: %w", pol.ID, err)
+		}
+		if len(p.Notifiers) == 0 {
+			return nil
+		}
+		after, err := tx.GetAlert(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		na, err := outbox.AlertFromRecord(after)
+		if err != nil {
+			return err
+		}
+		queued = true
+		return a.notify.EnqueueAlerts(r.Context(), tx, []outbox.AlertChange{{Notifiers: p.Notifiers, Event: event, Alert: na}})
+	})
+	if err != nil {
 		return err
+	}
+	if queued {
+		a.notify.Kick()
 	}
 	a.log.Info("alert state changed", "alert", id, "state", state)
 	rec, err := a.store.GetAlert(r.Context(), id)

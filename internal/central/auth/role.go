@@ -20,6 +20,8 @@ const (
 	// with; ResourceVulnDB the vulnerability database it matches against.
 	ResourceImageIntegration Resource = "ImageIntegration"
 	ResourceVulnDB           Resource = "VulnDB"
+	// ResourceNotifier is where alerts are forwarded, with its secrets.
+	ResourceNotifier Resource = "Notifier"
 )
 
 // Access is a level of access to a resource.

@@ -23,9 +23,11 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
 	"github.com/stockade-dev/stockade/internal/central/imagescan"
+	"github.com/stockade-dev/stockade/internal/central/outbox"
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/deploycheck"
 	"github.com/stockade-dev/stockade/internal/manifest"
+	"github.com/stockade-dev/stockade/internal/notify/notifier"
 	"github.com/stockade-dev/stockade/internal/policy"
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
 	"github.com/stockade-dev/stockade/internal/workload"
@@ -55,6 +57,13 @@ type Counter interface {
 	Add(float64)
 }
 
+// Notifications queues alert notifications inside the recording
+// transaction (the outbox) and wakes delivery once it committed.
+type Notifications interface {
+	EnqueueAlerts(ctx context.Context, tx *store.Tx, changes []outbox.AlertChange) error
+	Kick()
+}
+
 // Images scans images and finds stored scans (imagescan.Service).
 type Images interface {
 	Scan(ctx context.Context, req imagescan.Request) (imagescan.Result, error)
@@ -68,14 +77,16 @@ type API struct {
 	inventory Inventory
 	images    Images
 	recorded  Counter
+	notify    Notifications
 	log       *slog.Logger
 	now       func() time.Time
 }
 
 // New returns the detection API. images may be nil: deploy checks then
-// skip image criteria and the build check is not served.
-func New(policies Policies, st Store, inv Inventory, images Images, recorded Counter, log *slog.Logger) *API {
-	return &API{policies: policies, store: st, inventory: inv, images: images, recorded: recorded, log: log, now: time.Now}
+// skip image criteria and the build check is not served. notify may be
+// nil: recorded alerts are then not forwarded.
+func New(policies Policies, st Store, inv Inventory, images Images, recorded Counter, notify Notifications, log *slog.Logger) *API {
+	return &API{policies: policies, store: st, inventory: inv, images: images, recorded: recorded, notify: notify, log: log, now: time.Now}
 }
 
 // recordPermission is needed on top of the route's permission to record
@@ -267,12 +278,14 @@ type AlertPolicy struct {
 
 // AlertDeployment is the deployment part of a recorded alert.
 type AlertDeployment struct {
-	ID          string           `json:"id"`
-	Name        string           `json:"name"`
-	Namespace   string           `json:"namespace"`
-	ClusterName string           `json:"clusterName"`
-	Type        string           `json:"type"`
-	Containers  []AlertContainer `json:"containers"`
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace"`
+	ClusterName string            `json:"clusterName"`
+	Type        string            `json:"type"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Containers  []AlertContainer  `json:"containers"`
 }
 
 // AlertContainer names a container and its image.
@@ -292,9 +305,13 @@ type Alert struct {
 }
 
 func (a *API) record(ctx context.Context, deployments []*workload.Deployment, evaluate func(*workload.Deployment) []policy.Alert, now time.Time) error {
-	var recs []store.AlertRecord
+	var (
+		recs    []store.AlertRecord
+		changes []outbox.AlertChange
+	)
 	for _, d := range deployments {
-		dep := AlertDeployment{ID: d.ID, Name: d.Name, Namespace: d.Namespace, ClusterName: d.ClusterName, Type: d.Kind, Containers: []AlertContainer{}}
+		dep := AlertDeployment{ID: d.ID, Name: d.Name, Namespace: d.Namespace, ClusterName: d.ClusterName, Type: d.Kind,
+			Labels: d.Labels, Annotations: d.Annotations, Containers: []AlertContainer{}}
 		for _, c := range d.Containers {
 			dep.Containers = append(dep.Containers, AlertContainer{Name: c.Name, Image: c.Image.FullName})
 		}
@@ -315,18 +332,33 @@ func (a *API) record(ctx context.Context, deployments []*workload.Deployment, ev
 				ID: uuid.NewString(), PolicyID: p.ID, PolicyName: p.Name, Severity: string(p.Severity),
 				LifecycleStage: string(policy.StageDeploy), State: store.AlertActive, ClusterName: d.ClusterName,
 				Namespace: d.Namespace, DeploymentID: d.ID, DeploymentName: d.Name, EntityType: "DEPLOYMENT",
-				CreatedAt: now.UTC().Round(0), JSON: doc,
+				CreatedAt: now.UTC().Round(0), UpdatedAt: now.UTC().Round(0), JSON: doc,
 			})
+			if a.notify != nil && len(p.Notifiers) > 0 {
+				na, err := outbox.AlertFromRecord(recs[len(recs)-1])
+				if err != nil {
+					return err
+				}
+				changes = append(changes, outbox.AlertChange{Notifiers: p.Notifiers, Event: notifier.EventNew, Alert: na})
+			}
 		}
 	}
 	err := a.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.AddAlerts(ctx, recs); err != nil {
 			return err
 		}
+		if len(changes) > 0 {
+			if err := a.notify.EnqueueAlerts(ctx, tx, changes); err != nil {
+				return err
+			}
+		}
 		return a.inventory.Record(ctx, tx, deployments)
 	})
 	if err != nil {
 		return err
+	}
+	if len(changes) > 0 {
+		a.notify.Kick()
 	}
 	if a.recorded != nil {
 		a.recorded.Add(float64(len(recs)))

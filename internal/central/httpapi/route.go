@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -42,11 +43,32 @@ type Observer interface {
 	ObserveRequest(route string, code int, d time.Duration)
 }
 
+// Auditor records calls that change something (every method but GET and
+// HEAD), whoever made them and however they ended.
+type Auditor interface {
+	AuditRequest(ctx context.Context, e AuditEntry)
+}
+
+// AuditEntry is one audited call. Caller is empty when the caller could not
+// be authenticated.
+type AuditEntry struct {
+	Time     time.Time
+	Caller   string
+	Role     string
+	Method   string
+	Path     string
+	Route    string
+	Status   int
+	SourceIP string
+}
+
 // Edge is what every route is wrapped with.
 type Edge struct {
 	Auth     Authenticator
 	Observer Observer
-	Log      *slog.Logger
+	// Audit, when set, is told about every call that changes something.
+	Audit Auditor
+	Log   *slog.Logger
 }
 
 // Mount registers routes on mux, each wrapped with authentication,
@@ -111,14 +133,14 @@ func (e Edge) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		caller := ""
+		caller, role := "", ""
 		err := func() error {
 			if !rt.Permission.IsPublic() {
 				id, err := e.Auth.Authenticate(r)
 				if err != nil {
 					return err
 				}
-				caller = id.Name
+				caller, role = id.Name, string(id.Role)
 				if !id.Role.Allows(rt.Permission) {
 					return Forbidden(fmt.Sprintf("role %q lacks the %s permission this request needs", id.Role, rt.Permission))
 				}
@@ -137,6 +159,10 @@ func (e Edge) wrap(rt Route) http.Handler {
 		d := time.Since(start)
 		if e.Observer != nil {
 			e.Observer.ObserveRequest(pattern, code, d)
+		}
+		if e.Audit != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			e.Audit.AuditRequest(context.WithoutCancel(r.Context()), AuditEntry{Time: start.UTC(), Caller: caller, Role: role,
+				Method: r.Method, Path: r.URL.Path, Route: pattern, Status: code, SourceIP: auth.ClientIP(r)})
 		}
 		e.Log.Debug("request served", "method", r.Method, "path", r.URL.Path, "route", pattern,
 			"code", code, "duration", d, "client", auth.ClientIP(r), "caller", caller)

@@ -36,6 +36,8 @@ type Metrics struct {
 	rescanImages   *prometheus.CounterVec
 	feedUpdates    *prometheus.CounterVec
 	feedSuccess    *prometheus.GaugeVec
+	deliveries     *prometheus.CounterVec
+	deliveryTime   *prometheus.HistogramVec
 }
 
 // countTimeout bounds the store query behind the policy gauge at scrape time.
@@ -84,6 +86,15 @@ func New(pc PolicyCounter, log *slog.Logger) *Metrics {
 			Help: "When each vulnerability feed was last updated or found not modified, in Unix seconds.",
 		}, []string{"feed"}),
 	}
+	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stockade_notifier_deliveries_total",
+		Help: "Notifications handled by the outbox, by notifier type and outcome (delivered, retry, dead, folded).",
+	}, []string{"type", "outcome"})
+	m.deliveryTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockade_notifier_batch_duration_seconds",
+		Help:    "Time to send one claimed batch of notifications, by notifier type.",
+		Buckets: []float64{0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60},
+	}, []string{"type"})
 	policies := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "stockade_policies",
 		Help: "Policies in the store.",
@@ -98,6 +109,7 @@ func New(pc PolicyCounter, log *slog.Logger) *Metrics {
 		return float64(n)
 	})
 	m.reg.MustRegister(m.requests, m.duration, m.AlertsRecorded, policies, m.scans, m.scanDuration, m.rescans, m.rescanImages, m.feedUpdates, m.feedSuccess,
+		m.deliveries, m.deliveryTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -138,6 +150,16 @@ func (m *Metrics) ObserveFeedUpdate(feed, result string, at time.Time) {
 	if result != "error" {
 		m.feedSuccess.WithLabelValues(feed).Set(float64(at.UnixNano()) / 1e9)
 	}
+}
+
+// ObserveDelivery records n notifications that ended in outcome.
+func (m *Metrics) ObserveDelivery(notifierType, outcome string, n int) {
+	m.deliveries.WithLabelValues(notifierType, outcome).Add(float64(n))
+}
+
+// ObserveBatch records the time one batch of notifications took to send.
+func (m *Metrics) ObserveBatch(notifierType string, d time.Duration) {
+	m.deliveryTime.WithLabelValues(notifierType).Observe(d.Seconds())
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -176,18 +176,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, notifierID string, at time.
 		if err != nil {
 			return fmt.Errorf("claim deliveries: %w", err)
 		}
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				_ = rows.Close()
-				return fmt.Errorf("claim deliveries: %w", err)
-			}
-			out = append(out, d)
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("claim deliveries: %w", err)
-		}
-		if err := rows.Err(); err != nil {
+		out, err = scanDeliveries(rows)
+		if err != nil {
 			return fmt.Errorf("claim deliveries: %w", err)
 		}
 		ids := make([]string, len(out))
@@ -200,6 +190,20 @@ func (s *Store) ClaimDeliveries(ctx context.Context, notifierID string, at time.
 		return nil, err
 	}
 	return out, nil
+}
+
+// scanDeliveries reads and closes rows of deliveryColumns.
+func scanDeliveries(rows *sql.Rows) ([]DeliveryRecord, error) {
+	defer rows.Close() //nolint:errcheck // rows.Err is checked
+	var out []DeliveryRecord
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // updateIDs runs prefix + "(?, …)" for ids in chunks, with args before them.
@@ -293,34 +297,34 @@ func (s *Store) FoldDue(ctx context.Context, notifierID string, at time.Time, ke
 		}
 		st := FoldStats{BySeverity: map[string]int{}, ByPolicy: map[string]int{}}
 		var ids []string
-		for rows.Next() {
-			var (
-				id, sev, pol string
-				created      int64
-			)
-			if err := rows.Scan(&id, &sev, &pol, &created); err != nil {
-				_ = rows.Close()
-				return fmt.Errorf("fold deliveries: %w", err)
+		err = func() error {
+			defer rows.Close() //nolint:errcheck // rows.Err is checked
+			for rows.Next() {
+				var (
+					id, sev, pol string
+					created      int64
+				)
+				if err := rows.Scan(&id, &sev, &pol, &created); err != nil {
+					return err
+				}
+				if skip[id] {
+					continue
+				}
+				ids = append(ids, id)
+				t := fromNanos(created)
+				if st.Count == 0 || t.Before(st.From) {
+					st.From = t
+				}
+				if t.After(st.To) {
+					st.To = t
+				}
+				st.Count++
+				st.BySeverity[sev]++
+				st.ByPolicy[pol]++
 			}
-			if skip[id] {
-				continue
-			}
-			ids = append(ids, id)
-			t := fromNanos(created)
-			if st.Count == 0 || t.Before(st.From) {
-				st.From = t
-			}
-			if t.After(st.To) {
-				st.To = t
-			}
-			st.Count++
-			st.BySeverity[sev]++
-			st.ByPolicy[pol]++
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("fold deliveries: %w", err)
-		}
-		if err := rows.Err(); err != nil {
+			return rows.Err()
+		}()
+		if err != nil {
 			return fmt.Errorf("fold deliveries: %w", err)
 		}
 		if len(ids) == 0 {
@@ -415,15 +419,11 @@ func (s *Store) ListDeliveries(ctx context.Context, dq DeliveryQuery) ([]Deliver
 		if err != nil {
 			return fmt.Errorf("list deliveries: %w", err)
 		}
-		defer rows.Close() //nolint:errcheck // rows.Err is checked
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				return fmt.Errorf("list deliveries: %w", err)
-			}
-			out = append(out, d)
+		out, err = scanDeliveries(rows)
+		if err != nil {
+			return fmt.Errorf("list deliveries: %w", err)
 		}
-		return rows.Err()
+		return nil
 	})
 	return out, total, err
 }
