@@ -1,7 +1,6 @@
 package vulndb
 
 import (
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -260,7 +259,10 @@ func (im *importer) mergeSecdb(name string, db *secdb) error {
 	}
 
 	// Records this file contributed to before but no longer names lose
-	// this file's entries.
+	// this file's entries. They may be among the queued records.
+	if err := im.flushRecords(); err != nil {
+		return fmt.Errorf("import %s: %w", name, err)
+	}
 	stale, err := im.alpineRecordsFor(release)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", name, err)
@@ -274,12 +276,20 @@ func (im *importer) mergeSecdb(name string, db *secdb) error {
 	if im.alpine == nil {
 		im.alpine = map[string]*Record{}
 	}
+	var missing []string
+	for _, id := range ids {
+		if _, ok := im.alpine[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	stored, err := im.storedRecords(missing)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", name, err)
+	}
 	for _, id := range ids {
 		rec, ok := im.alpine[id]
 		if !ok {
-			if rec, err = im.storedRecord(id); err != nil {
-				return fmt.Errorf("import %s: %s: %w", name, id, err)
-			}
+			rec = stored[id]
 		}
 		fresh := rec == nil
 		if fresh {
@@ -353,8 +363,8 @@ func fixedOf(a Affected) string {
 
 // alpineRecordsFor lists the Alpine-feed records with an entry for release.
 func (im *importer) alpineRecordsFor(release string) ([]string, error) {
-	rows, err := im.tx.QueryContext(im.ctx, `SELECT DISTINCT a.id FROM affected a JOIN records r ON r.id = a.id
-WHERE a.ecosystem = 'Alpine' AND a.release = ? AND r.source = ? ORDER BY a.id`, release, string(KindAlpine))
+	rows, err := im.tx.QueryContext(im.ctx, im.dia.rewrite(`SELECT DISTINCT a.id FROM affected a JOIN records r ON r.id = a.id
+WHERE a.ecosystem = 'Alpine' AND a.release = ? AND r.source = ? ORDER BY a.id`), release, string(KindAlpine))
 	if err != nil {
 		return nil, err
 	}
@@ -370,23 +380,28 @@ WHERE a.ecosystem = 'Alpine' AND a.release = ? AND r.source = ? ORDER BY a.id`, 
 	return ids, rows.Err()
 }
 
-// storedRecord reads a record inside the import transaction; nil when
-// there is none.
-func (im *importer) storedRecord(id string) (*Record, error) {
-	s, err := im.stmt(`SELECT data FROM records WHERE id = ?`) //nolint:sqlclosecheck // cached; finish closes it
-	if err != nil {
+// storedRecords reads records inside the import transaction, after
+// writing the queued ones; ids without a record are absent from the map.
+func (im *importer) storedRecords(ids []string) (map[string]*Record, error) {
+	out := make(map[string]*Record, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if err := im.flushRecords(); err != nil {
 		return nil, err
 	}
-	var data []byte
-	if err := s.QueryRowContext(im.ctx, id).Scan(&data); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
+	err := im.queryList(`SELECT id, data FROM records WHERE id IN (${LIST})`, ids, func(scan func(...any) error) error {
+		var id string
+		var data []byte
+		if err := scan(&id, &data); err != nil {
+			return err
 		}
-		return nil, err
-	}
-	r := new(Record)
-	if err := json.Unmarshal(data, r); err != nil {
-		return nil, fmt.Errorf("decode stored record: %w", err)
-	}
-	return r, nil
+		r := new(Record)
+		if err := json.Unmarshal(data, r); err != nil {
+			return fmt.Errorf("%s: decode stored record: %w", id, err)
+		}
+		out[id] = r
+		return nil
+	})
+	return out, err
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
 
@@ -37,10 +40,16 @@ func DefaultPath() (string, error) {
 	return filepath.Join(dir, "stockade", FileName), nil
 }
 
-// DB is the vulnerability database in one SQLite file. It is safe for
-// concurrent use; imports are serialized.
+// DB is the vulnerability database: one SQLite file (Open) or the vulndb
+// schema of a PostgreSQL database (OpenPostgres), with the same tables,
+// queries and behaviour. It is safe for concurrent use; imports are
+// serialized, and readers see the data before an import or after it,
+// never part of one.
 type DB struct {
-	db   *sql.DB
+	db  *sql.DB
+	dia dialect
+	// path is the file's absolute path, or for PostgreSQL the server and
+	// database without credentials.
 	path string
 	log  *slog.Logger
 
@@ -98,17 +107,55 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	sdb.SetMaxOpenConns(4)
 	sdb.SetMaxIdleConns(4)
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
-	d := &DB{db: sdb, path: abs, log: log, stmts: map[string]*sql.Stmt{}, cache: newRecordCache(8192)}
+	return newDB(ctx, sdb, sqliteDialect(), abs, log)
+}
+
+// OpenPostgres opens the vulnerability database in the PostgreSQL database
+// at dsn (postgres://user:password@host:port/database?sslmode=…, or the
+// key=value form), creating the schema vulndb (see Schema) unless it exists
+// and bringing its tables up to date. The role needs CREATE on the database
+// unless an administrator created the schema for it. The connections'
+// search_path is the vulndb schema, so a DSN Central's store uses works
+// unchanged.
+func OpenPostgres(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx's parse errors never echo the password.
+		return nil, fmt.Errorf("open vulndb postgres: parse dsn: %w", err)
+	}
+	cfg.RuntimeParams["search_path"] = Schema
+	where := (&url.URL{Scheme: "postgres", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), Path: "/" + cfg.Database}).String()
+	sdb := stdlib.OpenDB(*cfg)
+	sdb.SetMaxOpenConns(8)
+	sdb.SetMaxIdleConns(8)
+	sdb.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sdb.PingContext(ctx); err != nil {
+		_ = sdb.Close() // the ping error is the one to report
+		return nil, fmt.Errorf("open vulndb %s: %w", where, err)
+	}
+	return newDB(ctx, sdb, postgresDialect(), where, log)
+}
+
+// newDB migrates the opened database; it closes sdb on error.
+func newDB(ctx context.Context, sdb *sql.DB, dia dialect, where string, log *slog.Logger) (*DB, error) {
+	d := &DB{db: sdb, dia: dia, path: where, log: log, stmts: map[string]*sql.Stmt{}, cache: newRecordCache(8192)}
 	if err := d.migrate(ctx); err != nil {
 		_ = sdb.Close() // the migration error is the one to report
-		return nil, fmt.Errorf("open vulndb %s: %w", abs, err)
+		return nil, fmt.Errorf("open vulndb %s: %w", where, err)
 	}
-	log.Debug("vulndb opened", "path", abs)
+	log.Debug("vulndb opened", "backend", dia.name, "path", where)
 	return d, nil
 }
 
-// Path is the absolute path of the database file.
+// Path is the absolute path of the database file; for PostgreSQL,
+// postgres://host:port/database (no credentials, no options).
 func (d *DB) Path() string { return d.path }
+
+// Backend names the database behind d: "sqlite" or "postgres".
+func (d *DB) Backend() string { return d.dia.name }
 
 // Close closes the database.
 func (d *DB) Close() error {
@@ -131,7 +178,7 @@ func (d *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := d.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := d.db.PrepareContext(ctx, query) //nolint:sqlclosecheck // cached; Close closes it
+	s, err := d.db.PrepareContext(ctx, d.dia.rewrite(query)) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
@@ -175,37 +222,43 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
-// migrate applies the embedded migrations newer than the file's
-// user_version, each in its own transaction together with the version bump.
+// migrate applies the embedded migrations newer than the database's
+// schema version in one transaction, with the version bumps. Two processes
+// opening a new database migrate one after the other: SQLite's transaction
+// takes the write lock at BEGIN, PostgreSQL's takes an advisory lock first.
 func (d *DB) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
 	}
-	var current int
-	if err := d.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit; otherwise the error returned is the one to report
+	if err := d.dia.prepareMigration(ctx, tx); err != nil {
+		return err
+	}
+	current, err := d.dia.schemaVersion(ctx, tx)
+	if err != nil {
+		return err
 	}
 	if current > len(ms) {
 		return fmt.Errorf("schema version %d is newer than this program knows (%d)", current, len(ms))
 	}
 	for _, m := range ms[current:] {
-		tx, err := d.db.BeginTx(ctx, nil)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, d.dia.schema(m.sql)); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			_ = tx.Rollback() // the exec error is the one to report
+		if err := d.dia.setSchemaVersion(ctx, tx, m); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
-			_ = tx.Rollback() // the exec error is the one to report
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-		d.log.Info("vulndb schema migrated", "version", m.version, "path", d.path)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	for _, m := range ms[current:] {
+		d.log.Info("vulndb schema migrated", "backend", d.dia.name, "version", m.version, "path", d.path)
 	}
 	return nil
 }

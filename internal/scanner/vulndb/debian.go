@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -13,7 +14,8 @@ import (
 // tracker/data/json) is keyed source package → CVE id → entry. Records are
 // per CVE, so a CVE's entries are collected across packages: each one is
 // staged in a temporary table as it is read (memory stays bounded by one
-// entry) and the records are built when the import finishes.
+// entry, plus a batch of rows waiting to be written) and the records are
+// built when the import finishes.
 
 type trackerEntry struct {
 	Description string                    `json:"description"`
@@ -40,11 +42,25 @@ type stagedEntry struct {
 
 type debianStage struct {
 	seq int
+	// rows are staged entries not yet written, four values each.
+	rows  []any
+	bytes int
 }
+
+const (
+	// stageBatchRows and stageBatchBytes bound the staged entries held
+	// before they are written.
+	stageBatchRows  = 1000
+	stageBatchBytes = 16 << 20
+	// stagePage is how many staged entries buildDebianRecords reads at a
+	// time.
+	stagePage = 2000
+)
 
 func (im *importer) importDebian(name string, r io.Reader) error {
 	if im.debian == nil {
-		if err := im.exec(`CREATE TEMP TABLE debian_stage (id TEXT NOT NULL, seq INTEGER NOT NULL, source TEXT NOT NULL, entry BLOB NOT NULL)`); err != nil {
+		if err := im.exec(im.dia.schema(`CREATE TEMP TABLE debian_stage (id TEXT${BYTEORDER} NOT NULL, seq INTEGER NOT NULL,
+source TEXT NOT NULL, entry ${BLOB} NOT NULL, PRIMARY KEY (id, seq))`)); err != nil {
 			return fmt.Errorf("import %s: stage: %w", name, err)
 		}
 		im.debian = &debianStage{}
@@ -120,31 +136,48 @@ func (im *importer) stageDebian(bucket, pkg, id string, e *trackerEntry) error {
 	if err != nil {
 		return err
 	}
-	im.debian.seq++
-	return im.exec(`INSERT INTO debian_stage (id, seq, source, entry) VALUES (?, ?, ?, ?)`, id, im.debian.seq, bucket, b)
+	stage := im.debian
+	stage.seq++
+	stage.rows = append(stage.rows, id, stage.seq, bucket, b)
+	stage.bytes += len(b)
+	if len(stage.rows)/4 >= stageBatchRows || stage.bytes >= stageBatchBytes {
+		return im.flushStage()
+	}
+	return nil
+}
+
+// flushStage writes the staged entries held in memory.
+func (im *importer) flushStage() error {
+	st := im.debian
+	if err := im.insertRows(`INSERT INTO debian_stage (id, seq, source, entry)`, "", 4, st.rows); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	st.rows, st.bytes = st.rows[:0], 0
+	return nil
 }
 
 // flushDebian turns the staged entries into one record per CVE and drops
 // the stage.
 func (im *importer) flushDebian() error {
+	if err := im.flushStage(); err != nil {
+		return fmt.Errorf("import debian tracker: %w", err)
+	}
 	if err := im.buildDebianRecords(); err != nil {
 		return fmt.Errorf("import debian tracker: %w", err)
 	}
-	if err := im.exec(`DROP TABLE temp.debian_stage`); err != nil {
+	// Unqualified, the name finds the temporary table on both backends.
+	if err := im.exec(`DROP TABLE debian_stage`); err != nil {
 		return fmt.Errorf("import debian tracker: drop stage: %w", err)
 	}
 	im.debian = nil
 	return nil
 }
 
-// buildDebianRecords reads the stage sorted by CVE and stores a record as
-// soon as the next CVE starts, so memory holds one CVE's entries.
+// buildDebianRecords reads the stage sorted by CVE, a page at a time, and
+// stores a record as soon as the next CVE starts, so memory holds a page
+// and one CVE's entries. Each page is read to the end before records are
+// stored: a PostgreSQL connection runs one statement at a time.
 func (im *importer) buildDebianRecords() error {
-	rows, err := im.tx.QueryContext(im.ctx, `SELECT id, source, entry FROM debian_stage ORDER BY id, seq`)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
 	var curID, curSource string
 	var entries []stagedEntry
 	flush := func() error {
@@ -160,28 +193,56 @@ func (im *importer) buildDebianRecords() error {
 		entries = entries[:0]
 		return nil
 	}
-	for rows.Next() {
-		var id, source string
-		var data []byte
-		if err := rows.Scan(&id, &source, &data); err != nil {
+	var page []stagedRow
+	lastID, lastSeq := "", 0
+	for {
+		var err error
+		if page, err = im.stagePage(page[:0], lastID, lastSeq); err != nil {
 			return err
 		}
-		var e stagedEntry
-		if err := json.Unmarshal(data, &e); err != nil {
-			return fmt.Errorf("staged %s: %w", id, err)
-		}
-		if id != curID {
-			if err := flush(); err != nil {
-				return err
+		for _, s := range page {
+			var e stagedEntry
+			if err := json.Unmarshal(s.data, &e); err != nil {
+				return fmt.Errorf("staged %s: %w", s.id, err)
 			}
-			curID, curSource = id, source
+			if s.id != curID {
+				if err := flush(); err != nil {
+					return err
+				}
+				curID, curSource = s.id, s.source
+			}
+			entries = append(entries, e)
 		}
-		entries = append(entries, e)
+		if len(page) < stagePage {
+			return flush()
+		}
+		lastID, lastSeq = page[len(page)-1].id, page[len(page)-1].seq
 	}
-	if err := rows.Err(); err != nil {
-		return err
+}
+
+// stagedRow is one row of the stage.
+type stagedRow struct {
+	id, source string
+	seq        int
+	data       []byte
+}
+
+// stagePage appends to page the stagePage rows after (lastID, lastSeq).
+func (im *importer) stagePage(page []stagedRow, lastID string, lastSeq int) ([]stagedRow, error) {
+	rows, err := im.tx.QueryContext(im.ctx, im.dia.rewrite(`SELECT id, seq, source, entry FROM debian_stage
+WHERE (id, seq) > (?, ?) ORDER BY id, seq LIMIT `+strconv.Itoa(stagePage)), lastID, lastSeq)
+	if err != nil {
+		return nil, err
 	}
-	return flush()
+	defer func() { _ = rows.Close() }() // read-only; rows.Err is checked below
+	for rows.Next() {
+		var s stagedRow
+		if err := rows.Scan(&s.id, &s.seq, &s.source, &s.data); err != nil {
+			return nil, err
+		}
+		page = append(page, s)
+	}
+	return page, rows.Err()
 }
 
 // urgencyRank orders the tracker's urgencies; words that rate nothing

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stockade-dev/stockade/internal/pgtest"
 )
 
 // dataDir finds ../shared/data beside the module root.
@@ -36,9 +38,36 @@ func dataPath(t testing.TB, rel string) string {
 	return filepath.Join(dataDir(t), filepath.FromSlash(rel))
 }
 
-func openTestDB(t testing.TB) *DB {
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// backend is a kind of database the suite runs against: fresh makes an
+// empty one and returns where it is (a file path or a DSN), open opens it
+// (possibly several times).
+type backend struct {
+	name  string
+	fresh func(t testing.TB) string
+	open  func(ctx context.Context, where string, log *slog.Logger) (*DB, error)
+}
+
+func backends() []backend {
+	return []backend{
+		{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), FileName) }, Open},
+		{"postgres", pgtest.NewDatabase, OpenPostgres},
+	}
+}
+
+// eachBackend runs fn as one subtest per backend: every test of the
+// package holds for both.
+func eachBackend(t *testing.T, fn func(t *testing.T, be backend)) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) { fn(t, be) })
+	}
+}
+
+// openDB opens a fresh, empty database, closed when the test ends.
+func (be backend) openDB(t testing.TB) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "vulndb.sqlite"), slog.New(slog.DiscardHandler))
+	db, err := be.open(context.Background(), be.fresh(t), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

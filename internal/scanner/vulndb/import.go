@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxRecordSize is the largest single record (an OSV record, a JSON Lines
@@ -122,7 +123,13 @@ func (d *DB) importInputs(ctx context.Context, ins []importInput) (ImportResult,
 			_ = tx.Rollback() // the import error is the one to report
 		}
 	}()
-	im := &importer{ctx: ctx, tx: tx, results: map[string]*SourceResult{}, feeds: map[string]*feedMeta{}, touched: map[string]bool{}, now: time.Now().UTC(), log: d}
+	if d.dia.lock != "" {
+		// Another process importing into the same database goes first.
+		if _, err := tx.ExecContext(ctx, d.dia.lock); err != nil {
+			return ImportResult{}, fmt.Errorf("import: lock: %w", err)
+		}
+	}
+	im := &importer{ctx: ctx, tx: tx, dia: d.dia, results: map[string]*SourceResult{}, feeds: map[string]*feedMeta{}, touched: map[string]bool{}, now: time.Now().UTC(), log: d}
 	for _, in := range ins {
 		im.source, im.want = in.source, in.kind
 		im.display = in.display
@@ -149,10 +156,13 @@ func (d *DB) importInputs(ctx context.Context, ins []importInput) (ImportResult,
 	return res, nil
 }
 
-// importer is one import transaction.
+// importer is one import transaction. Records and NVD scorings are
+// written in batches (batch.go): putRecord and putNVD queue them, and a
+// read of what the import may have queued flushes first.
 type importer struct {
 	ctx     context.Context
 	tx      *sql.Tx
+	dia     dialect
 	now     time.Time
 	log     *DB
 	results map[string]*SourceResult
@@ -176,6 +186,9 @@ type importer struct {
 	// records again and again. It is small: Alpine's whole history is a
 	// few thousand records.
 	alpine map[string]*Record
+
+	records recordBatch
+	nvd     []pendingNVD
 }
 
 func (im *importer) result() ImportResult {
@@ -221,7 +234,7 @@ func (im *importer) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := im.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := im.tx.PrepareContext(im.ctx, query)
+	s, err := im.tx.PrepareContext(im.ctx, im.dia.rewrite(query))
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
@@ -653,7 +666,9 @@ func readLimited(r io.Reader, max int64) ([]byte, error) {
 
 // putRecord stores r unless the stored copy is as new: a record replaces
 // the stored one when its modified time is newer, or, when either modified
-// time is unknown (zero), when its content differs.
+// time is unknown (zero), when its content differs. The record is queued
+// and written with its batch (flushRecords); later changes to r do not
+// reach the database.
 func (im *importer) putRecord(kind Kind, r *Record) error {
 	if err := validateRecord(r); err != nil {
 		return err
@@ -666,84 +681,26 @@ func (im *importer) putRecord(kind Kind, r *Record) error {
 		return fmt.Errorf("record %s: encode: %w", r.ID, err)
 	}
 	sum := sha256.Sum256(data)
-	b := im.bucket(kind)
-
-	s, err := im.stmt(`SELECT modified, hash FROM records WHERE id = ?`) //nolint:sqlclosecheck // cached; finish closes it
-	if err != nil {
-		return err
+	p := pendingRecord{
+		bucket: im.bucket(kind), id: r.ID, source: r.Source, modified: formatTime(r.Modified),
+		hash: sum[:], data: data, aliases: recordAliases(r),
 	}
-	var oldMod string
-	var oldHash []byte
-	err = s.QueryRowContext(im.ctx, r.ID).Scan(&oldMod, &oldHash)
-	exists := true
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		exists = false
-	case err != nil:
-		return fmt.Errorf("record %s: %w", r.ID, err)
-	}
-	if exists {
-		old := parseTime(oldMod)
-		var newer bool
-		if !old.IsZero() && !r.Modified.IsZero() {
-			newer = r.Modified.After(old)
-		} else {
-			newer = !bytes.Equal(oldHash, sum[:])
-		}
-		if !newer {
-			if !im.touched[r.ID] {
-				b.Unchanged++
-				im.touched[r.ID] = true
-			}
-			return nil
-		}
-	}
-	var withdrawn any
 	if r.Withdrawn != nil {
-		withdrawn = r.Withdrawn.UTC().Format(time.RFC3339Nano)
+		p.withdrawn = r.Withdrawn.UTC().Format(time.RFC3339Nano)
 	}
-	if err := im.exec(`INSERT INTO records (id, source, modified, withdrawn, hash, data) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET source = excluded.source, modified = excluded.modified,
-withdrawn = excluded.withdrawn, hash = excluded.hash, data = excluded.data`,
-		r.ID, r.Source, formatTime(r.Modified), withdrawn, sum[:], data); err != nil {
-		return fmt.Errorf("record %s: store: %w", r.ID, err)
-	}
-	if exists {
-		if err := im.exec(`DELETE FROM affected WHERE id = ?`, r.ID); err != nil {
-			return fmt.Errorf("record %s: store: %w", r.ID, err)
-		}
-		if err := im.exec(`DELETE FROM aliases WHERE id = ?`, r.ID); err != nil {
-			return fmt.Errorf("record %s: store: %w", r.ID, err)
-		}
-	}
+	seen := map[affectedKey]bool{}
 	for _, a := range r.Affected {
 		if a.Package.Ecosystem == "" || a.Package.Name == "" {
 			continue
 		}
 		eco, release := SplitEcosystem(a.Package.Ecosystem)
-		if err := im.exec(`INSERT OR IGNORE INTO affected (ecosystem, name, release, id) VALUES (?, ?, ?, ?)`,
-			string(eco), NormalizeName(eco, a.Package.Name), release, r.ID); err != nil {
-			return fmt.Errorf("record %s: store: %w", r.ID, err)
+		k := affectedKey{ecosystem: string(eco), name: NormalizeName(eco, a.Package.Name), release: release}
+		if !seen[k] {
+			seen[k] = true
+			p.affected = append(p.affected, k)
 		}
 	}
-	for _, alias := range recordAliases(r) {
-		if err := im.exec(`INSERT OR IGNORE INTO aliases (alias, id) VALUES (?, ?)`, alias, r.ID); err != nil {
-			return fmt.Errorf("record %s: store: %w", r.ID, err)
-		}
-	}
-	if im.touched[r.ID] {
-		return nil
-	}
-	im.touched[r.ID] = true
-	switch {
-	case r.Withdrawn != nil:
-		b.Withdrawn++
-	case exists:
-		b.Updated++
-	default:
-		b.Added++
-	}
-	return nil
+	return im.queueRecord(p)
 }
 
 // recordAliases are the ids a record is found by besides its own: its
@@ -778,13 +735,37 @@ func validateRecord(r *Record) error {
 		return fmt.Errorf("record id %.40q… is longer than 256 bytes", r.ID)
 	case strings.ContainsFunc(r.ID, func(c rune) bool { return c < 0x21 || c == 0x7f }):
 		return fmt.Errorf("record id %q contains spaces or control characters", r.ID)
+	case !storable(r.ID):
+		return fmt.Errorf("record id %q is not valid UTF-8", r.ID)
+	case !storable(r.Source):
+		return fmt.Errorf("record %s: source %q contains a NUL byte or invalid UTF-8", r.ID, r.Source)
 	}
 	for i, a := range r.Affected {
 		if a.Package.Name != "" && a.Package.Ecosystem == "" {
 			return fmt.Errorf("record %s: affected[%d]: package %q has no ecosystem", r.ID, i, a.Package.Name)
 		}
+		if !storable(a.Package.Name) || !storable(a.Package.Ecosystem) {
+			return fmt.Errorf("record %s: affected[%d]: package %q in ecosystem %q contains a NUL byte or invalid UTF-8",
+				r.ID, i, a.Package.Name, a.Package.Ecosystem)
+		}
+	}
+	for i, a := range r.Aliases {
+		if !storable(a) {
+			return fmt.Errorf("record %s: aliases[%d]: %q contains a NUL byte or invalid UTF-8", r.ID, i, a)
+		}
 	}
 	return nil
+}
+
+// storable reports whether s can be a text value on both backends:
+// PostgreSQL's text holds neither NUL bytes nor invalid UTF-8.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// storableText makes free text (an error message) storable.
+func storableText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
 // finish flushes staged feeds and records each source's import.
@@ -793,6 +774,9 @@ func (im *importer) finish() error {
 		if err := im.flushDebian(); err != nil {
 			return err
 		}
+	}
+	if err := im.flushWrites(); err != nil {
+		return err
 	}
 	for _, name := range sortedKeys(im.results) {
 		r := im.results[name]
@@ -803,8 +787,17 @@ last_attempt = excluded.last_attempt, last_error = ''`,
 			return fmt.Errorf("import: record source %s: %w", name, err)
 		}
 		if f := im.feeds[name]; f != nil {
+			// Validators a server sent in bytes text cannot hold are
+			// dropped: the next download is then unconditional.
+			etag, lastModified := f.etag, f.lastModified
+			if !storable(etag) {
+				etag = ""
+			}
+			if !storable(lastModified) {
+				lastModified = ""
+			}
 			if err := im.exec(`UPDATE sources SET feed_url = ?, etag = ?, last_modified = ? WHERE name = ?`,
-				f.url, f.etag, f.lastModified, name); err != nil {
+				f.url, etag, lastModified, name); err != nil {
 				return fmt.Errorf("import: record source %s: %w", name, err)
 			}
 		}

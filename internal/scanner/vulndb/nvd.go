@@ -2,7 +2,6 @@ package vulndb
 
 import (
 	"bufio"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -171,47 +170,13 @@ func parseNVDTime(s string) time.Time {
 }
 
 // putNVD stores a scoring unless the stored one is as new (same rule as
-// records: newer lastModified wins; unknown times compare content).
+// records: newer lastModified wins; unknown times compare content). The
+// scoring is queued and written with its batch (flushNVD).
 func (im *importer) putNVD(cve string, c CVSS, modified time.Time) error {
-	b := im.bucket(KindNVD)
-	s, err := im.stmt(`SELECT vector, score, version, modified FROM nvd_cvss WHERE cve = ?`) //nolint:sqlclosecheck // cached; finish closes it
-	if err != nil {
-		return err
+	if !storable(cve) || !storable(c.Vector) {
+		return fmt.Errorf("%q: CVE id or vector contains a NUL byte or invalid UTF-8", cve)
 	}
-	var old CVSS
-	var oldMod string
-	err = s.QueryRowContext(im.ctx, cve).Scan(&old.Vector, &old.Score, &old.Version, &oldMod)
-	exists := true
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		exists = false
-	case err != nil:
-		return fmt.Errorf("%s: %w", cve, err)
-	}
-	if exists {
-		om := parseTime(oldMod)
-		var newer bool
-		if !om.IsZero() && !modified.IsZero() {
-			newer = modified.After(om)
-		} else {
-			newer = old != c
-		}
-		if !newer {
-			b.Unchanged++
-			return nil
-		}
-	}
-	if err := im.exec(`INSERT INTO nvd_cvss (cve, vector, score, version, modified) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (cve) DO UPDATE SET vector = excluded.vector, score = excluded.score, version = excluded.version,
-modified = excluded.modified`, cve, c.Vector, c.Score, c.Version, formatTime(modified)); err != nil {
-		return fmt.Errorf("%s: store: %w", cve, err)
-	}
-	if exists {
-		b.Updated++
-	} else {
-		b.Added++
-	}
-	return nil
+	return im.queueNVD(pendingNVD{bucket: im.bucket(KindNVD), cve: cve, cvss: c, modified: formatTime(modified)})
 }
 
 // splitTableLine splits a header line on tabs, else on commas.

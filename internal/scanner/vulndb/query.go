@@ -69,27 +69,54 @@ ORDER BY a.id`
 // read-only.
 func (d *DB) Affecting(ctx context.Context, eco catalog.Ecosystem, release, pkg string) ([]Record, error) {
 	release = NormalizeRelease(eco, release)
-	s, err := d.stmt(ctx, affectingQuery) //nolint:sqlclosecheck // cached; Close closes it
-	if err != nil {
-		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
-	}
-	rows, err := s.QueryContext(ctx, string(eco), NormalizeName(eco, pkg), release)
-	if err != nil {
-		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
-	}
-	hits, err := scanHits(rows, false)
-	if err != nil {
-		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
-	}
-	out := make([]Record, 0, len(hits))
-	for _, h := range hits {
-		r, err := d.record(ctx, h.id, h.hash)
+	var out []Record
+	err := retryChanged(func() error {
+		s, err := d.stmt(ctx, affectingQuery) //nolint:sqlclosecheck // cached; Close closes it
 		if err != nil {
-			return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
+			return err
 		}
-		out = append(out, *r)
+		rows, err := s.QueryContext(ctx, string(eco), NormalizeName(eco, pkg), release)
+		if err != nil {
+			return err
+		}
+		hits, err := scanHits(rows, false)
+		if err != nil {
+			return err
+		}
+		out = make([]Record, 0, len(hits))
+		for _, h := range hits {
+			r, err := d.record(ctx, h.id, h.hash)
+			if err != nil {
+				return err
+			}
+			out = append(out, *r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("affecting %s/%s: %w", eco, pkg, err)
 	}
 	return out, nil
+}
+
+// errChanged is a record replaced between a lookup's query and the read of
+// its data.
+var errChanged = errors.New("record changed during the lookup")
+
+// maxLookupAttempts bounds the retries of a lookup that raced imports;
+// each retry means an import committed in between, which takes seconds.
+const maxLookupAttempts = 5
+
+// retryChanged runs a lookup again while an import replaced one of its
+// records before the lookup read it, so that a lookup returns the records
+// of one state of the database: the one its query saw.
+func retryChanged(lookup func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := lookup()
+		if !errors.Is(err, errChanged) || attempt == maxLookupAttempts {
+			return err
+		}
+	}
 }
 
 // hit is one row of a lookup.
@@ -119,25 +146,29 @@ func scanHits(rows *sql.Rows, withName bool) ([]hit, error) {
 }
 
 // record returns the decoded record from the cache, reading and decoding
-// it when the cache has no copy with this hash.
+// it when the cache has no copy with this hash; errChanged when the stored
+// record no longer has this hash.
 func (d *DB) record(ctx context.Context, id string, hash []byte) (*Record, error) {
 	if r := d.cache.get(id, hash); r != nil {
 		return r, nil
 	}
-	s, err := d.stmt(ctx, `SELECT hash, data FROM records WHERE id = ?`) //nolint:sqlclosecheck // cached; Close closes it
+	s, err := d.stmt(ctx, `SELECT data FROM records WHERE id = ? AND hash = ?`) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, err
 	}
-	var h, data []byte
-	if err := s.QueryRowContext(ctx, id).Scan(&h, &data); err != nil {
+	var data []byte
+	if err := s.QueryRowContext(ctx, id, hash).Scan(&data); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("read record %s: %w", id, errChanged)
+		}
 		return nil, fmt.Errorf("read record %s: %w", id, err)
 	}
-	return d.cache.decode(id, h, data)
+	return d.cache.decode(id, hash, data)
 }
 
 const bulkAffectingQuery = `SELECT DISTINCT a.name, a.id, r.hash FROM affected a JOIN records r ON r.id = a.id
 WHERE a.ecosystem = ? AND a.release IN (?, '') AND r.withdrawn IS NULL
-AND a.name IN (SELECT value FROM json_each(?))
+AND a.name IN (${LIST})
 ORDER BY a.name, a.id`
 
 // BulkAffecting is Affecting for many packages of one ecosystem and release
@@ -162,26 +193,33 @@ func (d *DB) BulkAffecting(ctx context.Context, eco catalog.Ecosystem, release s
 	if err != nil {
 		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
 	}
-	s, err := d.stmt(ctx, bulkAffectingQuery) //nolint:sqlclosecheck // cached; Close closes it
-	if err != nil {
-		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
-	}
-	rows, err := s.QueryContext(ctx, string(eco), release, string(list))
-	if err != nil {
-		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
-	}
-	hits, err := scanHits(rows, true)
-	if err != nil {
-		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
-	}
-	for _, h := range hits {
-		r, err := d.record(ctx, h.id, h.hash)
+	err = retryChanged(func() error {
+		clear(out)
+		s, err := d.stmt(ctx, bulkAffectingQuery) //nolint:sqlclosecheck // cached; Close closes it
 		if err != nil {
-			return nil, fmt.Errorf("bulk affecting %s/%s: %w", eco, h.name, err)
+			return err
 		}
-		for _, p := range byNorm[h.name] {
-			out[p] = append(out[p], *r)
+		rows, err := s.QueryContext(ctx, string(eco), release, string(list))
+		if err != nil {
+			return err
 		}
+		hits, err := scanHits(rows, true)
+		if err != nil {
+			return err
+		}
+		for _, h := range hits {
+			r, err := d.record(ctx, h.id, h.hash)
+			if err != nil {
+				return fmt.Errorf("%s: %w", h.name, err)
+			}
+			for _, p := range byNorm[h.name] {
+				out[p] = append(out[p], *r)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bulk affecting %s: %w", eco, err)
 	}
 	return out, nil
 }
@@ -243,7 +281,7 @@ func (d *DB) NVD(ctx context.Context, cveIDs []string) (map[string]CVSS, error) 
 	if err != nil {
 		return nil, fmt.Errorf("nvd lookup: %w", err)
 	}
-	s, err := d.stmt(ctx, `SELECT cve, vector, score, version FROM nvd_cvss WHERE cve IN (SELECT value FROM json_each(?))`) //nolint:sqlclosecheck // cached; Close closes it
+	s, err := d.stmt(ctx, `SELECT cve, vector, score, version FROM nvd_cvss WHERE cve IN (${LIST})`) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, fmt.Errorf("nvd lookup: %w", err)
 	}
@@ -271,29 +309,36 @@ func (d *DB) Status(ctx context.Context) (Status, error) {
 	st := Status{Path: d.path, Ecosystems: map[string]int{}, RecordSources: map[string]int{}, Sources: []SourceStatus{}}
 	wrap := func(err error) error { return fmt.Errorf("vulndb status: %w", err) }
 
-	if err := d.db.QueryRowContext(ctx,
+	// One snapshot, so that the counts belong together even while an
+	// import commits.
+	tx, err := d.db.BeginTx(ctx, d.dia.readOnly)
+	if err != nil {
+		return st, wrap(err)
+	}
+	defer func() { _ = tx.Rollback() }() // read-only: nothing to keep
+	if err := tx.QueryRowContext(ctx,
 		`SELECT count(*), count(withdrawn) FROM records`).Scan(&st.Records, &st.Withdrawn); err != nil {
 		return st, wrap(err)
 	}
-	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM nvd_cvss`).Scan(&st.NVD); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM nvd_cvss`).Scan(&st.NVD); err != nil {
 		return st, wrap(err)
 	}
 	// RFC 3339 strings in UTC of different precision do not sort as text,
 	// so the newest is found in Go.
-	if err := d.eachString(ctx, `SELECT DISTINCT modified FROM records WHERE modified != ''`, func(s string) {
+	if err := eachString(ctx, tx, `SELECT DISTINCT modified FROM records WHERE modified != ''`, func(s string) {
 		if t := parseTime(s); t.After(st.NewestModified) {
 			st.NewestModified = t
 		}
 	}); err != nil {
 		return st, wrap(err)
 	}
-	if err := d.countInto(ctx, `SELECT ecosystem, count(DISTINCT id) FROM affected GROUP BY ecosystem`, st.Ecosystems); err != nil {
+	if err := countInto(ctx, tx, `SELECT ecosystem, count(DISTINCT id) FROM affected GROUP BY ecosystem`, st.Ecosystems); err != nil {
 		return st, wrap(err)
 	}
-	if err := d.countInto(ctx, `SELECT source, count(*) FROM records GROUP BY source`, st.RecordSources); err != nil {
+	if err := countInto(ctx, tx, `SELECT source, count(*) FROM records GROUP BY source`, st.RecordSources); err != nil {
 		return st, wrap(err)
 	}
-	rows, err := d.db.QueryContext(ctx,
+	rows, err := tx.QueryContext(ctx,
 		`SELECT name, last_import, record_count, feed_url, last_attempt, last_error FROM sources ORDER BY name`)
 	if err != nil {
 		return st, wrap(err)
@@ -317,8 +362,8 @@ func (d *DB) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
-func (d *DB) eachString(ctx context.Context, query string, fn func(string)) error {
-	rows, err := d.db.QueryContext(ctx, query)
+func eachString(ctx context.Context, q querier, query string, fn func(string)) error {
+	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
 		return err
 	}
@@ -333,8 +378,8 @@ func (d *DB) eachString(ctx context.Context, query string, fn func(string)) erro
 	return rows.Err()
 }
 
-func (d *DB) countInto(ctx context.Context, query string, into map[string]int) error {
-	rows, err := d.db.QueryContext(ctx, query)
+func countInto(ctx context.Context, q querier, query string, into map[string]int) error {
+	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,9 @@ func (d *DB) updateFeed(ctx context.Context, f Feed, client *http.Client) (FeedR
 	if f.Name == "" {
 		return fr, fmt.Errorf("feed %s: no name", redactURL(f.URL))
 	}
+	if !storable(f.Name) || !storable(f.URL) {
+		return fr, fmt.Errorf("feed %q: name or URL contains a NUL byte or invalid UTF-8", f.Name)
+	}
 	u, err := url.Parse(f.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fr, fmt.Errorf("feed %s: URL %q is not an http(s) URL", f.Name, redactURL(f.URL))
@@ -83,7 +86,7 @@ func (d *DB) updateFeed(ctx context.Context, f Feed, client *http.Client) (FeedR
 	where := fmt.Sprintf("feed %s (%s)", f.Name, redactURL(f.URL))
 
 	var etag, lastMod, storedURL string
-	err = d.db.QueryRowContext(ctx, `SELECT etag, last_modified, feed_url FROM sources WHERE name = ?`, f.Name).
+	err = d.db.QueryRowContext(ctx, d.dia.rewrite(`SELECT etag, last_modified, feed_url FROM sources WHERE name = ?`), f.Name).
 		Scan(&etag, &lastMod, &storedURL)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fr, fmt.Errorf("%s: %w", where, err)
@@ -118,8 +121,8 @@ func (d *DB) updateFeed(ctx context.Context, f Feed, client *http.Client) (FeedR
 	case resp.StatusCode == http.StatusNotModified:
 		fr.NotModified = true
 		now := formatTime(time.Now())
-		if _, err := d.db.ExecContext(ctx, `INSERT INTO sources (name, feed_url, last_attempt, last_error) VALUES (?, ?, ?, '')
-ON CONFLICT (name) DO UPDATE SET feed_url = excluded.feed_url, last_attempt = excluded.last_attempt, last_error = ''`,
+		if _, err := d.db.ExecContext(ctx, d.dia.rewrite(`INSERT INTO sources (name, feed_url, last_attempt, last_error) VALUES (?, ?, ?, '')
+ON CONFLICT (name) DO UPDATE SET feed_url = excluded.feed_url, last_attempt = excluded.last_attempt, last_error = ''`),
 			f.Name, f.URL, now); err != nil {
 			return fr, fmt.Errorf("%s: %w", where, err)
 		}
@@ -162,17 +165,17 @@ ON CONFLICT (name) DO UPDATE SET feed_url = excluded.feed_url, last_attempt = ex
 // recordFeedError notes a failed update in the sources table; the feed's
 // data, ETag and last import stay as they were.
 func (d *DB) recordFeedError(ctx context.Context, f Feed, ferr error) error {
-	if f.Name == "" {
-		return nil
+	if f.Name == "" || !storable(f.Name) || !storable(f.URL) {
+		return nil // updateFeed refused it; there is no row to note it in
 	}
 	// Update failures are often a cancelled context; the note still needs
 	// writing.
 	ctx = context.WithoutCancel(ctx)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := d.db.ExecContext(ctx, `INSERT INTO sources (name, feed_url, last_attempt, last_error) VALUES (?, ?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET last_attempt = excluded.last_attempt, last_error = excluded.last_error`,
-		f.Name, f.URL, formatTime(time.Now()), ferr.Error()); err != nil {
+	if _, err := d.db.ExecContext(ctx, d.dia.rewrite(`INSERT INTO sources (name, feed_url, last_attempt, last_error) VALUES (?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET last_attempt = excluded.last_attempt, last_error = excluded.last_error`),
+		f.Name, f.URL, formatTime(time.Now()), storableText(ferr.Error())); err != nil {
 		return fmt.Errorf("feed %s: record error: %w", f.Name, err)
 	}
 	return nil

@@ -1,3 +1,8 @@
+-- Written once for SQLite and PostgreSQL: ${BLOB} is BLOB or BYTEA,
+-- ${REAL} REAL or DOUBLE PRECISION, ${BYTEORDER} makes PostgreSQL compare
+-- and sort keys by code point as SQLite does, ${WITHOUT_ROWID} is SQLite's
+-- clustered-table clause.
+
 -- Records in OSV form, one row per vulnerability id. data is the Record as
 -- JSON; hash is the SHA-256 of data, so an import of a record whose modified
 -- time is unknown can still tell whether it changed, and readers can tell
@@ -6,45 +11,45 @@
 -- reads overflow pages on every seek. records_lookup covers the lookups'
 -- join, so they never touch the rows themselves.
 CREATE TABLE records (
-	id        TEXT NOT NULL PRIMARY KEY,
+	id        TEXT${BYTEORDER} NOT NULL PRIMARY KEY,
 	source    TEXT NOT NULL,
 	modified  TEXT NOT NULL DEFAULT '',
 	withdrawn TEXT,
-	hash      BLOB NOT NULL,
-	data      BLOB NOT NULL
+	hash      ${BLOB} NOT NULL,
+	data      ${BLOB} NOT NULL
 );
 CREATE INDEX records_lookup ON records (id, withdrawn, hash);
 
 -- One row per package a record affects: ecosystem without the release,
 -- the release ('' when the ecosystem has none), the package name.
 CREATE TABLE affected (
-	ecosystem TEXT NOT NULL,
-	name      TEXT NOT NULL,
-	release   TEXT NOT NULL,
-	id        TEXT NOT NULL,
+	ecosystem TEXT${BYTEORDER} NOT NULL,
+	name      TEXT${BYTEORDER} NOT NULL,
+	release   TEXT${BYTEORDER} NOT NULL,
+	id        TEXT${BYTEORDER} NOT NULL,
 	PRIMARY KEY (ecosystem, name, release, id)
-) WITHOUT ROWID;
+)${WITHOUT_ROWID};
 CREATE INDEX affected_id ON affected (id);
 
 CREATE TABLE aliases (
-	alias TEXT NOT NULL,
-	id    TEXT NOT NULL,
+	alias TEXT${BYTEORDER} NOT NULL,
+	id    TEXT${BYTEORDER} NOT NULL,
 	PRIMARY KEY (alias, id)
-) WITHOUT ROWID;
+)${WITHOUT_ROWID};
 CREATE INDEX aliases_id ON aliases (id);
 
 CREATE TABLE nvd_cvss (
-	cve      TEXT PRIMARY KEY,
+	cve      TEXT${BYTEORDER} PRIMARY KEY,
 	vector   TEXT NOT NULL,
-	score    REAL NOT NULL,
+	score    ${REAL} NOT NULL,
 	version  TEXT NOT NULL,
 	modified TEXT NOT NULL DEFAULT ''
-) WITHOUT ROWID;
+)${WITHOUT_ROWID};
 
 -- One row per feed: a format name for file imports ("osv", "debian",
 -- "alpine", "nvd") or a configured feed's name for online updates.
 CREATE TABLE sources (
-	name          TEXT PRIMARY KEY,
+	name          TEXT${BYTEORDER} PRIMARY KEY,
 	last_import   TEXT NOT NULL DEFAULT '',
 	record_count  INTEGER NOT NULL DEFAULT 0,
 	feed_url      TEXT NOT NULL DEFAULT '',
@@ -52,4 +57,4 @@ CREATE TABLE sources (
 	last_modified TEXT NOT NULL DEFAULT '',
 	last_attempt  TEXT NOT NULL DEFAULT '',
 	last_error    TEXT NOT NULL DEFAULT ''
-) WITHOUT ROWID;
+)${WITHOUT_ROWID};
