@@ -17,7 +17,10 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/notify"
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
+	"github.com/stockade-dev/stockade/internal/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // peer is a webhook receiver that records each delivery by its id and
 // answers with whatever fail says (0: 200 OK).
