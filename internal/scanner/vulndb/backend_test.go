@@ -91,6 +91,40 @@ func TestImportBatches(t *testing.T) {
 	})
 }
 
+// TestLookupsOfUnstorableText: names no import can store (a NUL byte,
+// invalid UTF-8, as a hostile image's package database may hold) match
+// nothing on either backend, and the good names beside them still match.
+func TestLookupsOfUnstorableText(t *testing.T) {
+	eachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db := be.openDB(t)
+		if _, err := db.Import(ctx, trackerFixture); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"glibc\x00", "gl\xffibc"} {
+			if recs, err := db.Affecting(ctx, catalog.Debian, "12", bad); err != nil || len(recs) != 0 {
+				t.Errorf("Affecting(%q): %d, %v", bad, len(recs), err)
+			}
+			if recs, err := db.Affecting(ctx, catalog.Debian, bad, "glibc"); err != nil || len(recs) != 0 {
+				t.Errorf("Affecting(release %q): %d, %v", bad, len(recs), err)
+			}
+			got, err := db.BulkAffecting(ctx, catalog.Debian, "12", []string{bad, "glibc"})
+			if err != nil || len(got) != 1 || len(got["glibc"]) == 0 {
+				t.Errorf("BulkAffecting(%q, glibc): %d keys, %v", bad, len(got), err)
+			}
+			if _, ok, err := db.Get(ctx, bad); ok || err != nil {
+				t.Errorf("Get(%q): %v %v", bad, ok, err)
+			}
+			if ids, err := db.IDsForAlias(ctx, bad); len(ids) != 0 || err != nil {
+				t.Errorf("IDsForAlias(%q): %v %v", bad, ids, err)
+			}
+			if m, err := db.NVD(ctx, []string{bad}); len(m) != 0 || err != nil {
+				t.Errorf("NVD(%q): %v %v", bad, m, err)
+			}
+		}
+	})
+}
+
 // TestTwoProcesses: two handles on one database, as two processes would
 // hold, migrate it together and import into it at the same time; imports
 // take turns and both land.

@@ -69,13 +69,20 @@ ORDER BY a.id`
 // read-only.
 func (d *DB) Affecting(ctx context.Context, eco catalog.Ecosystem, release, pkg string) ([]Record, error) {
 	release = NormalizeRelease(eco, release)
+	name := NormalizeName(eco, pkg)
+	if !storable(string(eco)) || !storable(release) || !storable(name) {
+		// Text no import stores (a NUL byte, invalid UTF-8: a hostile
+		// image's package names) matches nothing, and PostgreSQL would
+		// refuse the query.
+		return []Record{}, nil
+	}
 	var out []Record
 	err := retryChanged(func() error {
 		s, err := d.stmt(ctx, affectingQuery) //nolint:sqlclosecheck // cached; Close closes it
 		if err != nil {
 			return err
 		}
-		rows, err := s.QueryContext(ctx, string(eco), NormalizeName(eco, pkg), release)
+		rows, err := s.QueryContext(ctx, string(eco), name, release)
 		if err != nil {
 			return err
 		}
@@ -176,16 +183,22 @@ ORDER BY a.name, a.id`
 // to its records; packages with none are absent.
 func (d *DB) BulkAffecting(ctx context.Context, eco catalog.Ecosystem, release string, pkgs []string) (map[string][]Record, error) {
 	release = NormalizeRelease(eco, release)
+	out := map[string][]Record{}
+	if !storable(string(eco)) || !storable(release) {
+		return out, nil // as in Affecting
+	}
 	byNorm := make(map[string][]string, len(pkgs))
 	names := make([]string, 0, len(pkgs))
 	for _, p := range pkgs {
 		n := NormalizeName(eco, p)
+		if !storable(n) {
+			continue // as in Affecting
+		}
 		if _, ok := byNorm[n]; !ok {
 			names = append(names, n)
 		}
 		byNorm[n] = append(byNorm[n], p)
 	}
-	out := map[string][]Record{}
 	if len(names) == 0 {
 		return out, nil
 	}
@@ -227,6 +240,9 @@ func (d *DB) BulkAffecting(ctx context.Context, eco catalog.Ecosystem, release s
 // Get returns the record with the given id, withdrawn or not; false when
 // there is none.
 func (d *DB) Get(ctx context.Context, id string) (Record, bool, error) {
+	if !storable(id) {
+		return Record{}, false, nil // as in Affecting
+	}
 	s, err := d.stmt(ctx, `SELECT hash, data FROM records WHERE id = ?`) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return Record{}, false, fmt.Errorf("get %s: %w", id, err)
@@ -248,6 +264,9 @@ func (d *DB) Get(ctx context.Context, id string) (Record, bool, error) {
 // IDsForAlias returns the ids of the records that carry alias (a CVE id, a
 // GHSA id) as an alias, sorted.
 func (d *DB) IDsForAlias(ctx context.Context, alias string) ([]string, error) {
+	if !storable(alias) {
+		return nil, nil // as in Affecting
+	}
 	s, err := d.stmt(ctx, `SELECT id FROM aliases WHERE alias = ? ORDER BY id`) //nolint:sqlclosecheck // cached; Close closes it
 	if err != nil {
 		return nil, fmt.Errorf("alias %s: %w", alias, err)
@@ -274,10 +293,16 @@ func (d *DB) IDsForAlias(ctx context.Context, alias string) ([]string, error) {
 // NVD returns NVD's CVSS v3 scoring for those of cveIDs it has.
 func (d *DB) NVD(ctx context.Context, cveIDs []string) (map[string]CVSS, error) {
 	out := make(map[string]CVSS, len(cveIDs))
-	if len(cveIDs) == 0 {
+	ids := make([]string, 0, len(cveIDs))
+	for _, id := range cveIDs {
+		if storable(id) { // as in Affecting
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
 		return out, nil
 	}
-	list, err := json.Marshal(cveIDs)
+	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, fmt.Errorf("nvd lookup: %w", err)
 	}

@@ -1,6 +1,8 @@
 // Package vulndb is Stockade's vulnerability database: records imported from
 // OSV (every ecosystem), the Debian Security Tracker, Alpine secdb and NVD
-// (CVSS enrichment), kept in SQLite, and queried by ecosystem and package.
+// (CVSS enrichment), kept in SQLite (the CLI's file, Central's data
+// directory) or in PostgreSQL (Central's database), and queried by
+// ecosystem and package.
 package vulndb
 
 import "time"
