@@ -34,6 +34,10 @@ test: test-deps lint ## vet, lint and run the whole test suite against real Post
 	$(GO) vet ./...
 	STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} STOCKADE_REQUIRE_REGISTRY=$${STOCKADE_REQUIRE_REGISTRY:-1} STOCKADE_REQUIRE_KUBE=$${STOCKADE_REQUIRE_KUBE:-1} STOCKADE_REQUIRE_RSYSLOG=$${STOCKADE_REQUIRE_RSYSLOG:-1} $(GO) test -count=1 ./...
 
+.PHONY: proto
+proto: ## regenerate the Go code of the protobuf definitions in api/ (needs protoc: Debian's protobuf-compiler)
+	@hack/proto.sh
+
 lint: ## run golangci-lint with the curated linters in .golangci.yml
 	@test -x $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION) || { mkdir -p $(TOOLS) && GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) && mv $(TOOLS)/golangci-lint $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION); }
 	$(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION) run ./...

@@ -12,6 +12,7 @@ need=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v etcd >/dev/null || [ -x /usr/bin/etcd ] || need+=(etcd-server)
+command -v protoc >/dev/null || need+=(protobuf-compiler)
 compgen -G '/usr/lib/*/rsyslog/lmnsd_gtls.so' >/dev/null && [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog rsyslog-gnutls)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
