@@ -86,7 +86,14 @@ const (
 func (s *Server) wireScanning(ctx context.Context, inv *inventory.Inventory, box *secret.Box) (*integrationapi.API, *vulndbapi.API, error) {
 	log := s.log
 	var err error
-	s.vulndb, err = vulndb.Open(ctx, filepath.Join(s.cfg.DataDir, vulndb.FileName), log.With("component", "vulndb"))
+	// The vulnerability database lives in Central's store: its own schema
+	// of the same PostgreSQL database, or a SQLite file beside stockade.db.
+	vlog := log.With("component", "vulndb")
+	if s.store.Backend() == "postgres" {
+		s.vulndb, err = vulndb.OpenPostgres(ctx, s.cfg.DB, vlog)
+	} else {
+		s.vulndb, err = vulndb.Open(ctx, filepath.Join(s.cfg.DataDir, vulndb.FileName), vlog)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package central
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stockade-dev/stockade/internal/pgtest"
 	"github.com/stockade-dev/stockade/internal/registrytest"
 	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 	"github.com/stockade-dev/stockade/internal/shareddata"
@@ -184,5 +186,28 @@ spec:
 	c.stop()
 	if logs := c.logs.String(); !strings.Contains(logs, "image rescans stopped") || !strings.Contains(logs, "image rescan done") {
 		t.Errorf("scheduler did not run and stop:\n%s", logs)
+	}
+}
+
+// With PostgreSQL as its store, Central keeps the vulnerability database
+// there too (schema vulndb): nothing in the data directory, and the records
+// outlive the process.
+func TestVulnDBInPostgres(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	dir := t.TempDir()
+	c := start(t, dir, withDSN(dsn), func(cfg *Config) { cfg.MaxVulnDBImport = 64 << 20 })
+	res := c.importFeed(shareddata.Path(t, "vulns", "osv-go", "go-vulndb-osv.jsonl"))
+	if len(res.Sources) != 1 || res.Sources[0].Added < 4000 {
+		t.Fatalf("import = %+v", res)
+	}
+	c.stop()
+	if _, err := os.Stat(filepath.Join(dir, vulndb.FileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a SQLite vulnerability database appeared in the data directory: %v", err)
+	}
+	again := start(t, dir, withDSN(dsn))
+	var st vulndb.Status
+	again.must(http.StatusOK, again.admin(), "GET", "/v1/vulndb/status", nil).json(t, &st)
+	if st.Records != res.Sources[0].Added+res.Sources[0].Withdrawn || !strings.HasPrefix(st.Path, "postgres://") || strings.Contains(st.Path, "@") {
+		t.Fatalf("status after restart = records %d, path %q", st.Records, st.Path)
 	}
 }
