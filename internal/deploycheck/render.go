@@ -72,7 +72,10 @@ func severityRank(sev string) int {
 // and where it was read from, one row per violated policy (most severe
 // first) with every violation message, and a totals line.
 func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
-	ew := &textcell.Writer{W: w}
+	// One write per line would be a system call per line: thousands for a
+	// large report, more than the check itself costs.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	ew := &textcell.Writer{W: bw}
 	paint := func(code, s string) string {
 		if !opt.Color || code == "" {
 			return s
@@ -122,7 +125,10 @@ func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
 		ew.Printf("\n")
 	}
 	ew.Printf("%s\n", Totals(r))
-	return ew.Err
+	if ew.Err != nil {
+		return ew.Err
+	}
+	return bw.Flush()
 }
 
 // Totals is the report's one-line summary, the last line of the table:
