@@ -60,10 +60,10 @@ func DefaultHosts() []string { return []string{"localhost", "127.0.0.1", "::1"} 
 // CA signed it. Private keys are written with mode 0600.
 func Ensure(dir string, hosts []string, now time.Time, log *slog.Logger) (Result, error) {
 	var res Result
-	caCert, caKey, err := loadCA(dir)
+	caCert, caKey, err := loadCA(dir, CAFile, CAKeyFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		caCert, caKey, err = createCA(dir, now)
+		caCert, caKey, err = createCA(dir, CAFile, CAKeyFile, "Stockade Central CA", now)
 		if err != nil {
 			return res, err
 		}
@@ -134,8 +134,10 @@ func ServerConfig(cert tls.Certificate) *tls.Config {
 	}
 }
 
-func loadCA(dir string) (*x509.Certificate, crypto.Signer, error) {
-	caPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
+// loadCA reads the CA certFile and its key keyFile in dir; fs.ErrNotExist
+// when neither exists.
+func loadCA(dir, certFile, keyFile string) (*x509.Certificate, crypto.Signer, error) {
+	caPath, keyPath := filepath.Join(dir, certFile), filepath.Join(dir, keyFile)
 	_, certErr := os.Stat(caPath)
 	_, keyErr := os.Stat(keyPath)
 	switch {
@@ -165,7 +167,8 @@ func serial() (*big.Int, error) {
 	return n.Add(n, big.NewInt(1)), nil
 }
 
-func createCA(dir string, now time.Time) (*x509.Certificate, crypto.Signer, error) {
+// createCA creates a CA named commonName as certFile and keyFile in dir.
+func createCA(dir, certFile, keyFile, commonName string, now time.Time) (*x509.Certificate, crypto.Signer, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create certificate authority: generate key: %w", err)
@@ -176,7 +179,7 @@ func createCA(dir string, now time.Time) (*x509.Certificate, crypto.Signer, erro
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
-		Subject:               pkix.Name{CommonName: "Stockade Central CA", Organization: []string{"Stockade"}},
+		Subject:               pkix.Name{CommonName: commonName, Organization: []string{"Stockade"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(caValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
@@ -193,10 +196,10 @@ func createCA(dir string, now time.Time) (*x509.Certificate, crypto.Signer, erro
 		return nil, nil, fmt.Errorf("create certificate authority: %w", err)
 	}
 	// The key first: a CA file without its key would block the next start.
-	if err := writeKey(filepath.Join(dir, CAKeyFile), key); err != nil {
+	if err := writeKey(filepath.Join(dir, keyFile), key); err != nil {
 		return nil, nil, err
 	}
-	if err := writePEM(filepath.Join(dir, CAFile), "CERTIFICATE", der, 0o644); err != nil {
+	if err := writePEM(filepath.Join(dir, certFile), "CERTIFICATE", der, 0o644); err != nil {
 		return nil, nil, err
 	}
 	return cert, key, nil
