@@ -22,6 +22,9 @@ const (
 	ResourceVulnDB           Resource = "VulnDB"
 	// ResourceNotifier is where alerts are forwarded, with its secrets.
 	ResourceNotifier Resource = "Notifier"
+	// ResourceCluster is the secured clusters and the init bundles they
+	// connect with.
+	ResourceCluster Resource = "Cluster"
 )
 
 // Access is a level of access to a resource.

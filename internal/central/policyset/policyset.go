@@ -4,6 +4,7 @@
 // The set is compiled once and reused until a policy changes: every write
 // to the policies bumps a generation counter (Invalidate), and the next
 // reader that sees a newer generation than the one compiled rebuilds it.
+// Those who push the set elsewhere (to connected Sensors) wait on Changed.
 package policyset
 
 import (
@@ -52,6 +53,11 @@ type Cache struct {
 
 	gen atomic.Uint64 // bumped by Invalidate
 
+	// changed is closed and replaced by Invalidate: the signal Changed
+	// hands out.
+	changedMu sync.Mutex
+	changed   chan struct{}
+
 	mu    sync.Mutex
 	built uint64 // generation set was built at, 0 = never
 	set   *policy.Set
@@ -59,14 +65,29 @@ type Cache struct {
 
 // NewCache reads policies from src.
 func NewCache(src Lister, log *slog.Logger) *Cache {
-	c := &Cache{src: src, log: log}
+	c := &Cache{src: src, log: log, changed: make(chan struct{})}
 	c.gen.Store(1)
 	return c
 }
 
-// Invalidate marks the compiled set stale. Call it after a policy write
-// commits.
-func (c *Cache) Invalidate() { c.gen.Add(1) }
+// Invalidate marks the compiled set stale and wakes everyone waiting on
+// Changed. Call it after a policy write commits.
+func (c *Cache) Invalidate() {
+	c.gen.Add(1)
+	c.changedMu.Lock()
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.changedMu.Unlock()
+}
+
+// Changed returns a channel closed at the next Invalidate. Take it before
+// reading the set, so that a change between the read and the wait is not
+// missed.
+func (c *Cache) Changed() <-chan struct{} {
+	c.changedMu.Lock()
+	defer c.changedMu.Unlock()
+	return c.changed
+}
 
 // Generation is the current generation, for tests and metrics.
 func (c *Cache) Generation() uint64 { return c.gen.Load() }
