@@ -300,8 +300,69 @@ type Alert struct {
 	LifecycleStage string             `json:"lifecycleStage"`
 	Deployment     AlertDeployment    `json:"deployment"`
 	Violations     []policy.Violation `json:"violations"`
-	// FailingCheck says whether the policy enforces at deploy time.
+	// FailingCheck says whether the policy enforces at the alert's stage.
 	FailingCheck bool `json:"failingCheck"`
+	// BreakGlass says admission control let the deployment in because of
+	// its break-glass annotation although the policy denies it.
+	BreakGlass bool `json:"breakGlass,omitempty"`
+}
+
+// AlertInput is what a recorded alert is made of.
+type AlertInput struct {
+	Deployment *workload.Deployment
+	Policy     *policy.Compiled
+	Stage      policy.LifecycleStage
+	Violations []policy.Violation
+	// State is ACTIVE, RESOLVED or ATTEMPTED.
+	State string
+	// Enforced says the violation was enforced (admission denied it).
+	Enforced   bool
+	BreakGlass bool
+	Time       time.Time
+}
+
+// NewAlert builds the stored alert of in, with a new id, and the change to
+// queue for its policy's notifiers (nil when the policy has none). Every
+// recorder of alerts (this API, the Sensor connection) goes through it, so
+// that stored documents and notifications look alike whatever their source.
+func NewAlert(in AlertInput) (store.AlertRecord, *outbox.AlertChange, error) {
+	d, p := in.Deployment, in.Policy.Policy
+	dep := AlertDeployment{ID: d.ID, Name: d.Name, Namespace: d.Namespace, ClusterName: d.ClusterName, Type: d.Kind,
+		Labels: d.Labels, Annotations: d.Annotations, Containers: []AlertContainer{}}
+	for _, c := range d.Containers {
+		dep.Containers = append(dep.Containers, AlertContainer{Name: c.Name, Image: c.Image.FullName})
+	}
+	violations := in.Violations
+	if violations == nil {
+		violations = []policy.Violation{}
+	}
+	doc, err := json.Marshal(Alert{
+		Policy: AlertPolicy{ID: p.ID, Name: p.Name, Severity: p.Severity, Description: p.Description, Rationale: p.Rationale,
+			Remediation: p.Remediation, Categories: p.Categories, LifecycleStages: p.LifecycleStages, EnforcementActions: p.EnforcementActions},
+		LifecycleStage: string(in.Stage),
+		Deployment:     dep,
+		Violations:     violations,
+		FailingCheck:   in.Policy.EnforcedAt(in.Stage),
+		BreakGlass:     in.BreakGlass,
+	})
+	if err != nil {
+		return store.AlertRecord{}, nil, fmt.Errorf("encode alert: %w", err)
+	}
+	at := in.Time.UTC().Round(0)
+	rec := store.AlertRecord{
+		ID: uuid.NewString(), PolicyID: p.ID, PolicyName: p.Name, Severity: string(p.Severity),
+		LifecycleStage: string(in.Stage), State: in.State, ClusterName: d.ClusterName,
+		Namespace: d.Namespace, DeploymentID: d.ID, DeploymentName: d.Name, EntityType: "DEPLOYMENT",
+		Enforced: in.Enforced, CreatedAt: at, UpdatedAt: at, JSON: doc,
+	}
+	if len(p.Notifiers) == 0 {
+		return rec, nil, nil
+	}
+	na, err := outbox.AlertFromRecord(rec)
+	if err != nil {
+		return store.AlertRecord{}, nil, err
+	}
+	return rec, &outbox.AlertChange{Notifiers: p.Notifiers, Event: notifier.EventNew, Alert: na}, nil
 }
 
 func (a *API) record(ctx context.Context, deployments []*workload.Deployment, evaluate func(*workload.Deployment) []policy.Alert, now time.Time) error {
@@ -310,36 +371,15 @@ func (a *API) record(ctx context.Context, deployments []*workload.Deployment, ev
 		changes []outbox.AlertChange
 	)
 	for _, d := range deployments {
-		dep := AlertDeployment{ID: d.ID, Name: d.Name, Namespace: d.Namespace, ClusterName: d.ClusterName, Type: d.Kind,
-			Labels: d.Labels, Annotations: d.Annotations, Containers: []AlertContainer{}}
-		for _, c := range d.Containers {
-			dep.Containers = append(dep.Containers, AlertContainer{Name: c.Name, Image: c.Image.FullName})
-		}
 		for _, al := range evaluate(d) {
-			p := al.Policy.Policy
-			doc, err := json.Marshal(Alert{
-				Policy: AlertPolicy{ID: p.ID, Name: p.Name, Severity: p.Severity, Description: p.Description, Rationale: p.Rationale,
-					Remediation: p.Remediation, Categories: p.Categories, LifecycleStages: p.LifecycleStages, EnforcementActions: p.EnforcementActions},
-				LifecycleStage: string(policy.StageDeploy),
-				Deployment:     dep,
-				Violations:     al.Violations,
-				FailingCheck:   al.Policy.EnforcedAt(policy.StageDeploy),
-			})
+			rec, change, err := NewAlert(AlertInput{Deployment: d, Policy: al.Policy, Stage: policy.StageDeploy,
+				Violations: al.Violations, State: store.AlertActive, Time: now})
 			if err != nil {
-				return fmt.Errorf("encode alert: %w", err)
+				return err
 			}
-			recs = append(recs, store.AlertRecord{
-				ID: uuid.NewString(), PolicyID: p.ID, PolicyName: p.Name, Severity: string(p.Severity),
-				LifecycleStage: string(policy.StageDeploy), State: store.AlertActive, ClusterName: d.ClusterName,
-				Namespace: d.Namespace, DeploymentID: d.ID, DeploymentName: d.Name, EntityType: "DEPLOYMENT",
-				CreatedAt: now.UTC().Round(0), UpdatedAt: now.UTC().Round(0), JSON: doc,
-			})
-			if a.notify != nil && len(p.Notifiers) > 0 {
-				na, err := outbox.AlertFromRecord(recs[len(recs)-1])
-				if err != nil {
-					return err
-				}
-				changes = append(changes, outbox.AlertChange{Notifiers: p.Notifiers, Event: notifier.EventNew, Alert: na})
+			recs = append(recs, rec)
+			if a.notify != nil && change != nil {
+				changes = append(changes, *change)
 			}
 		}
 	}
