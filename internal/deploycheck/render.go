@@ -2,7 +2,6 @@ package deploycheck
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/stockade-dev/stockade/internal/sarif"
 	"github.com/stockade-dev/stockade/internal/textcell"
@@ -240,64 +240,178 @@ func objectHeader(res Result) string {
 // WriteJSON writes the report in roxctl's `deployment check --output json`
 // shape, indented by two spaces.
 func WriteJSON(w io.Writer, r *Report) error {
-	out := *r
-	if out.Results == nil {
-		out.Results = []Result{}
-	}
-	out.Results = slices.Clone(out.Results)
-	for i := range out.Results {
-		if out.Results[i].ViolatedPolicies == nil {
-			out.Results[i].ViolatedPolicies = []ViolatedPolicy{}
-		}
-		vps := slices.Clone(out.Results[i].ViolatedPolicies)
-		for j := range vps {
-			if vps[j].Violation == nil {
-				vps[j].Violation = []string{}
-			}
-		}
-		out.Results[i].ViolatedPolicies = vps
-	}
-	// Each result is indented on its own: one indentation pass over a
-	// multi-megabyte report costs more than the whole check.
+	// The report is written by hand rather than through encoding/json: its
+	// shape is fixed, and reflection plus a separate indentation pass cost
+	// more than the whole check on a large corpus. TestWriteJSONMatchesEncoder
+	// holds the output byte for byte to what json.Encoder with SetIndent and
+	// SetEscapeHTML(false) writes.
 	bw := bufio.NewWriterSize(w, 64<<10)
-	// A bufio.Writer keeps its first error and returns it from every later
-	// call, Flush included: the writes below drop it, the Flush reports it.
-	put := func(s string) { _, _ = bw.WriteString(s) }
-	putJSON := func(b []byte) { _, _ = bw.Write(bytes.TrimSuffix(b, []byte("\n"))) }
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("    ", "  ")
-	enc.SetEscapeHTML(false)
-	if len(out.Results) == 0 {
-		put("{\n  \"results\": [],\n")
+	b := make([]byte, 0, 64<<10)
+	flush := func() {
+		_, _ = bw.Write(b) // bufio keeps the first error; Flush reports it
+		b = b[:0]
+	}
+	if len(r.Results) == 0 {
+		b = append(b, "{\n  \"results\": [],\n"...)
 	} else {
-		put("{\n  \"results\": [\n")
-		for i := range out.Results {
-			buf.Reset()
-			if err := enc.Encode(&out.Results[i]); err != nil {
-				return fmt.Errorf("write JSON report: %w", err)
+		b = append(b, "{\n  \"results\": [\n"...)
+		for i := range r.Results {
+			b = append(b, "    "...)
+			b = appendResult(b, &r.Results[i])
+			if i < len(r.Results)-1 {
+				b = append(b, ',')
 			}
-			put("    ")
-			putJSON(buf.Bytes())
-			if i < len(out.Results)-1 {
-				put(",")
+			b = append(b, '\n')
+			if len(b) > 32<<10 {
+				flush()
 			}
-			put("\n")
 		}
-		put("  ],\n")
+		b = append(b, "  ],\n"...)
 	}
-	enc.SetIndent("  ", "  ")
-	buf.Reset()
-	if err := enc.Encode(&out.Summary); err != nil {
-		return fmt.Errorf("write JSON report: %w", err)
-	}
-	put("  \"summary\": ")
-	putJSON(buf.Bytes())
-	put("\n}\n")
+	b = append(b, "  \"summary\": "...)
+	b = appendSummary(b, &r.Summary, "  ")
+	b = append(b, "\n}\n"...)
+	flush()
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
 	return nil
+}
+
+// appendResult writes one result as json.Encoder indents it with prefix
+// "    " and indent "  " (without the trailing newline).
+func appendResult(b []byte, res *Result) []byte {
+	md := &res.Metadata
+	b = append(b, "{\n      \"metadata\": {\n        \"id\": "...)
+	b = appendJSONString(b, md.ID)
+	b = append(b, ",\n        \"additionalInfo\": {\n          \"name\": "...)
+	b = appendJSONString(b, md.AdditionalInfo.Name)
+	b = append(b, ",\n          \"namespace\": "...)
+	b = appendJSONString(b, md.AdditionalInfo.Namespace)
+	b = append(b, ",\n          \"type\": "...)
+	b = appendJSONString(b, md.AdditionalInfo.Type)
+	b = append(b, "\n        }\n      },\n      \"summary\": "...)
+	b = appendSummary(b, &res.Summary, "      ")
+	b = append(b, ",\n      \"violatedPolicies\": "...)
+	if len(res.ViolatedPolicies) == 0 {
+		b = append(b, "[]"...)
+	} else {
+		b = append(b, "[\n"...)
+		for i := range res.ViolatedPolicies {
+			vp := &res.ViolatedPolicies[i]
+			b = append(b, "        {\n          \"name\": "...)
+			b = appendJSONString(b, vp.Name)
+			b = append(b, ",\n          \"severity\": "...)
+			b = appendJSONString(b, vp.Severity)
+			b = append(b, ",\n          \"description\": "...)
+			b = appendJSONString(b, vp.Description)
+			b = append(b, ",\n          \"violation\": "...)
+			if len(vp.Violation) == 0 {
+				b = append(b, "[]"...)
+			} else {
+				b = append(b, "[\n"...)
+				for j, v := range vp.Violation {
+					b = append(b, "            "...)
+					b = appendJSONString(b, v)
+					if j < len(vp.Violation)-1 {
+						b = append(b, ',')
+					}
+					b = append(b, '\n')
+				}
+				b = append(b, "          ]"...)
+			}
+			b = append(b, ",\n          \"remediation\": "...)
+			b = appendJSONString(b, vp.Remediation)
+			b = append(b, ",\n          \"failingCheck\": "...)
+			b = strconv.AppendBool(b, vp.FailingCheck)
+			b = append(b, "\n        }"...)
+			if i < len(res.ViolatedPolicies)-1 {
+				b = append(b, ',')
+			}
+			b = append(b, '\n')
+		}
+		b = append(b, "      ]"...)
+	}
+	return append(b, "\n    }"...)
+}
+
+// appendSummary writes a Summary object whose closing brace is at indent.
+func appendSummary(b []byte, s *Summary, indent string) []byte {
+	b = append(b, '{')
+	for i, f := range [...]struct {
+		name string
+		n    int
+	}{{"CRITICAL", s.Critical}, {"HIGH", s.High}, {"MEDIUM", s.Medium}, {"LOW", s.Low}, {"TOTAL", s.Total}} {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = append(b, indent...)
+		b = append(b, "  \""...)
+		b = append(b, f.name...)
+		b = append(b, "\": "...)
+		b = strconv.AppendInt(b, int64(f.n), 10)
+	}
+	b = append(b, '\n')
+	b = append(b, indent...)
+	return append(b, '}')
+}
+
+// appendJSONString quotes s as encoding/json does without HTML escaping:
+// quote and backslash escaped, control characters as \n, \r, \t, \b, \f
+// or \u00XX, invalid UTF-8 as \ufffd, and U+2028/U+2029 escaped (they end
+// lines in JavaScript).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // csvHeader is the first row WriteCSV writes.
