@@ -79,3 +79,23 @@ func BenchmarkEvaluateCorpus(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evals/s")
 }
+
+func BenchmarkBuiltin(b *testing.B) {
+	for b.Loop() {
+		if _, err := policy.Builtin(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBuiltinSet(b *testing.B) {
+	for b.Loop() {
+		ps, err := policy.Builtin()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := policy.NewSet(ps); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
