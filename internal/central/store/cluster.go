@@ -435,33 +435,32 @@ func (tx *Tx) DeploymentClusters(ctx context.Context, ids []string) (map[string]
 	out := make(map[string]string, len(ids))
 	q := tx.q()
 	for start := 0; start < len(ids); start += deploymentChunk {
-		chunk := ids[start:min(start+deploymentChunk, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		marks := strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")
-		rows, err := q.query(ctx, `SELECT id, cluster FROM deployments WHERE id IN (`+marks+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("look up deployment clusters: %w", err)
-		}
-		for rows.Next() {
-			var id, cluster string
-			if err := rows.Scan(&id, &cluster); err != nil {
-				_ = rows.Close() // the scan error is the one to report
-				return nil, fmt.Errorf("look up deployment clusters: %w", err)
-			}
-			out[id] = cluster
-		}
-		err = rows.Err()
-		if cerr := rows.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := q.deploymentClusters(ctx, ids[start:min(start+deploymentChunk, len(ids))], out); err != nil {
 			return nil, fmt.Errorf("look up deployment clusters: %w", err)
 		}
 	}
 	return out, nil
+}
+
+func (q querier) deploymentClusters(ctx context.Context, ids []string, out map[string]string) error {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	rows, err := q.query(ctx, `SELECT id, cluster FROM deployments WHERE id IN (`+marks+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
+	for rows.Next() {
+		var id, cluster string
+		if err := rows.Scan(&id, &cluster); err != nil {
+			return err
+		}
+		out[id] = cluster
+	}
+	return rows.Err()
 }
 
 // OpenDeploymentAlerts returns the ACTIVE alerts of the deployment with
