@@ -37,6 +37,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/metrics"
 	"github.com/stockade-dev/stockade/internal/central/outbox"
 	"github.com/stockade-dev/stockade/internal/central/rescan"
+	"github.com/stockade-dev/stockade/internal/central/sensorconn"
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 	"github.com/stockade-dev/stockade/internal/version"
@@ -86,6 +87,9 @@ type Server struct {
 	// outbox delivers notifications; it stops with the schedules, before
 	// the store closes.
 	outbox *outbox.Outbox
+	// sensors serves the Sensor connection (gRPC) on the HTTPS listener;
+	// its streams end when the server shuts down.
+	sensors *sensorconn.Service
 }
 
 // New prepares Central: it creates the data directory, TLS material and
@@ -142,8 +146,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *S
 	}
 	s.url = "https://" + net.JoinHostPort(displayHost(host), portOf(s.listener.Addr()))
 	s.http = &http.Server{
-		Handler:           mux,
-		TLSConfig:         certs.ServerConfig(tlsRes.Certificate),
+		Handler:           s.sensors.Handler(mux),
+		TLSConfig:         sensorTLS(certs.ServerConfig(tlsRes.Certificate)),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -152,6 +156,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *S
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.http.RegisterOnShutdown(s.sensors.Stop)
 	return s, nil
 }
 

@@ -60,6 +60,10 @@ func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, e
 		return nil, err
 	}
 	notifiers := s.wireNotifiers(ctx, box)
+	clusterRoutes, err := s.wireSensors(cache)
+	if err != nil {
+		return nil, err
+	}
 
 	var routes []httpapi.Route
 	routes = append(routes, s.serverRoutes(docJSON)...)
@@ -71,6 +75,7 @@ func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, e
 	routes = append(routes, imageapi.New(s.images, s.store).Routes()...)
 	routes = append(routes, integrations.Routes()...)
 	routes = append(routes, vulnAPI.Routes()...)
+	routes = append(routes, clusterRoutes...)
 	return routes, nil
 }
 

@@ -23,8 +23,12 @@ import (
 // logged rather than failing the detection that recorded it.
 const MaxDocument = 4 << 20
 
-// SourceAPI marks deployments recorded through the detection API.
-const SourceAPI = "api"
+// Sources of the inventory's deployments: the detection API, and a
+// cluster's Sensor (sensorconn).
+const (
+	SourceAPI    = "api"
+	SourceSensor = "sensor"
+)
 
 // Store is what the inventory reads its deployments from.
 type Store interface {
