@@ -41,7 +41,9 @@ const (
 // AlertQuery selects a page of alerts. Empty fields do not filter; the string
 // filters match exactly except Deployment (name or id) and Text (a
 // case-insensitive substring of the policy, deployment, namespace or cluster
-// name). Since keeps alerts created at or after it.
+// name). Since keeps alerts created at or after it, Until those created
+// before it. PolicyIDs, when not nil, keeps the alerts of those policies
+// only (an empty, non-nil list matches nothing).
 //
 // Sort is one of "time" (the default: newest first), "-time" (oldest first),
 // "severity" (most severe first), "-severity" (least severe first), "policy"
@@ -58,6 +60,8 @@ type AlertQuery struct {
 	Stage      string
 	Text       string
 	Since      time.Time
+	Until      time.Time
+	PolicyIDs  []string
 	Sort       string
 	Offset     int
 	Limit      int
@@ -287,15 +291,25 @@ func (q AlertQuery) where() (string, []any, error) {
 		args = append(args, "%"+likeEscaper.Replace(fold(q.Text))+"%")
 	}
 	if !q.Since.IsZero() {
-		since := q.Since
-		switch {
-		case since.Before(minTime):
-			since = minTime
-		case since.After(maxTime):
-			since = maxTime
-		}
 		conds = append(conds, "created_at >= ?")
-		args = append(args, since.UnixNano())
+		args = append(args, clampTime(q.Since).UnixNano())
+	}
+	if !q.Until.IsZero() {
+		conds = append(conds, "created_at < ?")
+		args = append(args, clampTime(q.Until).UnixNano())
+	}
+	if len(q.PolicyIDs) > maxPolicyIDs {
+		return "", nil, fmt.Errorf("alert query names %d policies, more than %d: %w", len(q.PolicyIDs), maxPolicyIDs, ErrInvalid)
+	}
+	if q.PolicyIDs != nil {
+		if len(q.PolicyIDs) == 0 {
+			conds = append(conds, "1 = 0")
+		} else {
+			conds = append(conds, "policy_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(q.PolicyIDs)), ", ")+")")
+			for _, id := range q.PolicyIDs {
+				args = append(args, id)
+			}
+		}
 	}
 	for _, a := range args {
 		if s, ok := a.(string); ok {
@@ -308,6 +322,21 @@ func (q AlertQuery) where() (string, []any, error) {
 		return "", nil, nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+// maxPolicyIDs bounds AlertQuery.PolicyIDs, far below the parameter limits
+// of both backends.
+const maxPolicyIDs = 10000
+
+// clampTime brings t into the storable range.
+func clampTime(t time.Time) time.Time {
+	switch {
+	case t.Before(minTime):
+		return minTime
+	case t.After(maxTime):
+		return maxTime
+	}
+	return t
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
