@@ -221,6 +221,20 @@ func TestKubectlAgainstAPIServer(t *testing.T) {
 				t.Errorf("kube event = %+v", ev)
 			}
 		}
+
+		rec.reset()
+		if out, _ := kubectl(t, c, nil, "attach", "-n", ns, "debug", "-c", "app"); strings.Contains(out, "denied the request") {
+			t.Errorf("attach denied:\n%s", out)
+		}
+		kube, alerts = split(rec.all())
+		if len(kube) == 0 || len(alerts) != 0 {
+			t.Errorf("kube events %+v, alerts %+v", kube, alerts)
+		}
+		for _, ev := range kube {
+			if ev.Resource != PodsAttach || !ev.Admitted || ev.Container != "app" {
+				t.Errorf("kube event = %+v", ev)
+			}
+		}
 	})
 }
 
