@@ -1,6 +1,8 @@
 package watch
 
 import (
+	"io"
+	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/stockade-dev/stockade/internal/workload"
 )
@@ -165,6 +168,43 @@ func TestStrip(t *testing.T) {
 func equalPods(a, b *corev1.Pod) bool {
 	return a.Spec.NodeName == b.Spec.NodeName && len(a.Spec.Containers) == len(b.Spec.Containers) &&
 		reflect.DeepEqual(a.Status.ContainerStatuses, b.Status.ContainerStatuses) && maps.Equal(a.Annotations, b.Annotations)
+}
+
+// TestOpenShiftConversion feeds the dynamic informers' transforms an object
+// whose fields have the wrong types: it keeps its metadata, logs, and does
+// not fail the informer.
+func TestOpenShiftConversion(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bad := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps.openshift.io/v1", "kind": "DeploymentConfig",
+		"metadata": map[string]any{"name": "x", "namespace": "ns", "uid": "u1",
+			"annotations": map[string]any{lastApplied: "{}"}},
+		"spec": map[string]any{"replicas": "three", "template": 7},
+	}}
+	out, err := toDeploymentConfig(log)(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, ok := out.(*workload.DeploymentConfig)
+	if !ok || dc.Name != "x" || dc.Namespace != "ns" || dc.UID != "u1" || dc.Spec.Template != nil || dc.Annotations != nil {
+		t.Fatalf("converted = %#v", out)
+	}
+	good := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "route.openshift.io/v1", "kind": "Route",
+		"metadata": map[string]any{"name": "r", "namespace": "ns"},
+		"spec":     map[string]any{"to": map[string]any{"kind": "Service", "name": "web"}, "port": map[string]any{"targetPort": 8080}},
+	}}
+	out, err = toRoute(log)(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt, ok := out.(*workload.Route); !ok || rt.Spec.To.Name != "web" || rt.Spec.Port == nil || rt.Spec.Port.TargetPort.IntValue() != 8080 {
+		t.Fatalf("route = %#v", out)
+	}
+	// The transform is idempotent on what it already converted.
+	if again, err := toRoute(log)(out); err != nil || again != out {
+		t.Fatalf("second transform = %#v, %v", again, err)
+	}
 }
 
 func TestScopeOf(t *testing.T) {

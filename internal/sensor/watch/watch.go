@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -105,6 +106,7 @@ type Watcher struct {
 	byNamespace map[string]map[ref]struct{}
 
 	sync syncTracker
+	ran  atomic.Bool
 }
 
 // entry is the last event emitted for a workload.
@@ -180,8 +182,13 @@ func New(cfg *rest.Config, c Config) (*Watcher, error) {
 // waits until every cache holds the server's state, then normalizes and
 // emits every workload (CREATE events) and closes Synced. It keeps emitting
 // changes until ctx ends, and then returns nil. It returns an error when
-// discovery fails or ctx ends before the caches sync. Run may be called once.
+// discovery fails or ctx ends before the caches sync; a resource Sensor may
+// not list keeps it waiting, each failed attempt logged. Run may be called
+// once.
 func (w *Watcher) Run(ctx context.Context) error {
+	if w.ran.Swap(true) {
+		return errors.New("run watcher: already running")
+	}
 	factories, synced, err := w.setup(ctx)
 	if err != nil {
 		return err
@@ -382,6 +389,9 @@ func (s *syncTracker) finish() {
 
 func (s *syncTracker) check() {
 	if s.closed && len(s.initial) == 0 && s.inFlight == 0 {
-		s.doneOnce.Do(func() { close(s.done) })
+		s.doneOnce.Do(func() {
+			s.initial = nil // release the map's memory; take finds nothing in nil
+			close(s.done)
+		})
 	}
 }
