@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/proto"
 
@@ -155,7 +156,13 @@ func Dial(ctx context.Context, centralAddr string, bundle *initbundle.Bundle, op
 		}
 		tlsCfg.RootCAs = pool
 	}
-	cc, err := grpc.NewClient(centralAddr, grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)))
+	cc, err := grpc.NewClient(centralAddr, grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
+		// The channel's own reconnect backoff follows ours, or it would
+		// hold a stream attempt back for up to two minutes.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: opts.MinBackoff, Multiplier: 2, Jitter: 0.2, MaxDelay: opts.MaxBackoff},
+			MinConnectTimeout: 20 * time.Second,
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("dial central %s: %w", centralAddr, err)
 	}
@@ -231,7 +238,7 @@ func (c *Client) WaitSynced(ctx context.Context) error {
 
 // run keeps a stream up until ctx ends.
 func (c *Client) run(ctx context.Context) {
-	backoff := c.opts.MinBackoff
+	delay := c.opts.MinBackoff
 	for {
 		start := time.Now()
 		acked, err := c.stream(ctx)
@@ -249,18 +256,18 @@ func (c *Client) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		// A stream that was accepted and lasted resets the backoff.
+		// A stream that was accepted and lasted resets the delay.
 		if acked && time.Since(start) > c.opts.MaxBackoff {
-			backoff = c.opts.MinBackoff
+			delay = c.opts.MinBackoff
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
+		wait := delay/2 + rand.N(delay/2+1) //nolint:gosec // G404: jitter spreads reconnects; it guards no secret
 		c.opts.Log.Warn("central connection lost; reconnecting", "err", err, "retry_in", wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
-		backoff = min(2*backoff, c.opts.MaxBackoff)
+		delay = min(2*delay, c.opts.MaxBackoff)
 	}
 }
 
