@@ -51,6 +51,8 @@
 // (BreakGlassAnnotation, any non-empty value, on the object or its pod
 // template) admits a violating workload and records its violations as ACTIVE
 // alerts flagged BreakGlass; a denial records an ATTEMPTED alert per policy.
+// Dry runs are decided the same way and record nothing: the webhook
+// declares no side effects.
 //
 // Malformed, wrong-version or oversized AdmissionReviews are answered with
 // HTTP 400 and a plain message; the body is bounded by Config.MaxBody.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -155,7 +154,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= h.cfg.MaxBody {
+		buf.Grow(int(r.ContentLength) + 1)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	body := buf.Bytes()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -277,8 +281,12 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 	if res.err != nil {
 		res.d = h.failure(req, res.err)
 	}
-	for _, ev := range res.d.events {
-		h.rec.Record(ev)
+	// A dry run (kubectl --dry-run=server) is answered like the real
+	// request but leaves no trace: the webhook declares no side effects.
+	if req.DryRun == nil || !*req.DryRun {
+		for _, ev := range res.d.events {
+			h.rec.Record(ev)
+		}
 	}
 	return res.d.response()
 }

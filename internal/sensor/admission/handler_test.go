@@ -191,6 +191,19 @@ func TestDeploymentConfig(t *testing.T) {
 	}
 }
 
+func TestDryRunIsJudgedWithoutEvents(t *testing.T) {
+	h, rec := newTestHandler(t, Config{})
+	r := loadReview(t, "create-deployments-privileged")
+	dry := true
+	r.Request.DryRun = &dry
+	if _, resp, body := post(t, h, r); resp.Allowed {
+		t.Errorf("dry run of a privileged Deployment admitted: %s", body)
+	}
+	if ev := rec.all(); len(ev) != 0 {
+		t.Errorf("dry run recorded %+v", ev)
+	}
+}
+
 func TestOtherObjectsAdmitted(t *testing.T) {
 	h, rec := newTestHandler(t, Config{})
 	r := loadReview(t, "create-deployments-privileged")
