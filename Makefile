@@ -26,13 +26,14 @@ run: build ## build and start Central on its embedded store at https://$(LISTEN)
 test-deps: ## install what the tests need (PostgreSQL, docker-registry, etcd from Debian; kube-apiserver) when missing
 	@hack/test-deps.sh
 	@hack/kube/build.sh
+	@hack/helm/build.sh
 
 kube-apiserver: ## build kube-apiserver and kubectl for the tests into ~/.cache/stockade/kube (reused when current)
 	@hack/kube/build.sh
 
 test: test-deps lint ## vet, lint and run the whole test suite against real PostgreSQL, registry and kube-apiserver
 	$(GO) vet ./...
-	STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} STOCKADE_REQUIRE_REGISTRY=$${STOCKADE_REQUIRE_REGISTRY:-1} STOCKADE_REQUIRE_KUBE=$${STOCKADE_REQUIRE_KUBE:-1} STOCKADE_REQUIRE_RSYSLOG=$${STOCKADE_REQUIRE_RSYSLOG:-1} $(GO) test -count=1 ./...
+	STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} STOCKADE_REQUIRE_REGISTRY=$${STOCKADE_REQUIRE_REGISTRY:-1} STOCKADE_REQUIRE_KUBE=$${STOCKADE_REQUIRE_KUBE:-1} STOCKADE_REQUIRE_RSYSLOG=$${STOCKADE_REQUIRE_RSYSLOG:-1} STOCKADE_REQUIRE_HELM=$${STOCKADE_REQUIRE_HELM:-1} $(GO) test -count=1 ./...
 
 .PHONY: proto
 proto: ## regenerate the Go code of the protobuf definitions in api/ (needs protoc: Debian's protobuf-compiler)

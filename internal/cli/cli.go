@@ -134,6 +134,7 @@ input error; 3 Central not reachable or it refused the request.`,
 		a.vulndbCmd(),
 		a.policyCmd(),
 		a.centralCmd(),
+		a.sensorCmd(),
 		a.versionCmd(),
 	)
 	return root
