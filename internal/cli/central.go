@@ -9,7 +9,7 @@ import (
 )
 
 func (a *app) centralCmd() *cobra.Command {
-	return group("central", "Query Stockade Central", a.whoamiCmd())
+	return group("central", "Query Stockade Central and onboard secured clusters", a.whoamiCmd(), a.initBundleCmd())
 }
 
 func (a *app) whoamiCmd() *cobra.Command {
