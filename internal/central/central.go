@@ -139,6 +139,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *S
 	if err := httpapi.Mount(mux, s.routes, httpapi.Edge{Auth: s.authn, Observer: s.metrics, Audit: s, Log: log}); err != nil {
 		return nil, err
 	}
+	if err := s.mountDashboard(mux); err != nil {
+		return nil, err
+	}
 
 	s.listener, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {

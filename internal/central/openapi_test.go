@@ -15,8 +15,10 @@ import (
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
 	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 
+	"github.com/stockade-dev/stockade/internal/central/alertapi"
 	"github.com/stockade-dev/stockade/internal/central/detectapi"
 	"github.com/stockade-dev/stockade/internal/central/policyapi"
+	"github.com/stockade-dev/stockade/internal/central/sessionapi"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
 	"github.com/stockade-dev/stockade/internal/policy"
 )
@@ -133,6 +135,10 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Token":                reflect.TypeFor[tokenapi.Metadata](),
 		"GenerateTokenRequest": reflect.TypeFor[tokenapi.GenerateRequest](),
 		"AuthStatus":           reflect.TypeFor[tokenapi.Status](),
+		"LoginRequest":         reflect.TypeFor[sessionapi.LoginRequest](),
+		"LoginResponse":        reflect.TypeFor[sessionapi.LoginResponse](),
+		"AlertSummary":         reflect.TypeFor[alertapi.Summary](),
+		"AlertGroupCount":      reflect.TypeFor[alertapi.GroupCount](),
 		"DeployYAMLRequest":    reflect.TypeFor[detectapi.DeployYAMLRequest](),
 		"ScanImage":            reflect.TypeFor[scan.Image](),
 		"Component":            reflect.TypeFor[scan.Component](),

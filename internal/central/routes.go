@@ -28,6 +28,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/policyset"
 	"github.com/stockade-dev/stockade/internal/central/rescan"
 	"github.com/stockade-dev/stockade/internal/central/secret"
+	"github.com/stockade-dev/stockade/internal/central/sessionapi"
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
 	"github.com/stockade-dev/stockade/internal/central/vulndbapi"
@@ -68,6 +69,7 @@ func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, e
 	var routes []httpapi.Route
 	routes = append(routes, s.serverRoutes(docJSON)...)
 	routes = append(routes, tokenapi.New(s.store, log.With("component", "tokenapi")).Routes()...)
+	routes = append(routes, sessionapi.New(s.authn, log.With("component", "sessionapi")).Routes()...)
 	routes = append(routes, policyapi.New(s.store, cache, inv, log.With("component", "policyapi")).Routes()...)
 	routes = append(routes, alertapi.New(s.store, s.outbox, log.With("component", "alertapi")).Routes()...)
 	routes = append(routes, detectapi.New(cache, s.store, inv, s.images, s.metrics.AlertsRecorded, s.outbox, log.With("component", "detectapi")).Routes()...)

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +33,11 @@ const (
 // Store is what the alert API needs from the store.
 type Store interface {
 	ListAlerts(ctx context.Context, q store.AlertQuery) ([]store.AlertRecord, int, error)
+	SummarizeAlerts(ctx context.Context, q store.AlertQuery, groupings []store.AlertGrouping) (store.AlertSummary, error)
 	GetAlert(ctx context.Context, id string) (store.AlertRecord, error)
+	// ListPolicies gives the categories of each policy, for the category
+	// filter and grouping.
+	ListPolicies(ctx context.Context) ([]store.PolicyRecord, error)
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
 }
 
@@ -59,6 +65,7 @@ func New(st Store, notify Notifications, log *slog.Logger) *API {
 func (a *API) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: http.MethodGet, Path: "/v1/alerts", Permission: auth.Need(auth.ResourceAlert, auth.Read), Handler: a.list},
+		{Method: http.MethodGet, Path: "/v1/alerts/summary", Permission: auth.Need(auth.ResourceAlert, auth.Read), Handler: a.summary},
 		{Method: http.MethodGet, Path: "/v1/alerts/{id}", Permission: auth.Need(auth.ResourceAlert, auth.Read), Handler: a.get},
 		{Method: http.MethodPatch, Path: "/v1/alerts/{id}", Permission: auth.Need(auth.ResourceAlert, auth.Write), Handler: a.patch},
 	}
@@ -99,14 +106,92 @@ func intParam(q map[string][]string, name string, def int) (int, error) {
 	return n, nil
 }
 
-func (a *API) list(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	known := map[string]bool{"policyId": true, "severity": true, "state": true, "namespace": true, "cluster": true,
-		"deployment": true, "stage": true, "query": true, "sort": true, "offset": true, "limit": true}
+// filterParams are the query parameters that select alerts, shared by the
+// list and the summary.
+var filterParams = []string{"policyId", "severity", "state", "namespace", "cluster", "deployment", "stage", "query",
+	"category", "since", "until"}
+
+// checkParams refuses a query parameter that is neither a filter nor one
+// of extra.
+func checkParams(q url.Values, extra ...string) error {
 	for k := range q {
-		if !known[k] {
+		if !slices.Contains(filterParams, k) && !slices.Contains(extra, k) {
 			return httpapi.Invalid("unknown query parameter", httpapi.Detail{Path: k, Message: "unknown query parameter"})
 		}
+	}
+	return nil
+}
+
+func timeParam(q url.Values, name string) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, httpapi.Invalid("bad query parameter", httpapi.Detail{Path: name, Message: "want an RFC 3339 time such as 2026-01-02T15:04:05Z, got " + strconv.Quote(v)})
+	}
+	return t, nil
+}
+
+// filter reads the filter parameters of q into a store query.
+func (a *API) filter(ctx context.Context, q url.Values) (store.AlertQuery, error) {
+	aq := store.AlertQuery{
+		PolicyID:   q.Get("policyId"),
+		Severity:   severity(q.Get("severity")),
+		State:      strings.ToUpper(q.Get("state")),
+		Namespace:  q.Get("namespace"),
+		Cluster:    q.Get("cluster"),
+		Deployment: q.Get("deployment"),
+		Stage:      strings.ToUpper(q.Get("stage")),
+		Text:       q.Get("query"),
+	}
+	var err error
+	if aq.Since, err = timeParam(q, "since"); err != nil {
+		return store.AlertQuery{}, err
+	}
+	if aq.Until, err = timeParam(q, "until"); err != nil {
+		return store.AlertQuery{}, err
+	}
+	if c := q.Get("category"); c != "" {
+		cats, err := a.categories(ctx)
+		if err != nil {
+			return store.AlertQuery{}, err
+		}
+		aq.PolicyIDs = []string{}
+		for id, pc := range cats {
+			if slices.ContainsFunc(pc, func(x string) bool { return strings.EqualFold(x, c) }) {
+				aq.PolicyIDs = append(aq.PolicyIDs, id)
+			}
+		}
+		slices.Sort(aq.PolicyIDs)
+	}
+	return aq, nil
+}
+
+// categories maps every stored policy's id to its categories.
+func (a *API) categories(ctx context.Context) (map[string][]string, error) {
+	recs, err := a.store.ListPolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(recs))
+	for _, rec := range recs {
+		var p struct {
+			Categories []string `json:"categories"`
+		}
+		if err := json.Unmarshal(rec.JSON, &p); err != nil {
+			return nil, fmt.Errorf("policy %q: read document: %w", rec.ID, err)
+		}
+		out[rec.ID] = p.Categories
+	}
+	return out, nil
+}
+
+func (a *API) list(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if err := checkParams(q, "sort", "offset", "limit"); err != nil {
+		return err
 	}
 	offset, err := intParam(q, "offset", 0)
 	if err != nil {
@@ -119,19 +204,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	if limit == 0 || limit > MaxLimit {
 		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "limit", Message: "want 1 to " + strconv.Itoa(MaxLimit)})
 	}
-	aq := store.AlertQuery{
-		PolicyID:   q.Get("policyId"),
-		Severity:   severity(q.Get("severity")),
-		State:      strings.ToUpper(q.Get("state")),
-		Namespace:  q.Get("namespace"),
-		Cluster:    q.Get("cluster"),
-		Deployment: q.Get("deployment"),
-		Stage:      strings.ToUpper(q.Get("stage")),
-		Text:       q.Get("query"),
-		Sort:       q.Get("sort"),
-		Offset:     offset,
-		Limit:      limit,
+	aq, err := a.filter(r.Context(), q)
+	if err != nil {
+		return err
 	}
+	aq.Sort, aq.Offset, aq.Limit = q.Get("sort"), offset, limit
 	recs, total, err := a.store.ListAlerts(r.Context(), aq)
 	if err != nil {
 		return err

@@ -24,19 +24,24 @@ var (
 	ErrRateLimited     = errors.New("too many failed sign-in attempts")
 )
 
-// TokenStore is what the authenticator needs from the store.
+// TokenStore is what checking API tokens needs from the store.
 type TokenStore interface {
 	GetToken(ctx context.Context, id string) (store.TokenRecord, error)
 	TouchToken(ctx context.Context, id string, at time.Time) error
 }
 
-// Authenticator checks the credentials of requests.
+// Authenticator checks the credentials of requests: an Authorization
+// header (Basic for the admin user, Bearer for API tokens) or, without
+// one, the dashboard's session cookie.
 type Authenticator struct {
 	adminHash []byte
-	tokens    TokenStore
-	limiter   *Limiter
-	log       *slog.Logger
-	now       func() time.Time
+	// passwordCred is the credential sessions opened with the admin
+	// password are bound to.
+	passwordCred string
+	store        Store
+	limiter      *Limiter
+	log          *slog.Logger
+	now          func() time.Time
 
 	// verified is the SHA-256 of the last admin password bcrypt accepted, so
 	// that a client sending Basic credentials on every request pays bcrypt's
@@ -45,10 +50,11 @@ type Authenticator struct {
 	verified []byte
 }
 
-// NewAuthenticator checks the admin password against adminHash (bcrypt) and
-// tokens against ts; failures are rate limited by lim.
-func NewAuthenticator(adminHash string, ts TokenStore, lim *Limiter, log *slog.Logger) *Authenticator {
-	return &Authenticator{adminHash: []byte(adminHash), tokens: ts, limiter: lim, log: log, now: time.Now}
+// NewAuthenticator checks the admin password against adminHash (bcrypt),
+// tokens and sessions against st; failed sign-ins are rate limited by lim.
+func NewAuthenticator(adminHash string, st Store, lim *Limiter, log *slog.Logger) *Authenticator {
+	return &Authenticator{adminHash: []byte(adminHash), passwordCred: passwordCredential([]byte(adminHash)),
+		store: st, limiter: lim, log: log, now: time.Now}
 }
 
 // ClientIP is the address failed attempts are counted against.
@@ -68,6 +74,11 @@ func (a *Authenticator) Authenticate(r *http.Request) (Identity, error) {
 	now := a.now()
 	header := r.Header.Get("Authorization")
 	if header == "" {
+		// A session cookie is a credential only without an Authorization
+		// header: Basic and Bearer callers are never subject to CSRF checks.
+		if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+			return a.authenticateSession(r, c.Value, now)
+		}
 		return Identity{}, fmt.Errorf("no credentials: %w", ErrUnauthenticated)
 	}
 	if !a.limiter.Allowed(ip, now) {
@@ -104,7 +115,7 @@ func (a *Authenticator) check(ctx context.Context, header string, now time.Time)
 		}
 		return Identity{Kind: KindUser, Name: AdminUser, Role: RoleAdmin}, "basic", nil
 	case "bearer":
-		id, err := a.checkToken(ctx, cred, now)
+		id, _, err := a.checkToken(ctx, cred, now)
 		return id, "bearer", err
 	}
 	return Identity{}, "unknown", errors.New("unsupported authorization scheme")
@@ -130,35 +141,37 @@ func (a *Authenticator) checkPassword(user, pass string) error {
 	return nil
 }
 
-func (a *Authenticator) checkToken(ctx context.Context, token string, now time.Time) (Identity, error) {
+// checkToken returns the caller a token stands for and the token's expiry
+// (nil: none).
+func (a *Authenticator) checkToken(ctx context.Context, token string, now time.Time) (Identity, *time.Time, error) {
 	id, secret, err := ParseToken(token)
 	if err != nil {
-		return Identity{}, err
+		return Identity{}, nil, err
 	}
-	rec, err := a.tokens.GetToken(ctx, id)
+	rec, err := a.store.GetToken(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return Identity{}, errors.New("unknown API token")
+		return Identity{}, nil, errors.New("unknown API token")
 	}
 	if err != nil {
-		return Identity{}, &lookupError{fmt.Errorf("look up API token: %w", err)}
+		return Identity{}, nil, &lookupError{fmt.Errorf("look up API token: %w", err)}
 	}
 	if !secretMatches(secret, rec.SecretHash) {
-		return Identity{}, errors.New("wrong API token secret")
+		return Identity{}, nil, errors.New("wrong API token secret")
 	}
 	if rec.RevokedAt != nil {
-		return Identity{}, errors.New("API token revoked")
+		return Identity{}, nil, errors.New("API token revoked")
 	}
 	if rec.ExpiresAt != nil && !now.Before(*rec.ExpiresAt) {
-		return Identity{}, errors.New("API token expired")
+		return Identity{}, nil, errors.New("API token expired")
 	}
 	role, err := ParseRole(rec.Role)
 	if err != nil {
-		return Identity{}, fmt.Errorf("API token: %w", err)
+		return Identity{}, nil, fmt.Errorf("API token: %w", err)
 	}
-	if err := a.tokens.TouchToken(ctx, id, now); err != nil {
+	if err := a.store.TouchToken(ctx, id, now); err != nil {
 		a.log.Warn("record token use failed", "token", id, "err", err)
 	}
-	return Identity{Kind: KindToken, Name: rec.Name, Role: role, TokenID: id}, nil
+	return Identity{Kind: KindToken, Name: rec.Name, Role: role, TokenID: id}, rec.ExpiresAt, nil
 }
 
 // lookupError is a store failure while checking a token.

@@ -95,6 +95,8 @@ func Classify(err error) (int, ErrorBody) {
 		return http.StatusBadRequest, body
 	case errors.As(err, &re):
 		return registryStatus(re.Kind), ErrorBody{Error: re.Error()}
+	case errors.Is(err, auth.ErrCSRF):
+		return http.StatusForbidden, ErrorBody{Error: err.Error()}
 	case errors.Is(err, auth.ErrRateLimited):
 		return http.StatusTooManyRequests, ErrorBody{Error: "too many failed sign-in attempts; try again later"}
 	case errors.Is(err, auth.ErrUnauthenticated):

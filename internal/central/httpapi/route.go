@@ -173,7 +173,12 @@ func (e Edge) writeError(w *statusWriter, r *http.Request, route string, err err
 	status, body := Classify(err)
 	switch status {
 	case http.StatusUnauthorized:
-		w.Header().Add("WWW-Authenticate", `Basic realm="Stockade Central", charset="UTF-8"`)
+		// Scripts (the dashboard) mark their requests as XMLHttpRequest, as
+		// is customary; a Basic challenge would make the browser open its
+		// own password dialog over the dashboard's sign-in page.
+		if r.Header.Get("X-Requested-With") != "XMLHttpRequest" {
+			w.Header().Add("WWW-Authenticate", `Basic realm="Stockade Central", charset="UTF-8"`)
+		}
 		w.Header().Add("WWW-Authenticate", `Bearer realm="Stockade Central"`)
 	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(30))

@@ -73,25 +73,6 @@ func matches(p *policy.Policy, query string) bool {
 	return true
 }
 
-func (a *API) list(w http.ResponseWriter, r *http.Request) error {
-	recs, err := a.store.ListPolicies(r.Context())
-	if err != nil {
-		return err
-	}
-	query := r.URL.Query().Get("query")
-	out := []Summary{}
-	for _, rec := range recs {
-		p, err := policyset.Decode(rec)
-		if err != nil {
-			return err
-		}
-		if query == "" || matches(p, query) {
-			out = append(out, summarize(p))
-		}
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, map[string]any{"policies": out})
-}
-
 func (a *API) load(r *http.Request, id string) (*policy.Policy, error) {
 	rec, err := a.store.GetPolicy(r.Context(), id)
 	if err != nil {
