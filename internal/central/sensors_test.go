@@ -322,6 +322,14 @@ func TestSensorPolicyPush(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+
+	// Shutting down does not wait for the Sensor's stream to end.
+	began := time.Now()
+	c.stop()
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("shutdown with a connected Sensor took %s", d)
+	}
+	waitUntil(t, "the sensor to notice", func() bool { return !s.Stats().Connected })
 }
 
 // rawDial opens a stream with the given TLS client certificates (none

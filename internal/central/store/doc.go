@@ -1,7 +1,8 @@
 // Package store is Central's persistent state: policies, alerts, deployments,
 // API tokens, settings, image integrations and scanned images (with when
-// each vulnerability was first seen), kept in embedded SQLite by default or
-// in PostgreSQL at scale.
+// each vulnerability was first seen), notifiers and their outbox, init
+// bundles and secured clusters, kept in embedded SQLite by default or in
+// PostgreSQL at scale.
 //
 // There is one implementation written against database/sql. The few places where
 // the two databases differ (placeholder syntax, the binary column type, LIMIT
