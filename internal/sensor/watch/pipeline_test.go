@@ -14,6 +14,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 
 	"github.com/stockade-dev/stockade/internal/workload"
 )
@@ -234,6 +235,61 @@ func TestScopeOf(t *testing.T) {
 			got := slices.Sorted(maps.Keys(nss))
 			if all != tc.all || (!all && !slices.Equal(got, tc.wantNss)) {
 				t.Errorf("scopeOf = %v %v, want %v %v", all, got, tc.all, tc.wantNss)
+			}
+		})
+	}
+}
+
+// TestContextChangeQueuesAffectedDeployments checks which emitted
+// deployments a Context change puts back in the queue.
+func TestContextChangeQueuesAffectedDeployments(t *testing.T) {
+	w, err := New(&rest.Config{Host: "https://127.0.0.1:1"}, Config{Sink: newRecorder()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.queue.ShutDown()
+	inA := ref{kind: workload.KindDeployment, namespace: "a", name: "web"}
+	inA2 := ref{kind: workload.KindPod, namespace: "a", name: "solo"}
+	inB := ref{kind: workload.KindDeployment, namespace: "b", name: "api"}
+	for _, r := range []ref{inA, inA2, inB} {
+		w.remember(r, &workload.Deployment{ID: r.String()}, "h")
+	}
+	queued := func() []string {
+		var out []string
+		for w.queue.Len() > 0 {
+			r, _ := w.queue.Get()
+			out = append(out, r.String())
+			w.queue.Done(r)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		old, new any
+		want     []ref
+	}{
+		{"service in a", nil, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "web"}}, []ref{inA, inA2}},
+		{"role binding in b", nil, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "b", Name: "edit"}}, []ref{inB}},
+		{"service deleted in c", &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "c", Name: "x"}}, nil, nil},
+		{"cluster role binding moved from a to b", &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "crb"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "a", Name: "default"}},
+		}, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "crb"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "b", Name: "default"}},
+		}, []ref{inA, inA2, inB}},
+		{"cluster role", nil, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "view"}}, []ref{inA, inA2, inB}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.contextChanged(tc.old, tc.new)
+			var want []string
+			for _, r := range tc.want {
+				want = append(want, r.String())
+			}
+			slices.Sort(want)
+			if got := queued(); !slices.Equal(got, want) {
+				t.Errorf("queued %v, want %v", got, want)
 			}
 		})
 	}
