@@ -232,3 +232,16 @@ func CheckURL(field, raw string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// CheckToken checks that field holds a token fit for an HTTP header: set,
+// and without spaces or control characters. Like CheckURL it never repeats
+// the value.
+func CheckToken(field, token string) error {
+	if strings.TrimSpace(token) == "" {
+		return Invalid(field, "required")
+	}
+	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return Invalid(field, "contains spaces or control characters")
+	}
+	return nil
+}

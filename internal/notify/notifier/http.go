@@ -19,19 +19,57 @@ import (
 // Timeout bounds one delivery attempt.
 const Timeout = 15 * time.Second
 
+// MaxAnswer bounds how much of a remote's answer a notifier reads: any
+// service's error document fits.
+const MaxAnswer = 64 << 10
+
 // maxErrorBody is how much of a refusal's body an error quotes.
 const maxErrorBody = 512
 
 // Error is a delivery failure. Status is the remote's HTTP status (0 when no
 // answer came); Message is in plain words and never holds the target URL.
 type Error struct {
-	Status     int
-	Message    string
+	Status  int
+	Message string
+	// Body is the remote's whole answer to a refusal (at most MaxAnswer
+	// bytes, the target URL's path, query and user info scrubbed), for a
+	// notifier that reads the reason from its service's error document;
+	// Message quotes only its start. Nil when no answer came or it could
+	// not be read.
+	Body       []byte
 	permanent  bool
 	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// WithMessage returns a copy of e that says message instead: a notifier's
+// own words for a refusal (the service's reason, what to check), classified
+// as e is (Permanent, RetryAfter).
+func (e *Error) WithMessage(message string) *Error {
+	c := *e
+	c.Message = message
+	return &c
+}
+
+// Scrub removes each non-empty secret from e's message and body: a remote
+// may echo the credential it refused.
+func (e *Error) Scrub(secrets ...string) {
+	e.Message = Scrub(e.Message, secrets...)
+	if len(e.Body) > 0 {
+		e.Body = []byte(Scrub(string(e.Body), secrets...))
+	}
+}
+
+// Scrub replaces each non-empty secret in s with "…".
+func Scrub(s string, secrets ...string) string {
+	for _, secret := range secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "…")
+		}
+	}
+	return s
+}
 
 // Permanent says err cannot succeed by retrying the same message: the remote
 // refused the message itself (400, 404, 413, 422…). Authentication failures
@@ -103,7 +141,7 @@ func HTTPClient(tlsCfg *tls.Config) *http.Client {
 // Do sends req and returns the response body of a 2xx answer (at most
 // limit bytes). Any other outcome is an *Error naming the host — never the
 // full URL, whose path or query may be the secret — and quoting the start
-// of the remote's answer.
+// of the remote's answer, which it keeps whole (bounded) in Body.
 func Do(ctx context.Context, c *http.Client, req *http.Request, limit int64) ([]byte, error) {
 	host := req.URL.Host
 	// The target is the notifier's configured endpoint: reaching where an
@@ -115,7 +153,7 @@ func Do(ctx context.Context, c *http.Client, req *http.Request, limit int64) ([]
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, &Error{Message: fmt.Sprintf("send to %s: %v", host, scrub(err.Error(), req.URL))}
+		return nil, &Error{Message: fmt.Sprintf("send to %s: %v", host, scrubURL(err.Error(), req.URL))}
 	}
 	defer resp.Body.Close() //nolint:errcheck // the body was read; closing loses nothing
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, limit))
@@ -126,6 +164,9 @@ func Do(ctx context.Context, c *http.Client, req *http.Request, limit int64) ([]
 		return body, nil
 	}
 	e := &Error{Status: resp.StatusCode}
+	if readErr == nil && len(body) > 0 {
+		e.Body = []byte(scrubURL(string(body[:min(len(body), MaxAnswer)]), req.URL))
+	}
 	switch resp.StatusCode {
 	case http.StatusBadRequest, http.StatusNotFound, http.StatusGone, http.StatusRequestEntityTooLarge,
 		http.StatusUnprocessableEntity, http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
@@ -170,12 +211,12 @@ func quote(body []byte, u *url.URL) string {
 		}
 		s = s[:cut] + "…"
 	}
-	return scrub(s, u)
+	return scrubURL(s, u)
 }
 
-// scrub removes the URL's path, query and user info from s: a webhook URL's
-// path is its secret.
-func scrub(s string, u *url.URL) string {
+// scrubURL removes the URL's path, query and user info from s: a webhook
+// URL's path is its secret.
+func scrubURL(s string, u *url.URL) string {
 	if u == nil {
 		return s
 	}

@@ -2,7 +2,9 @@ package notifier
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -136,6 +138,20 @@ type Sender interface {
 	Send(ctx context.Context, m *Message) error
 }
 
+// Takes is the usual Sender.Wants for every kind but audit: tests and
+// storm summaries always (Central folds any notifier's alerts into
+// summaries during a storm), alerts whose event is one of events, nothing
+// else.
+func Takes(kind Kind, event Event, events ...Event) bool {
+	switch kind {
+	case KindTest, KindSummary:
+		return true
+	case KindAlert:
+		return slices.Contains(events, event)
+	}
+	return false
+}
+
 // AlertLink is the dashboard address of an alert, or "" without a UI endpoint.
 func AlertLink(uiEndpoint, alertID string) string {
 	return uiLink(uiEndpoint, "/main/violations/"+url.PathEscape(alertID))
@@ -143,6 +159,24 @@ func AlertLink(uiEndpoint, alertID string) string {
 
 // ViolationsLink is the dashboard's violation list, or "".
 func ViolationsLink(uiEndpoint string) string { return uiLink(uiEndpoint, "/main/violations") }
+
+// Origin names Central as the source of what a notifier sends: the host of
+// its dashboard address, or "stockade-central" without one.
+func Origin(uiEndpoint string) string {
+	const central = "stockade-central"
+	ui := strings.TrimSpace(uiEndpoint)
+	if ui == "" {
+		return central
+	}
+	if !strings.Contains(ui, "://") {
+		ui = "https://" + ui
+	}
+	u, err := url.Parse(ui)
+	if err != nil || u.Hostname() == "" {
+		return central
+	}
+	return u.Hostname()
+}
 
 func uiLink(uiEndpoint, path string) string {
 	base := strings.TrimRight(strings.TrimSpace(uiEndpoint), "/")
@@ -168,6 +202,51 @@ func Annotation(a *Alert, key string) string {
 	return strings.TrimSpace(a.Deployment.NamespaceAnnotations[key])
 }
 
+// WebhookFor is the incoming webhook an alert goes to: the URL in the
+// labelKey annotation on its deployment (or namespace), or fallback when
+// there is none. The annotation must hold an https:// URL: whoever can
+// annotate a namespace sets it. Errors are permanent, start with name
+// ("slack: annotation …") and name the annotation and the deployment, never
+// the URL: it is a secret.
+func WebhookFor(name string, a *Alert, labelKey string, fallback *url.URL) (*url.URL, error) {
+	v := Annotation(a, labelKey)
+	if v == "" {
+		return fallback, nil
+	}
+	where := "deployment"
+	if a.Deployment != nil {
+		where = fmt.Sprintf("deployment %s/%s", a.Deployment.Namespace, a.Deployment.Name)
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return nil, Fail("%s: annotation %s on %s is not a webhook URL", name, labelKey, where)
+	}
+	if u.Scheme != "https" {
+		return nil, Fail("%s: annotation %s on %s: want an https:// webhook URL, got scheme %q", name, labelKey, where, u.Scheme)
+	}
+	return u, nil
+}
+
+// Entity names what violated, for people: "Deployment shop/web in cluster
+// prod", "image registry.example/app:1.0", or "an unnamed entity".
+func Entity(a *Alert) string {
+	if d := a.Deployment; d != nil {
+		kind := d.Type
+		if kind == "" {
+			kind = "deployment"
+		}
+		s := fmt.Sprintf("%s %s/%s", kind, d.Namespace, d.Name)
+		if d.ClusterName != "" {
+			s += " in cluster " + d.ClusterName
+		}
+		return s
+	}
+	if a.Image != "" {
+		return "image " + a.Image
+	}
+	return "an unnamed entity"
+}
+
 // SampleAlert is the alert a test message carries.
 func SampleAlert(now time.Time, uiEndpoint string) *Alert {
 	return &Alert{
@@ -190,6 +269,22 @@ func SampleAlert(now time.Time, uiEndpoint string) *Alert {
 		FirstOccurred: now, Time: now,
 		Link: ViolationsLink(uiEndpoint),
 	}
+}
+
+// Severities lists the policy severities, worst first.
+func Severities() []string {
+	return []string{"CRITICAL_SEVERITY", "HIGH_SEVERITY", "MEDIUM_SEVERITY", "LOW_SEVERITY"}
+}
+
+// WorstSeverity is the worst severity counted (above 0) in bySeverity, or
+// "" when none is.
+func WorstSeverity(bySeverity map[string]int) string {
+	for _, sev := range Severities() {
+		if bySeverity[sev] > 0 {
+			return sev
+		}
+	}
+	return ""
 }
 
 // SeverityTitle is a severity for people: "Critical", "High", "Medium", "Low".
