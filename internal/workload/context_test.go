@@ -279,6 +279,12 @@ func TestRBACLevels(t *testing.T) {
 		{"exec through get", []string{
 			roleDoc("Role", "jobs", "exec", "[{apiGroups: [''], resources: [pods/exec], verbs: [get]}]"),
 			bindingDoc("RoleBinding", "jobs", "Role", "exec", robot)}, PermissionElevatedInNamespace},
+		{"self reviews for every authenticated user (system:basic-user)", []string{
+			roleDoc("ClusterRole", "", "system:basic-user", "[{apiGroups: [authorization.k8s.io], resources: [selfsubjectaccessreviews, selfsubjectrulesreviews], verbs: [create]}, {apiGroups: [authentication.k8s.io], resources: [selfsubjectreviews], verbs: [create]}]"),
+			bindingDoc("ClusterRoleBinding", "", "ClusterRole", "system:basic-user", "[{kind: Group, name: 'system:authenticated', apiGroup: rbac.authorization.k8s.io}]")}, PermissionDefault},
+		{"reviewing others' access is more", []string{
+			roleDoc("ClusterRole", "", "reviewer", "[{apiGroups: [authorization.k8s.io], resources: [subjectaccessreviews], verbs: [create]}]"),
+			bindingDoc("ClusterRoleBinding", "", "ClusterRole", "reviewer", robot)}, PermissionElevatedClusterWide},
 		{"cluster-wide read", []string{
 			roleDoc("ClusterRole", "", "nodes-reader", "[{apiGroups: [''], resources: [nodes], verbs: [list]}]"),
 			bindingDoc("ClusterRoleBinding", "", "ClusterRole", "nodes-reader", robot)}, PermissionDefault},

@@ -15,8 +15,10 @@ import (
 //   - NONE: no binding names S.
 //   - DEFAULT: every binding grants read only — the verbs get, list and
 //     watch on resources other than secrets and the pods/exec, pods/attach,
-//     pods/portforward and */proxy subresources — or nothing, or a role
-//     that is not in the Context and is not a built-in one.
+//     pods/portforward and */proxy subresources, and creating reviews of
+//     one's own access (system:basic-user, bound to every authenticated
+//     user) — or nothing, or a role that is not in the Context and is not a
+//     built-in one.
 //   - ELEVATED_IN_NAMESPACE: a RoleBinding grants more than read (a
 //     RoleBinding to cluster-admin included).
 //   - ELEVATED_CLUSTER_WIDE: a ClusterRoleBinding grants more than read.
@@ -193,6 +195,11 @@ func ruleGrant(r *rbacv1.PolicyRule) grant {
 	if contains(r.Verbs, rbacv1.VerbAll) && contains(r.Resources, rbacv1.ResourceAll) {
 		return grantAll
 	}
+	if selfReviewOnly(r) {
+		// Asking "what may I do?" (every authenticated user may, through
+		// the bootstrap role system:basic-user) changes nothing.
+		return grantRead
+	}
 	for _, v := range r.Verbs {
 		switch strings.ToLower(v) {
 		case "get", "list", "watch":
@@ -213,6 +220,33 @@ func ruleGrant(r *rbacv1.PolicyRule) grant {
 		}
 	}
 	return grantRead
+}
+
+// selfReviewOnly reports whether r only lets a caller create reviews of its
+// own identity and access: selfsubjectaccessreviews, selfsubjectrulesreviews
+// (authorization.k8s.io) and selfsubjectreviews (authentication.k8s.io).
+func selfReviewOnly(r *rbacv1.PolicyRule) bool {
+	if len(r.Resources) == 0 || len(r.NonResourceURLs) > 0 {
+		return false
+	}
+	for _, g := range r.APIGroups {
+		if g != "authorization.k8s.io" && g != "authentication.k8s.io" {
+			return false
+		}
+	}
+	for _, res := range r.Resources {
+		switch res {
+		case "selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews":
+		default:
+			return false
+		}
+	}
+	for _, v := range r.Verbs {
+		if !strings.EqualFold(v, "create") {
+			return false
+		}
+	}
+	return true
 }
 
 // sensitiveRead reports whether reading a core resource hands out more
