@@ -15,8 +15,6 @@ const (
 	maxProse         = 2000   // bytes of the policy's description, rationale, remediation
 )
 
-var severities = []string{"CRITICAL_SEVERITY", "HIGH_SEVERITY", "MEDIUM_SEVERITY", "LOW_SEVERITY"}
-
 func (n *Notifier) alertIssue(a *notifier.Alert, test bool) issue {
 	sev := notifier.SeverityTitle(a.Policy.Severity)
 	is := issue{severity: a.Policy.Severity}
@@ -27,11 +25,11 @@ func (n *Notifier) alertIssue(a *notifier.Alert, test bool) issue {
 	} else {
 		is.summary = fmt.Sprintf("[Stockade] %s: %s in %s", sev, a.Policy.Name, shortEntity(a))
 	}
-	is.summary = cut(plain(is.summary), maxSummary)
+	is.summary = notifier.Shorten(notifier.PlainLine(is.summary), maxSummary)
 
 	fmt.Fprintf(&b, "h2. %s\n", esc(oneLine(a.Policy.Name)))
 	field(&b, "Severity", sev)
-	field(&b, "Entity", entity(a))
+	field(&b, "Entity", notifier.Entity(a))
 	if d := a.Deployment; d != nil {
 		images := make([]string, 0, len(d.Containers))
 		for _, c := range d.Containers {
@@ -50,7 +48,7 @@ func (n *Notifier) alertIssue(a *notifier.Alert, test bool) issue {
 	b.WriteString("\nh3. Violations\n")
 	used := 0
 	for i, v := range a.Violations {
-		line := "* " + esc(oneLine(cut(v.Message, maxViolationText))) + "\n"
+		line := "* " + esc(oneLine(notifier.Shorten(v.Message, maxViolationText))) + "\n"
 		if used+len(line) > violationBudget {
 			fmt.Fprintf(&b, "* … and %d more violations\n", len(a.Violations)-i)
 			break
@@ -81,19 +79,16 @@ func (n *Notifier) alertIssue(a *notifier.Alert, test bool) issue {
 }
 
 func (n *Notifier) summaryIssue(s *notifier.Summary) issue {
-	is := issue{summary: fmt.Sprintf("[Stockade] Alert storm: %d more alerts folded", s.Count)}
-	for _, sev := range severities {
-		if s.BySeverity[sev] > 0 {
-			is.severity = sev
-			break
-		}
+	is := issue{
+		summary:  fmt.Sprintf("[Stockade] Alert storm: %d more alerts folded", s.Count),
+		severity: notifier.WorstSeverity(s.BySeverity),
 	}
 	var b strings.Builder
 	b.WriteString("h2. Alert storm\n")
 	fmt.Fprintf(&b, "%d more alerts were folded into this issue during an alert storm between %s and %s.\n",
 		s.Count, s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339))
 	b.WriteString("\nh3. By severity\n||Severity||Alerts||\n")
-	for _, sev := range severities {
+	for _, sev := range notifier.Severities() {
 		fmt.Fprintf(&b, "|%s|%d|\n", notifier.SeverityTitle(sev), s.BySeverity[sev])
 	}
 	if len(s.TopPolicies) > 0 {
@@ -103,7 +98,7 @@ func (n *Notifier) summaryIssue(s *notifier.Summary) issue {
 				fmt.Fprintf(&b, "|… and %d more policies| |\n", len(s.TopPolicies)-i)
 				break
 			}
-			fmt.Fprintf(&b, "|%s|%d|\n", esc(oneLine(cut(p.Name, 200))), p.Count)
+			fmt.Fprintf(&b, "|%s|%d|\n", esc(oneLine(notifier.Shorten(p.Name, 200))), p.Count)
 		}
 	}
 	link := s.Link
@@ -119,12 +114,12 @@ func (n *Notifier) summaryIssue(s *notifier.Summary) issue {
 
 func field(b *strings.Builder, name, value string) {
 	if value = strings.TrimSpace(value); value != "" {
-		fmt.Fprintf(b, "*%s:* %s\n", name, esc(oneLine(cut(value, maxProse))))
+		fmt.Fprintf(b, "*%s:* %s\n", name, esc(oneLine(notifier.Shorten(value, maxProse))))
 	}
 }
 
 func prose(b *strings.Builder, title, text string) {
-	text = strings.TrimSpace(cut(text, maxProse))
+	text = strings.TrimSpace(notifier.Shorten(text, maxProse))
 	if text == "" {
 		return
 	}
@@ -152,24 +147,6 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // wikiURL keeps a link's address from closing the [text|url] markup.
 func wikiURL(u string) string {
 	return strings.NewReplacer("|", "%7C", "[", "%5B", "]", "%5D", " ", "%20").Replace(u)
-}
-
-func entity(a *notifier.Alert) string {
-	if d := a.Deployment; d != nil {
-		kind := d.Type
-		if kind == "" {
-			kind = "deployment"
-		}
-		s := fmt.Sprintf("%s %s/%s", kind, d.Namespace, d.Name)
-		if d.ClusterName != "" {
-			s += " in cluster " + d.ClusterName
-		}
-		return s
-	}
-	if a.Image != "" {
-		return "image " + a.Image
-	}
-	return "an unnamed entity"
 }
 
 func shortEntity(a *notifier.Alert) string {

@@ -137,8 +137,6 @@ func New(cfg notifier.Config) (*Notifier, error) {
 	if err != nil {
 		return nil, notifier.Invalid("jira.caCert", "no PEM certificate found")
 	}
-	client := notifier.HTTPClient(tlsCfg)
-	client.Transport = keepRefusal{next: client.Transport}
 	cred := base64.StdEncoding.EncodeToString([]byte(j.Username + ":" + j.Password))
 	return &Notifier{
 		issueURL:   base + issuePath,
@@ -152,7 +150,7 @@ func New(cfg notifier.Config) (*Notifier, error) {
 		defaults:   defaults,
 		labels:     labels,
 		uiEndpoint: cfg.UIEndpoint,
-		client:     client,
+		client:     notifier.HTTPClient(tlsCfg),
 	}, nil
 }
 
@@ -188,13 +186,7 @@ func parseDefaults(raw string) (map[string]json.RawMessage, []string, error) {
 // Wants takes tests, new alerts and summaries: an issue is opened once and
 // people close it in Jira.
 func (n *Notifier) Wants(kind notifier.Kind, event notifier.Event) bool {
-	switch kind {
-	case notifier.KindTest, notifier.KindSummary:
-		return true
-	case notifier.KindAlert:
-		return event == notifier.EventNew
-	}
-	return false
+	return notifier.Takes(kind, event, notifier.EventNew)
 }
 
 // Send creates the issue m stands for.
@@ -222,7 +214,7 @@ func (n *Notifier) Send(ctx context.Context, m *notifier.Message) error {
 		is.project = n.project
 		if p := notifier.Annotation(m.Alert, n.labelKey); p != "" {
 			if !projectKey.MatchString(p) {
-				return notifier.Fail("jira: annotation %s names %q, which is not a Jira project key", n.labelKey, cut(p, 64))
+				return notifier.Fail("jira: annotation %s names %q, which is not a Jira project key", n.labelKey, notifier.Shorten(p, 64))
 			}
 			is.project = p
 		}
@@ -326,7 +318,6 @@ func (n *Notifier) post(ctx context.Context, id string, fields map[string]any) (
 	if err != nil {
 		return nil, fmt.Errorf("jira: encode issue: %w", err)
 	}
-	ctx, ref := withRefusal(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.issueURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, notifier.Fail("jira: build request for %s: %v", n.host, err)
@@ -337,20 +328,21 @@ func (n *Notifier) post(ctx context.Context, id string, fields map[string]any) (
 	if id != "" {
 		req.Header.Set("X-Stockade-Delivery", id)
 	}
-	if _, err := notifier.Do(ctx, n.client, req, maxAnswer); err != nil {
-		return n.refused(err, ref.body)
+	if _, err := notifier.Do(ctx, n.client, req, notifier.MaxAnswer); err != nil {
+		return n.refused(err)
 	}
 	return nil, nil
 }
 
 // refused puts a failed create in plain words with Jira's messages, and
 // returns Jira's answer when it gave one.
-func (n *Notifier) refused(err error, body []byte) (*answer, error) {
+func (n *Notifier) refused(err error) (*answer, error) {
 	var de *notifier.Error
 	if !errors.As(err, &de) {
 		return nil, fmt.Errorf("jira: create issue: %w", err)
 	}
-	de.Message = n.scrub(de.Message)
+	body := de.Body // Jira's answer as written; what is quoted from it is scrubbed below
+	de.Scrub(n.secrets...)
 	if de.Status == 0 {
 		return nil, fmt.Errorf("jira: create issue: %w", err)
 	}
@@ -366,7 +358,7 @@ func (n *Notifier) refused(err error, body []byte) (*answer, error) {
 	var a answer
 	if json.Unmarshal(body, &a) != nil || len(a.ErrorMessages)+len(a.Errors) == 0 {
 		if hint != "" {
-			return nil, &remoteError{msg: n.scrub(fmt.Sprintf("jira: create issue: %s; %s", de.Message, hint)), err: err}
+			return nil, de.WithMessage(notifier.Scrub(fmt.Sprintf("jira: create issue: %s; %s", de.Message, hint), n.secrets...))
 		}
 		return nil, fmt.Errorf("jira: create issue: %w", err)
 	}
@@ -374,13 +366,13 @@ func (n *Notifier) refused(err error, body []byte) (*answer, error) {
 	if hint != "" {
 		msg += "; " + hint
 	}
-	return &a, &remoteError{msg: n.scrub(msg), err: err}
+	return &a, de.WithMessage(notifier.Scrub(msg, n.secrets...))
 }
 
 func describe(a answer) string {
 	var parts []string
 	for _, m := range a.ErrorMessages {
-		if s := plain(m); s != "" {
+		if s := notifier.PlainLine(m); s != "" {
 			parts = append(parts, s)
 		}
 	}
@@ -390,21 +382,10 @@ func describe(a answer) string {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		parts = append(parts, plain(k)+": "+plain(a.Errors[k]))
+		parts = append(parts, notifier.PlainLine(k)+": "+notifier.PlainLine(a.Errors[k]))
 	}
 	if len(parts) > 10 {
 		parts = append(parts[:10], fmt.Sprintf("and %d more", len(parts)-10))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// scrub keeps the password and the encoded credentials out of text a remote
-// may have echoed them into.
-func (n *Notifier) scrub(s string) string {
-	for _, secret := range n.secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "…")
-		}
-	}
-	return s
 }
