@@ -175,13 +175,7 @@ func New(cfg notifier.Config) (*Notifier, error) {
 // Wants says the email notifier takes test messages, new alerts and storm
 // summaries; a mailbox is no place for every state change or audit event.
 func (n *Notifier) Wants(kind notifier.Kind, event notifier.Event) bool {
-	switch kind {
-	case notifier.KindTest, notifier.KindSummary:
-		return true
-	case notifier.KindAlert:
-		return event == notifier.EventNew
-	}
-	return false
+	return notifier.Takes(kind, event, notifier.EventNew)
 }
 
 // Send mails m to its recipients.

@@ -98,13 +98,7 @@ func New(cfg notifier.Config) (*Notifier, error) {
 
 // Wants takes tests, new, reopened and resolved alerts, and summaries.
 func (n *Notifier) Wants(kind notifier.Kind, event notifier.Event) bool {
-	switch kind {
-	case notifier.KindTest, notifier.KindSummary:
-		return true
-	case notifier.KindAlert:
-		return event == notifier.EventNew || event == notifier.EventReopened || event == notifier.EventResolved
-	}
-	return false
+	return notifier.Takes(kind, event, notifier.EventNew, notifier.EventReopened, notifier.EventResolved)
 }
 
 // Send triggers or resolves the incident m stands for.

@@ -134,15 +134,10 @@ func New(cfg notifier.Config) (*Notifier, error) {
 // Wants takes tests, every alert event, summaries, and audit events when
 // splunk.auditLoggingEnabled is set.
 func (n *Notifier) Wants(kind notifier.Kind, event notifier.Event) bool {
-	switch kind {
-	case notifier.KindTest, notifier.KindSummary:
-		return true
-	case notifier.KindAlert:
-		return event == notifier.EventNew || event == notifier.EventResolved || event == notifier.EventReopened
-	case notifier.KindAudit:
+	if kind == notifier.KindAudit {
 		return n.audit
 	}
-	return false
+	return notifier.Takes(kind, event, notifier.EventNew, notifier.EventResolved, notifier.EventReopened)
 }
 
 // Send posts m to HEC as one event.

@@ -78,13 +78,7 @@ func New(cfg notifier.Config) (*Notifier, error) {
 
 // Wants says Sumo Logic takes tests, every alert event and summaries.
 func (n *Notifier) Wants(kind notifier.Kind, event notifier.Event) bool {
-	switch kind {
-	case notifier.KindTest, notifier.KindSummary:
-		return true
-	case notifier.KindAlert:
-		return event == notifier.EventNew || event == notifier.EventResolved || event == notifier.EventReopened
-	}
-	return false
+	return notifier.Takes(kind, event, notifier.EventNew, notifier.EventResolved, notifier.EventReopened)
 }
 
 // alertBody is an alert as Sumo Logic receives it.

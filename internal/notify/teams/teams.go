@@ -89,13 +89,7 @@ func New(cfg notifier.Config) (*Notifier, error) {
 
 // Wants says Teams takes test messages, NEW alerts and storm summaries.
 func (n *Notifier) Wants(kind notifier.Kind, event notifier.Event) bool {
-	switch kind {
-	case notifier.KindTest, notifier.KindSummary:
-		return true
-	case notifier.KindAlert:
-		return event == notifier.EventNew
-	}
-	return false
+	return notifier.Takes(kind, event, notifier.EventNew)
 }
 
 // Send posts m as a MessageCard to the webhook: the annotation's when the

@@ -178,15 +178,10 @@ func checkExtraFields(fs []notifier.KeyValue) error {
 // Wants says the webhook takes tests, every alert event, summaries, and
 // audit events when audit logging is enabled.
 func (n *Notifier) Wants(kind notifier.Kind, event notifier.Event) bool {
-	switch kind {
-	case notifier.KindTest, notifier.KindSummary:
-		return true
-	case notifier.KindAlert:
-		return event == notifier.EventNew || event == notifier.EventResolved || event == notifier.EventReopened
-	case notifier.KindAudit:
+	if kind == notifier.KindAudit {
 		return n.audit
 	}
-	return false
+	return notifier.Takes(kind, event, notifier.EventNew, notifier.EventResolved, notifier.EventReopened)
 }
 
 // alertBody is the "alert" object: the alert with its event beside its fields.
