@@ -179,7 +179,7 @@ func TestErrorWithMessageAndScrub(t *testing.T) {
 	}
 }
 
-func TestShortenRemoteTextAndBullets(t *testing.T) {
+func TestShortenPlainLineAndBullets(t *testing.T) {
 	for _, tc := range []struct {
 		s    string
 		n    int
@@ -195,11 +195,11 @@ func TestShortenRemoteTextAndBullets(t *testing.T) {
 			t.Errorf("Shorten(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
 		}
 	}
-	if got := RemoteText("  Invalid\n\ttoken \xff "); got != "Invalid token ?" {
-		t.Errorf("RemoteText = %q", got)
+	if got := PlainLine("  Invalid\n\ttoken \xff "); got != "Invalid token ?" {
+		t.Errorf("PlainLine = %q", got)
 	}
-	if got := RemoteText(strings.Repeat("é", 1000)); len(got) > 512 || !strings.HasSuffix(got, "…") || !utf8.ValidString(got) {
-		t.Errorf("RemoteText of a long text: %d bytes, %q…", len(got), got[:20])
+	if got := PlainLine(strings.Repeat("é", 1000)); len(got) > 512 || !strings.HasSuffix(got, "…") || !utf8.ValidString(got) {
+		t.Errorf("PlainLine of a long text: %d bytes, %q…", len(got), got[:20])
 	}
 
 	called := 0

@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// maxRemoteText bounds one piece of a remote's text that an error quotes.
-const maxRemoteText = 512
+// maxPlainLine bounds a PlainLine.
+const maxPlainLine = 512
 
 // Shorten cuts s to at most n bytes on a rune boundary, ending in "…" when
 // it cut: for services whose limits count bytes.
@@ -23,12 +23,12 @@ func Shorten(s string, n int) string {
 	return s[:end] + ellipsis
 }
 
-// RemoteText is text from a remote's answer (a reason in its error
-// document) as one printable line of at most 512 bytes, fit to quote in an
-// error.
-func RemoteText(s string) string {
+// PlainLine is s as one printable line of at most 512 bytes (white space
+// folded, invalid UTF-8 replaced): a reason from a remote's answer fit to
+// quote in an error, or user text fit for a title.
+func PlainLine(s string) string {
 	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "?")), " ")
-	return Shorten(s, maxRemoteText)
+	return Shorten(s, maxPlainLine)
 }
 
 // Bullets lists n items one a line, each after bullet with the text item(i)
