@@ -43,7 +43,6 @@ const (
 	maxViolations = 100  // violations listed in custom_details
 	maxText       = 4096 // bytes of any one text in custom_details
 	maxPolicies   = 50   // top policies listed in a summary
-	defaultSource = "stockade-central"
 )
 
 // Notifier sends to one PagerDuty service. It is safe for concurrent use.
@@ -62,11 +61,8 @@ func New(cfg notifier.Config) (*Notifier, error) {
 	if p == nil {
 		return nil, notifier.Invalid("pagerduty", "required for a notifier of type %q", notifier.TypePagerDuty)
 	}
-	if strings.TrimSpace(p.APIKey) == "" {
-		return nil, notifier.Invalid("pagerduty.apiKey", "required")
-	}
-	if strings.ContainsFunc(p.APIKey, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return nil, notifier.Invalid("pagerduty.apiKey", "contains spaces or control characters")
+	if err := notifier.CheckToken("pagerduty.apiKey", p.APIKey); err != nil {
+		return nil, err
 	}
 	endpoint := DefaultEndpoint
 	if strings.TrimSpace(p.Endpoint) != "" {
@@ -84,15 +80,13 @@ func New(cfg notifier.Config) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := notifier.HTTPClient(tlsCfg)
-	client.Transport = keepRefusal{next: client.Transport}
 	return &Notifier{
 		endpoint:   endpoint,
 		host:       u.Host,
 		routingKey: p.APIKey,
 		uiEndpoint: cfg.UIEndpoint,
-		origin:     originHost(cfg.UIEndpoint),
-		client:     client,
+		origin:     notifier.Origin(cfg.UIEndpoint),
+		client:     notifier.HTTPClient(tlsCfg),
 	}, nil
 }
 
@@ -222,9 +216,9 @@ func (n *Notifier) trigger(key string, m *notifier.Message, a *notifier.Alert, a
 		Test:           test,
 		Policy:         a.Policy.Name,
 		Severity:       a.Policy.Severity,
-		Description:    cut(a.Policy.Description, maxText),
-		Rationale:      cut(a.Policy.Rationale, maxText),
-		Remediation:    cut(a.Policy.Remediation, maxText),
+		Description:    notifier.Shorten(a.Policy.Description, maxText),
+		Rationale:      notifier.Shorten(a.Policy.Rationale, maxText),
+		Remediation:    notifier.Shorten(a.Policy.Remediation, maxText),
 		Categories:     a.Policy.Categories,
 		LifecycleStage: a.LifecycleStage,
 		Enforcement:    a.Enforcement,
@@ -244,7 +238,7 @@ func (n *Notifier) trigger(key string, m *notifier.Message, a *notifier.Alert, a
 			d.ViolationsOmitted = len(a.Violations) - i
 			break
 		}
-		d.Violations = append(d.Violations, cut(v.Message, maxText))
+		d.Violations = append(d.Violations, notifier.Shorten(v.Message, maxText))
 	}
 	p := &payload{
 		Severity: severity(a.Policy.Severity),
@@ -282,7 +276,7 @@ func (n *Notifier) trigger(key string, m *notifier.Message, a *notifier.Alert, a
 	case m.Event == notifier.EventReopened:
 		prefix += "Reopened: "
 	}
-	p.Summary = cut(plain(prefix+a.Policy.Name+": "+entity(a)), maxSummary)
+	p.Summary = notifier.Shorten(notifier.PlainLine(prefix+a.Policy.Name+": "+notifier.Entity(a)), maxSummary)
 
 	ev := n.envelope("trigger", key, p)
 	if alertLink != "" {
@@ -317,13 +311,6 @@ func (n *Notifier) summary(s *notifier.Summary, at time.Time) event {
 	if d.Link == "" {
 		d.Link = notifier.ViolationsLink(n.uiEndpoint)
 	}
-	worst := ""
-	for _, sev := range []string{"CRITICAL_SEVERITY", "HIGH_SEVERITY", "MEDIUM_SEVERITY", "LOW_SEVERITY"} {
-		if s.BySeverity[sev] > 0 {
-			worst = sev
-			break
-		}
-	}
 	text := fmt.Sprintf("Alert storm: %d more alerts folded", s.Count)
 	if len(s.TopPolicies) > 0 {
 		text += fmt.Sprintf(", most from %q", s.TopPolicies[0].Name)
@@ -333,9 +320,9 @@ func (n *Notifier) summary(s *notifier.Summary, at time.Time) event {
 		when = at
 	}
 	p := &payload{
-		Summary:       cut(plain(text), maxSummary),
+		Summary:       notifier.Shorten(notifier.PlainLine(text), maxSummary),
 		Source:        n.origin,
-		Severity:      severity(worst),
+		Severity:      severity(notifier.WorstSeverity(s.BySeverity)),
 		Timestamp:     when.UTC().Format(time.RFC3339Nano),
 		Component:     "alerts",
 		Class:         "alert storm",
@@ -378,7 +365,6 @@ func (n *Notifier) post(ctx context.Context, id string, ev event) error {
 	if err != nil {
 		return fmt.Errorf("pagerduty: encode event: %w", err)
 	}
-	ctx, ref := withRefusal(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return notifier.Fail("pagerduty: build request for %s: %v", n.host, err)
@@ -388,24 +374,25 @@ func (n *Notifier) post(ctx context.Context, id string, ev event) error {
 	if id != "" {
 		req.Header.Set("X-Stockade-Delivery", id)
 	}
-	got, err := notifier.Do(ctx, n.client, req, maxAnswer)
+	got, err := notifier.Do(ctx, n.client, req, notifier.MaxAnswer)
 	if err != nil {
-		return n.refused(ev.EventAction, err, ref.body)
+		return n.refused(ev.EventAction, err)
 	}
 	var a answer
 	if json.Unmarshal(got, &a) == nil && a.Status != "" && a.Status != "success" {
-		return fmt.Errorf("pagerduty: %s did not take the %s event: %s", n.host, ev.EventAction, n.scrub(describe(a)))
+		return fmt.Errorf("pagerduty: %s did not take the %s event: %s", n.host, ev.EventAction, notifier.Scrub(describe(a), n.routingKey))
 	}
 	return nil
 }
 
 // refused puts a failed delivery in plain words with PagerDuty's errors.
-func (n *Notifier) refused(action string, err error, body []byte) error {
+func (n *Notifier) refused(action string, err error) error {
 	var de *notifier.Error
 	if !errors.As(err, &de) {
 		return fmt.Errorf("pagerduty: send %s event: %w", action, err)
 	}
-	de.Message = n.scrub(de.Message)
+	body := de.Body // PagerDuty's answer as written; what is quoted from it is scrubbed below
+	de.Scrub(n.routingKey)
 	var a answer
 	if de.Status == 0 || json.Unmarshal(body, &a) != nil || (a.Message == "" && len(a.Errors) == 0) {
 		return fmt.Errorf("pagerduty: send %s event: %w", action, err)
@@ -415,12 +402,12 @@ func (n *Notifier) refused(action string, err error, body []byte) error {
 	if strings.Contains(strings.Join(a.Errors, " "), "routing_key") || de.Status == http.StatusUnauthorized || de.Status == http.StatusForbidden {
 		msg += "; check pagerduty.apiKey (the service's Events API v2 integration key)"
 	}
-	return &remoteError{msg: n.scrub(msg), err: err}
+	return de.WithMessage(notifier.Scrub(msg, n.routingKey))
 }
 
 func describe(a answer) string {
 	parts := make([]string, 0, 1+len(a.Errors))
-	if s := plain(a.Message); s != "" {
+	if s := notifier.PlainLine(a.Message); s != "" {
 		parts = append(parts, s)
 	}
 	errs := make([]string, 0, len(a.Errors))
@@ -429,7 +416,7 @@ func describe(a answer) string {
 			errs = append(errs, fmt.Sprintf("and %d more", len(a.Errors)-i))
 			break
 		}
-		if s := plain(e); s != "" {
+		if s := notifier.PlainLine(e); s != "" {
 			errs = append(errs, s)
 		}
 	}
@@ -437,14 +424,9 @@ func describe(a answer) string {
 		parts = append(parts, strings.Join(errs, "; "))
 	}
 	if len(parts) == 0 {
-		return "status " + plain(a.Status)
+		return "status " + notifier.PlainLine(a.Status)
 	}
 	return strings.Join(parts, ": ")
-}
-
-// scrub keeps the routing key out of text a remote may have echoed it into.
-func (n *Notifier) scrub(s string) string {
-	return strings.ReplaceAll(s, n.routingKey, "…")
 }
 
 // severity maps a policy severity to a PagerDuty one.
@@ -460,25 +442,7 @@ func severity(s string) string {
 	return "warning"
 }
 
-func entity(a *notifier.Alert) string {
-	if d := a.Deployment; d != nil {
-		kind := d.Type
-		if kind == "" {
-			kind = "deployment"
-		}
-		s := fmt.Sprintf("%s %s/%s", kind, d.Namespace, d.Name)
-		if d.ClusterName != "" {
-			s += " in cluster " + d.ClusterName
-		}
-		return s
-	}
-	if a.Image != "" {
-		return "image " + a.Image
-	}
-	return "an unnamed entity"
-}
-
-func dedupKey(s string) string { return cut(strings.TrimSpace(s), maxDedupKey) }
+func dedupKey(s string) string { return notifier.Shorten(strings.TrimSpace(s), maxDedupKey) }
 
 func joinNonEmpty(sep string, parts ...string) string {
 	kept := parts[:0:0]
@@ -495,20 +459,4 @@ func orDefault(s, def string) string {
 		return s
 	}
 	return def
-}
-
-// originHost names Central as a source: its UI endpoint's host, or a fixed name.
-func originHost(uiEndpoint string) string {
-	ui := strings.TrimSpace(uiEndpoint)
-	if ui == "" {
-		return defaultSource
-	}
-	if !strings.Contains(ui, "://") {
-		ui = "https://" + ui
-	}
-	u, err := url.Parse(ui)
-	if err != nil || u.Hostname() == "" {
-		return defaultSource
-	}
-	return u.Hostname()
 }
