@@ -73,7 +73,7 @@ func (n *Notifier) fitAlert(ev alertEvent) ([]byte, error) {
 	all := make([]notifier.Violation, len(a.Violations))
 	perMessage := max(n.truncate/8, 64)
 	for i, v := range a.Violations {
-		all[i] = notifier.Violation{Message: cut(v.Message, perMessage)}
+		all[i] = notifier.Violation{Message: notifier.Shorten(v.Message, perMessage)}
 	}
 	size := func(keep int) ([]byte, error) {
 		a.Violations = all[:keep]
@@ -84,9 +84,9 @@ func (n *Notifier) fitAlert(ev alertEvent) ([]byte, error) {
 		return b, err
 	}
 	prose := max(n.truncate/16, 64)
-	a.Policy.Description = cut(a.Policy.Description, prose)
-	a.Policy.Rationale = cut(a.Policy.Rationale, prose)
-	a.Policy.Remediation = cut(a.Policy.Remediation, prose)
+	a.Policy.Description = notifier.Shorten(a.Policy.Description, prose)
+	a.Policy.Rationale = notifier.Shorten(a.Policy.Rationale, prose)
+	a.Policy.Remediation = notifier.Shorten(a.Policy.Remediation, prose)
 	if a.Deployment != nil {
 		d := *a.Deployment
 		d.Labels, d.Annotations, d.NamespaceAnnotations = nil, nil, nil
@@ -179,9 +179,9 @@ func (n *Notifier) encodeAudit(m *notifier.Message) ([]byte, error) {
 		return b, nil
 	}
 	ev.Truncated = true
-	au.Path = cut(au.Path, n.truncate/8)
-	au.User = cut(au.User, n.truncate/16)
-	ev.Message = cut(ev.Message, n.truncate/8)
+	au.Path = notifier.Shorten(au.Path, n.truncate/8)
+	au.User = notifier.Shorten(au.User, n.truncate/16)
+	ev.Message = notifier.Shorten(ev.Message, n.truncate/8)
 	if b, err = json.Marshal(ev); err != nil {
 		return nil, fmt.Errorf("splunk: encode audit event: %w", err)
 	}
@@ -193,25 +193,7 @@ func (n *Notifier) encodeAudit(m *notifier.Message) ([]byte, error) {
 
 // headline is an alert in one line for people.
 func headline(a *notifier.Alert) string {
-	return fmt.Sprintf("%s severity policy %q violated by %s", notifier.SeverityTitle(a.Policy.Severity), a.Policy.Name, entity(a))
-}
-
-func entity(a *notifier.Alert) string {
-	if d := a.Deployment; d != nil {
-		kind := d.Type
-		if kind == "" {
-			kind = "deployment"
-		}
-		s := fmt.Sprintf("%s %s/%s", kind, d.Namespace, d.Name)
-		if d.ClusterName != "" {
-			s += " in cluster " + d.ClusterName
-		}
-		return s
-	}
-	if a.Image != "" {
-		return "image " + a.Image
-	}
-	return "an unnamed entity"
+	return fmt.Sprintf("%s severity policy %q violated by %s", notifier.SeverityTitle(a.Policy.Severity), a.Policy.Name, notifier.Entity(a))
 }
 
 func eventWord(e notifier.Event) string {

@@ -33,7 +33,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +53,6 @@ const (
 
 	collectorPath = "/services/collector/event"
 	source        = "stockade"
-	defaultHost   = "stockade-central"
 )
 
 // Notifier posts events to one HEC endpoint. It is safe for concurrent use.
@@ -78,11 +76,8 @@ func New(cfg notifier.Config) (*Notifier, error) {
 	if s == nil {
 		return nil, notifier.Invalid("splunk", "required for a notifier of type %q", notifier.TypeSplunk)
 	}
-	if strings.TrimSpace(s.HTTPToken) == "" {
-		return nil, notifier.Invalid("splunk.httpToken", "required")
-	}
-	if strings.ContainsFunc(s.HTTPToken, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return nil, notifier.Invalid("splunk.httpToken", "contains spaces or control characters")
+	if err := notifier.CheckToken("splunk.httpToken", s.HTTPToken); err != nil {
+		return nil, err
 	}
 	u, err := notifier.CheckURL("splunk.httpEndpoint", s.HTTPEndpoint)
 	if err != nil {
@@ -114,20 +109,18 @@ func New(cfg notifier.Config) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := notifier.HTTPClient(tlsCfg)
-	client.Transport = keepRefusal{next: client.Transport}
 	return &Notifier{
 		endpoint:   u.String(),
 		host:       u.Host,
 		token:      s.HTTPToken,
-		origin:     originHost(cfg.UIEndpoint),
+		origin:     notifier.Origin(cfg.UIEndpoint),
 		alertType:  orDefault(s.SourceTypes["alert"], DefaultAlertSourceType),
 		auditType:  orDefault(s.SourceTypes["audit"], DefaultAuditSourceType),
 		truncate:   truncate,
 		audit:      s.AuditLoggingEnabled,
 		uiEndpoint: cfg.UIEndpoint,
 		channel:    newChannel(),
-		client:     client,
+		client:     notifier.HTTPClient(tlsCfg),
 	}, nil
 }
 
@@ -217,7 +210,6 @@ type hecAnswer struct {
 }
 
 func (n *Notifier) post(ctx context.Context, id string, body []byte) error {
-	ctx, ref := withRefusal(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return notifier.Fail("splunk: build request for %s: %v", n.host, err)
@@ -228,25 +220,26 @@ func (n *Notifier) post(ctx context.Context, id string, body []byte) error {
 	if id != "" {
 		req.Header.Set("X-Stockade-Delivery", id)
 	}
-	answer, err := notifier.Do(ctx, n.client, req, maxAnswer)
+	answer, err := notifier.Do(ctx, n.client, req, notifier.MaxAnswer)
 	if err != nil {
-		return n.refused(err, ref.body)
+		return n.refused(err)
 	}
 	var a hecAnswer
 	if json.Unmarshal(answer, &a) == nil && a.Code != nil && *a.Code != 0 {
 		return fmt.Errorf("splunk: HEC at %s did not take the event: %s", n.host,
-			n.scrub(describe(a)))
+			notifier.Scrub(describe(a), n.token))
 	}
 	return nil
 }
 
 // refused puts a failed delivery in plain words with HEC's own reason.
-func (n *Notifier) refused(err error, body []byte) error {
+func (n *Notifier) refused(err error) error {
 	var de *notifier.Error
 	if !errors.As(err, &de) {
 		return fmt.Errorf("splunk: send event: %w", err)
 	}
-	de.Message = n.scrub(de.Message)
+	body := de.Body // HEC's answer as written; what is quoted from it is scrubbed below
+	de.Scrub(n.token)
 	if de.Status == 0 {
 		return fmt.Errorf("splunk: send event: %w", err)
 	}
@@ -266,11 +259,11 @@ func (n *Notifier) refused(err error, body []byte) error {
 			msg += "; the token's index does not exist or the token may not write to it"
 		}
 	}
-	return &remoteError{msg: n.scrub(msg), err: err}
+	return de.WithMessage(notifier.Scrub(msg, n.token))
 }
 
 func describe(a hecAnswer) string {
-	s := plain(a.Text)
+	s := notifier.PlainLine(a.Text)
 	if s == "" {
 		s = "no reason given"
 	}
@@ -280,32 +273,10 @@ func describe(a hecAnswer) string {
 	return s
 }
 
-// scrub keeps the token out of text a remote may have echoed it into.
-func (n *Notifier) scrub(s string) string {
-	return strings.ReplaceAll(s, n.token, "…")
-}
-
 // epoch is t in seconds since 1970 with milliseconds, as HEC's "time".
 func epoch(t time.Time) json.Number {
 	ms := t.UnixMilli()
 	return json.Number(fmt.Sprintf("%d.%03d", ms/1000, ms%1000))
-}
-
-// originHost is the envelope's host: Central's address from its UI
-// endpoint, or a fixed name.
-func originHost(uiEndpoint string) string {
-	ui := strings.TrimSpace(uiEndpoint)
-	if ui == "" {
-		return defaultHost
-	}
-	if !strings.Contains(ui, "://") {
-		ui = "https://" + ui
-	}
-	u, err := url.Parse(ui)
-	if err != nil || u.Hostname() == "" {
-		return defaultHost
-	}
-	return u.Hostname()
 }
 
 func orDefault(s, def string) string {
