@@ -48,7 +48,6 @@ const (
 	maxPolicies    = 10   // top policies listed in a summary
 	maxLine        = 300  // runes kept of one violation or policy name
 	maxDescription = 1000 // runes kept of the policy description
-	answerLimit    = 64 << 10
 )
 
 // Notifier delivers to one Slack incoming webhook. It is safe for
@@ -112,7 +111,7 @@ func (n *Notifier) Send(ctx context.Context, m *notifier.Message) error {
 		if m.Alert == nil {
 			return notifier.Fail("slack: alert message %s carries no alert", m.ID)
 		}
-		u, err := n.target(m.Alert)
+		u, err := notifier.WebhookFor("slack", m.Alert, n.labelKey, n.webhook)
 		if err != nil {
 			return err
 		}
@@ -131,35 +130,13 @@ func (n *Notifier) Send(ctx context.Context, m *notifier.Message) error {
 	return n.post(ctx, target, body)
 }
 
-// target is the webhook for a: the labelKey annotation's URL, which must be
-// https (it comes from whoever can annotate a namespace), or the default.
-func (n *Notifier) target(a *notifier.Alert) (*url.URL, error) {
-	v := notifier.Annotation(a, n.labelKey)
-	if v == "" {
-		return n.webhook, nil
-	}
-	where := "deployment"
-	if a.Deployment != nil {
-		where = fmt.Sprintf("deployment %s/%s", a.Deployment.Namespace, a.Deployment.Name)
-	}
-	// The value is a webhook URL, a secret: errors name the annotation, never its value.
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" {
-		return nil, notifier.Fail("slack: annotation %s on %s is not a webhook URL", n.labelKey, where)
-	}
-	if u.Scheme != "https" {
-		return nil, notifier.Fail("slack: annotation %s on %s: want an https:// webhook URL, got scheme %q", n.labelKey, where, u.Scheme)
-	}
-	return u, nil
-}
-
 func (n *Notifier) post(ctx context.Context, u *url.URL, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return notifier.Fail("slack: build request to %s: %v", u.Host, err)
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	answer, err := notifier.Do(ctx, n.client, req, answerLimit)
+	answer, err := notifier.Do(ctx, n.client, req, notifier.MaxAnswer)
 	if err != nil {
 		if words := explain(err); words != "" {
 			return fmt.Errorf("post to Slack: %s: %w", words, err)
@@ -314,12 +291,8 @@ func summaryMessage(s *notifier.Summary) message {
 		text += " (<" + s.Link + "|view in Stockade>)"
 	}
 	var fields []field
-	worst := ""
-	for _, sev := range [...]string{"CRITICAL_SEVERITY", "HIGH_SEVERITY", "MEDIUM_SEVERITY", "LOW_SEVERITY"} {
+	for _, sev := range notifier.Severities() {
 		if c := s.BySeverity[sev]; c > 0 {
-			if worst == "" {
-				worst = sev
-			}
 			fields = append(fields, field{Title: notifier.SeverityTitle(sev), Value: strconv.Itoa(c), Short: true})
 		}
 	}
@@ -338,7 +311,7 @@ func summaryMessage(s *notifier.Summary) message {
 		Text: text,
 		Attachments: []attachment{{
 			Fallback:  fallback,
-			Color:     color(worst),
+			Color:     color(notifier.WorstSeverity(s.BySeverity)),
 			Title:     fmt.Sprintf("%d alerts folded during an alert storm", s.Count),
 			TitleLink: s.Link,
 			Fields:    fields,
@@ -375,20 +348,9 @@ func entityText(a *notifier.Alert) string {
 }
 
 func violationsText(vs []notifier.Violation) string {
-	if len(vs) == 0 {
-		return "-"
-	}
-	var b strings.Builder
-	for i, v := range vs {
-		if i == maxViolations {
-			fmt.Fprintf(&b, "… and %d more", len(vs)-maxViolations)
-			break
-		}
-		b.WriteString("• ")
-		b.WriteString(escape(clip(oneLine(v.Message), maxLine)))
-		b.WriteByte('\n')
-	}
-	return strings.TrimRight(b.String(), "\n")
+	return notifier.Bullets(len(vs), maxViolations, "• ", func(i int) string {
+		return escape(clip(oneLine(vs[i].Message), maxLine))
+	})
 }
 
 // escape applies Slack's three escapes to user content.

@@ -52,7 +52,6 @@ const (
 	maxPolicies    = 10
 	maxLine        = 300
 	maxDescription = 1000
-	answerLimit    = 64 << 10
 )
 
 // Notifier delivers to one Teams incoming webhook. It is safe for
@@ -116,7 +115,7 @@ func (n *Notifier) Send(ctx context.Context, m *notifier.Message) error {
 		if m.Alert == nil {
 			return notifier.Fail("teams: alert message %s carries no alert", m.ID)
 		}
-		u, err := n.target(m.Alert)
+		u, err := notifier.WebhookFor("teams", m.Alert, n.labelKey, n.webhook)
 		if err != nil {
 			return err
 		}
@@ -136,35 +135,13 @@ func (n *Notifier) Send(ctx context.Context, m *notifier.Message) error {
 	return n.post(ctx, target, body)
 }
 
-// target is the webhook for a: the labelKey annotation's URL, which must be
-// https (it comes from whoever can annotate a namespace), or the default.
-func (n *Notifier) target(a *notifier.Alert) (*url.URL, error) {
-	v := notifier.Annotation(a, n.labelKey)
-	if v == "" {
-		return n.webhook, nil
-	}
-	where := "deployment"
-	if a.Deployment != nil {
-		where = fmt.Sprintf("deployment %s/%s", a.Deployment.Namespace, a.Deployment.Name)
-	}
-	// The value is a webhook URL, a secret: errors name the annotation, never its value.
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" {
-		return nil, notifier.Fail("teams: annotation %s on %s is not a webhook URL", n.labelKey, where)
-	}
-	if u.Scheme != "https" {
-		return nil, notifier.Fail("teams: annotation %s on %s: want an https:// webhook URL, got scheme %q", n.labelKey, where, u.Scheme)
-	}
-	return u, nil
-}
-
 func (n *Notifier) post(ctx context.Context, u *url.URL, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return notifier.Fail("teams: build request to %s: %v", u.Host, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	answer, err := notifier.Do(ctx, n.client, req, answerLimit)
+	answer, err := notifier.Do(ctx, n.client, req, notifier.MaxAnswer)
 	if err != nil {
 		return fmt.Errorf("post to Teams: %w", err)
 	}
@@ -282,12 +259,8 @@ func alertCard(a *notifier.Alert, test bool) card {
 func summaryCard(s *notifier.Summary) card {
 	summary := fmt.Sprintf("Alert storm: %d more alerts were folded into this summary", s.Count)
 	var facts []fact
-	worst := ""
-	for _, sev := range [...]string{"CRITICAL_SEVERITY", "HIGH_SEVERITY", "MEDIUM_SEVERITY", "LOW_SEVERITY"} {
+	for _, sev := range notifier.Severities() {
 		if n := s.BySeverity[sev]; n > 0 {
-			if worst == "" {
-				worst = sev
-			}
 			facts = append(facts, fact{Name: notifier.SeverityTitle(sev), Value: strconv.Itoa(n)})
 		}
 	}
@@ -295,7 +268,7 @@ func summaryCard(s *notifier.Summary) card {
 		fact{Name: "From", Value: s.From.UTC().Format(time.RFC3339)},
 		fact{Name: "To", Value: s.To.UTC().Format(time.RFC3339)},
 	)
-	c := newCard(summary, fmt.Sprintf("%d alerts folded during an alert storm", s.Count), color(worst), s.Link)
+	c := newCard(summary, fmt.Sprintf("%d alerts folded during an alert storm", s.Count), color(notifier.WorstSeverity(s.BySeverity)), s.Link)
 	c.Text = fmt.Sprintf("Stockade's rate limit for this notifier folded %d alerts raised between %s and %s into this summary.",
 		s.Count, s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339))
 	c.Sections = []section{{Title: "Alerts by severity", Facts: facts, Markdown: true}}
@@ -340,22 +313,9 @@ func entityText(a *notifier.Alert) string {
 }
 
 func violationsText(vs []notifier.Violation) string {
-	if len(vs) == 0 {
-		return "-"
-	}
-	var b strings.Builder
-	for i, v := range vs {
-		if i == maxViolations {
-			fmt.Fprintf(&b, "\n… and %d more", len(vs)-maxViolations)
-			break
-		}
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString("- ")
-		b.WriteString(escape(clip(oneLine(v.Message), maxLine)))
-	}
-	return b.String()
+	return notifier.Bullets(len(vs), maxViolations, "- ", func(i int) string {
+		return escape(clip(oneLine(vs[i].Message), maxLine))
+	})
 }
 
 // escape keeps user content literal in Teams' markdown and HTML.
