@@ -44,7 +44,6 @@ const (
 	categorySummary = "stockade/summary"
 	sourceName      = "stockade"
 	maxBody         = 1_000_000
-	answerLimit     = 64 << 10
 )
 
 // Notifier delivers to one Sumo Logic HTTP source. It is safe for
@@ -135,7 +134,7 @@ func (n *Notifier) Send(ctx context.Context, m *notifier.Message) error {
 	req.Header.Set("X-Sumo-Category", category)
 	req.Header.Set("X-Sumo-Name", sourceName)
 	req.Header.Set("X-Stockade-Delivery", m.ID)
-	if _, err := notifier.Do(ctx, n.client, req, answerLimit); err != nil {
+	if _, err := notifier.Do(ctx, n.client, req, notifier.MaxAnswer); err != nil {
 		return fmt.Errorf("post to Sumo Logic: %w", err)
 	}
 	return nil

@@ -42,9 +42,6 @@ import (
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
 )
 
-// answerLimit bounds how much of a receiver's answer is read.
-const answerLimit = 64 << 10
-
 // Notifier delivers to one generic webhook. It is safe for concurrent use.
 type Notifier struct {
 	uiEndpoint string
@@ -104,9 +101,15 @@ func New(cfg notifier.Config) (*Notifier, error) {
 		audit:      g.AuditLoggingEnabled,
 		client:     notifier.HTTPClient(tlsCfg),
 	}
-	n.secrets = append(n.secrets, g.Password)
+	secrets := []string{g.Password}
 	for _, h := range g.Headers {
-		n.secrets = append(n.secrets, h.Value)
+		secrets = append(secrets, h.Value)
+	}
+	for _, s := range secrets {
+		// Very short values would garble the text; they are no secret worth the name.
+		if len(s) >= 4 {
+			n.secrets = append(n.secrets, s)
+		}
 	}
 	return n, nil
 }
@@ -246,7 +249,7 @@ func (n *Notifier) Send(ctx context.Context, m *notifier.Message) error {
 	if n.username != "" {
 		req.SetBasicAuth(n.username, n.password)
 	}
-	if _, err := notifier.Do(ctx, n.client, req, answerLimit); err != nil {
+	if _, err := notifier.Do(ctx, n.client, req, notifier.MaxAnswer); err != nil {
 		return fmt.Errorf("post to generic webhook: %w", n.explain(err))
 	}
 	return nil
@@ -260,12 +263,7 @@ func (n *Notifier) explain(err error) error {
 	if !errors.As(err, &e) {
 		return err
 	}
-	for _, s := range n.secrets {
-		// Very short values would garble the text; they are no secret worth the name.
-		if len(s) >= 4 {
-			e.Message = strings.ReplaceAll(e.Message, s, "…")
-		}
-	}
+	e.Scrub(n.secrets...)
 	if e.Status == 0 && strings.Contains(e.Message, "certificate signed by unknown authority") {
 		e.Message += " (the endpoint's certificate is not trusted: put the CA that signed it in generic.caCert)"
 	}
