@@ -282,7 +282,7 @@ func (n *Notifier) renderSummary(s *notifier.Summary) (content, error) {
 	if !s.To.IsZero() {
 		v.To = s.To.UTC().Format(time.RFC3339)
 	}
-	for _, sev := range []string{"CRITICAL_SEVERITY", "HIGH_SEVERITY", "MEDIUM_SEVERITY", "LOW_SEVERITY"} {
+	for _, sev := range notifier.Severities() {
 		if c := s.BySeverity[sev]; c > 0 {
 			v.BySeverity = append(v.BySeverity, field{notifier.SeverityTitle(sev), fmt.Sprint(c)})
 		}

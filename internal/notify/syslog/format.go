@@ -161,15 +161,11 @@ func (n *Notifier) alertRecord(a *notifier.Alert, event notifier.Event, test boo
 }
 
 func (n *Notifier) summaryRecord(s *notifier.Summary) *record {
-	worst := ""
-	rank := map[string]int{"LOW_SEVERITY": 1, "MEDIUM_SEVERITY": 2, "HIGH_SEVERITY": 3, "CRITICAL_SEVERITY": 4}
+	worst := notifier.WorstSeverity(s.BySeverity)
 	var bySev []string
-	for _, sev := range []string{"CRITICAL_SEVERITY", "HIGH_SEVERITY", "MEDIUM_SEVERITY", "LOW_SEVERITY"} {
+	for _, sev := range notifier.Severities() {
 		if c := s.BySeverity[sev]; c > 0 {
 			bySev = append(bySev, fmt.Sprintf("%s: %d", notifier.SeverityTitle(sev), c))
-			if rank[sev] > rank[worst] {
-				worst = sev
-			}
 		}
 	}
 	var top []string
