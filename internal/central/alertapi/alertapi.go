@@ -72,7 +72,8 @@ func (a *API) Routes() []httpapi.Route {
 }
 
 // View renders a stored alert: its document with the state and update time
-// from the record, which change without the document being rewritten.
+// from the record, which change without the document being rewritten, and
+// whether the violation was enforced (admission denied it).
 func View(rec store.AlertRecord) (map[string]any, error) {
 	doc := map[string]any{}
 	if err := json.Unmarshal(rec.JSON, &doc); err != nil {
@@ -82,6 +83,7 @@ func View(rec store.AlertRecord) (map[string]any, error) {
 	doc["state"] = rec.State
 	doc["time"] = rec.CreatedAt.Format(time.RFC3339Nano)
 	doc["lastUpdated"] = rec.UpdatedAt.Format(time.RFC3339Nano)
+	doc["enforced"] = rec.Enforced
 	return doc, nil
 }
 

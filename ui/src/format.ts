@@ -1,0 +1,106 @@
+// How the dashboard words and orders the API's values.
+import type { AlertState, LifecycleStage, Severity } from './api/types';
+
+export const SEVERITIES: Severity[] = ['CRITICAL_SEVERITY', 'HIGH_SEVERITY', 'MEDIUM_SEVERITY', 'LOW_SEVERITY'];
+export const STAGES: LifecycleStage[] = ['BUILD', 'DEPLOY', 'RUNTIME'];
+export const ALERT_STATES: AlertState[] = ['ACTIVE', 'ATTEMPTED', 'RESOLVED'];
+
+/** "HIGH_SEVERITY" → "High". Unknown values are shown as they are. */
+export function severityLabel(s: string | undefined): string {
+  switch (s) {
+    case 'CRITICAL_SEVERITY':
+      return 'Critical';
+    case 'HIGH_SEVERITY':
+      return 'High';
+    case 'MEDIUM_SEVERITY':
+      return 'Medium';
+    case 'LOW_SEVERITY':
+      return 'Low';
+    case undefined:
+    case '':
+      return 'Unknown';
+  }
+  return s;
+}
+
+/** Critical = 4 … Low = 1, anything else 0. */
+export function severityRank(s: string | undefined): number {
+  const i = SEVERITIES.indexOf(s as Severity);
+  return i < 0 ? 0 : SEVERITIES.length - i;
+}
+
+/** "DEPLOY" → "Deploy". */
+export function stageLabel(s: string | undefined): string {
+  return titleCase(s);
+}
+
+/** "ACTIVE" → "Active". */
+export function stateLabel(s: string | undefined): string {
+  return titleCase(s);
+}
+
+/** "SCALE_TO_ZERO_ENFORCEMENT" → "Scale to zero". */
+export function enforcementLabel(action: string): string {
+  switch (action) {
+    case 'FAIL_BUILD_ENFORCEMENT':
+      return 'Fail build';
+    case 'SCALE_TO_ZERO_ENFORCEMENT':
+      return 'Scale to zero';
+    case 'UNSATISFIABLE_NODE_CONSTRAINT_ENFORCEMENT':
+      return 'Unsatisfiable node constraint';
+    case 'FAIL_KUBE_REQUEST_ENFORCEMENT':
+      return 'Fail Kubernetes request';
+    case 'KILL_POD_ENFORCEMENT':
+      return 'Kill pod';
+    case 'FAIL_DEPLOYMENT_CREATE_ENFORCEMENT':
+      return 'Block deployment creation';
+    case 'FAIL_DEPLOYMENT_UPDATE_ENFORCEMENT':
+      return 'Block deployment update';
+    case 'UNSET_ENFORCEMENT':
+      return 'None';
+  }
+  return titleCase(action.replace(/_ENFORCEMENT$/, ''));
+}
+
+/** The enforcement actions that do something (UNSET is none). */
+export function activeEnforcements(actions: string[] | undefined): string[] {
+  return (actions ?? []).filter((a) => a !== 'UNSET_ENFORCEMENT');
+}
+
+function titleCase(s: string | undefined): string {
+  if (!s) return 'Unknown';
+  const words = s.toLowerCase().split('_').filter(Boolean).join(' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A time as the reader's locale writes it, with the date; "" for none. */
+export function formatTime(iso: string | undefined, locale?: string, timeZone?: string): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(d);
+}
+
+/** A UTC date "2026-01-02" as a short axis label, "Jan 2". */
+export function formatDay(day: string, locale?: string): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  if (Number.isNaN(d.getTime())) return day;
+  return new Intl.DateTimeFormat(locale, { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(d);
+}
+
+/** A count with its noun, "1 violation", "3 violations". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/** "prod / shop" for a cluster and namespace, leaving out what is empty. */
+export function placeLabel(cluster: string | undefined, namespace: string | undefined): string {
+  return [cluster, namespace].filter((x) => x).join(' / ') || '—';
+}
+
+/** The start of the UTC day days-1 days before now: the first day of a window of days. */
+export function windowStart(days: number, now: Date = new Date()): string {
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  d.setUTCDate(d.getUTCDate() - (days - 1));
+  return d.toISOString();
+}

@@ -1,0 +1,137 @@
+import {
+  Dropdown,
+  DropdownItem,
+  DropdownList,
+  Masthead,
+  MastheadBrand,
+  MastheadContent,
+  MastheadLogo,
+  MastheadMain,
+  MastheadToggle,
+  MenuToggle,
+  Nav,
+  NavItem,
+  NavList,
+  Page,
+  PageSidebar,
+  PageSidebarBody,
+  PageToggleButton,
+  SkipToContent,
+  Toolbar,
+  ToolbarContent,
+  ToolbarGroup,
+  ToolbarItem,
+} from '@patternfly/react-core';
+import { BarsIcon, UserIcon } from '@patternfly/react-icons';
+import { useState, type ComponentProps } from 'react';
+import { Link, Outlet, useLocation } from 'react-router';
+import { errorMessage } from '../api/client';
+import { useAuth, useUser } from '../auth/AuthContext';
+import { NAV, isActive } from './nav';
+
+const MAIN_ID = 'main-content';
+
+/** The brand links home through the router, without a page load. */
+function HomeLink(props: ComponentProps<'a'>) {
+  return <Link {...props} to="/" />;
+}
+
+function UserMenu() {
+  const user = useUser();
+  const { signOut } = useAuth();
+  const [open, setOpen] = useState(false);
+  const [failure, setFailure] = useState('');
+  return (
+    <Dropdown
+      isOpen={open}
+      onOpenChange={setOpen}
+      popperProps={{ position: 'right' }}
+      toggle={(ref) => (
+        <MenuToggle
+          ref={ref}
+          variant="plainText"
+          icon={<UserIcon />}
+          onClick={() => setOpen((o) => !o)}
+          isExpanded={open}
+          aria-label={`User menu of ${user.userName}`}
+        >
+          {user.userName}
+        </MenuToggle>
+      )}
+    >
+      <DropdownList>
+        <DropdownItem key="who" isDisabled description={`Role: ${user.role}${user.kind === 'token' ? ' (API token)' : ''}`}>
+          Signed in as {user.userName}
+        </DropdownItem>
+        <DropdownItem
+          key="logout"
+          description={failure || undefined}
+          onClick={() => {
+            setFailure('');
+            signOut().catch((err: unknown) => setFailure(`Sign-out failed: ${errorMessage(err)}`));
+          }}
+        >
+          Log out
+        </DropdownItem>
+      </DropdownList>
+    </Dropdown>
+  );
+}
+
+/** The frame of every signed-in page: masthead, sidebar and the page. */
+export function AppLayout() {
+  const { pathname } = useLocation();
+  const masthead = (
+    <Masthead>
+      <MastheadMain>
+        <MastheadToggle>
+          <PageToggleButton isHamburgerButton aria-label="Show or hide the navigation">
+            <BarsIcon />
+          </PageToggleButton>
+        </MastheadToggle>
+        <MastheadBrand>
+          <MastheadLogo component={HomeLink}>
+            <span className="stk-brand">Stockade</span>
+          </MastheadLogo>
+        </MastheadBrand>
+      </MastheadMain>
+      <MastheadContent>
+        <Toolbar isFullHeight isStatic>
+          <ToolbarContent>
+            <ToolbarGroup align={{ default: 'alignEnd' }}>
+              <ToolbarItem>
+                <UserMenu />
+              </ToolbarItem>
+            </ToolbarGroup>
+          </ToolbarContent>
+        </Toolbar>
+      </MastheadContent>
+    </Masthead>
+  );
+  const sidebar = (
+    <PageSidebar>
+      <PageSidebarBody>
+        <Nav aria-label="Stockade">
+          <NavList>
+            {NAV.map((entry) => (
+              <NavItem key={entry.path} isActive={isActive(entry, pathname)}>
+                <Link to={entry.path}>{entry.label}</Link>
+              </NavItem>
+            ))}
+          </NavList>
+        </Nav>
+      </PageSidebarBody>
+    </PageSidebar>
+  );
+  return (
+    <Page
+      masthead={masthead}
+      sidebar={sidebar}
+      isManagedSidebar
+      mainContainerId={MAIN_ID}
+      skipToContent={<SkipToContent href={`#${MAIN_ID}`}>Skip to content</SkipToContent>}
+    >
+      <Outlet />
+    </Page>
+  );
+}

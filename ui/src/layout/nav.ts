@@ -1,0 +1,18 @@
+// The pages the sidebar lists. Only pages that exist are here: a page of
+// the dashboard issue that is not built yet is not listed.
+export interface NavEntry {
+  path: string;
+  label: string;
+}
+
+export const NAV: readonly NavEntry[] = [
+  { path: '/', label: 'Dashboard' },
+  { path: '/violations', label: 'Violations' },
+  { path: '/policies', label: 'Policies' },
+];
+
+/** Whether entry is the current page (or the parent of it). */
+export function isActive(entry: NavEntry, pathname: string): boolean {
+  if (entry.path === '/') return pathname === '/';
+  return pathname === entry.path || pathname.startsWith(`${entry.path}/`);
+}

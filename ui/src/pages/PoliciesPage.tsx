@@ -1,0 +1,193 @@
+import { Content, LabelGroup, Label, PageSection, Title, Toolbar, ToolbarContent, ToolbarGroup, ToolbarItem } from '@patternfly/react-core';
+import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { Link } from 'react-router';
+import { useApi } from '../api/context';
+import { listPolicies } from '../api/endpoints';
+import { FilterSelect, LinkedFilter, SearchFilter } from '../components/Filters';
+import { SeverityLabel, StageLabels } from '../components/Labels';
+import { ListPagination, sortProps, type SortColumn } from '../components/ListTable';
+import { PolicyToggle } from '../components/PolicyToggle';
+import { EmptyListState, ErrorState, LoadingState } from '../components/StateViews';
+import { SEVERITIES, STAGES, activeEnforcements, enforcementLabel, plural, severityLabel, stageLabel } from '../format';
+import { useFetch } from '../hooks/useFetch';
+import { useListParams } from '../hooks/useListParams';
+
+const FILTERS = ['query', 'severity', 'stage', 'disabled', 'enforcement', 'category'] as const;
+
+const COLUMNS: readonly { title: string; sort?: SortColumn }[] = [
+  { title: 'Policy', sort: { asc: 'name', desc: '-name', first: 'asc' } },
+  { title: 'Status', sort: { asc: 'disabled', desc: '-disabled', first: 'asc' } },
+  { title: 'Severity', sort: { asc: '-severity', desc: 'severity', first: 'desc' } },
+  { title: 'Lifecycle stages' },
+  { title: 'Enforcement', sort: { asc: '-enforcement', desc: 'enforcement', first: 'desc' } },
+];
+
+/** Every policy, filtered, sorted and paged by Central, with its switch. */
+export function PoliciesPage() {
+  const api = useApi();
+  const list = useListParams(FILTERS, 'name');
+  const { filters } = list;
+  const policies = useFetch(
+    (signal) => listPolicies(api, { ...filters, sort: list.sort, offset: list.offset, limit: list.perPage }, signal),
+    list.key,
+  );
+  const filtered = FILTERS.some((f) => filters[f] !== '');
+  const sortColumns = COLUMNS.map((c) => c.sort);
+
+  const toolbar = (
+    <Toolbar aria-label="Policy filters" clearAllFilters={list.clearFilters} collapseListedFiltersBreakpoint="xl">
+      <ToolbarContent>
+        <ToolbarGroup variant="filter-group">
+          <SearchFilter
+            key={filters.query}
+            value={filters.query}
+            placeholder="Search name, description or category"
+            onSearch={(query) => list.setFilters({ query })}
+          />
+          <FilterSelect
+            name="Severity"
+            value={filters.severity}
+            options={SEVERITIES.map((s) => ({ value: s, label: severityLabel(s) }))}
+            onChange={(severity) => list.setFilters({ severity })}
+          />
+          <FilterSelect
+            name="Stage"
+            value={filters.stage}
+            options={STAGES.map((s) => ({ value: s, label: stageLabel(s) }))}
+            onChange={(stage) => list.setFilters({ stage })}
+          />
+          <FilterSelect
+            name="Status"
+            value={filters.disabled}
+            options={[
+              { value: 'false', label: 'Enabled' },
+              { value: 'true', label: 'Disabled' },
+            ]}
+            onChange={(disabled) => list.setFilters({ disabled })}
+          />
+          <FilterSelect
+            name="Enforcement"
+            value={filters.enforcement}
+            options={[
+              { value: 'true', label: 'Enforced' },
+              { value: 'false', label: 'Inform only' },
+            ]}
+            onChange={(enforcement) => list.setFilters({ enforcement })}
+          />
+          <LinkedFilter name="Category" value={filters.category} onClear={() => list.setFilters({ category: '' })} />
+        </ToolbarGroup>
+        <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
+          <ListPagination
+            what="policies"
+            variant="top"
+            total={policies.data?.total ?? 0}
+            page={list.page}
+            perPage={list.perPage}
+            setPage={list.setPage}
+            setPerPage={list.setPerPage}
+          />
+        </ToolbarItem>
+      </ToolbarContent>
+    </Toolbar>
+  );
+
+  let body;
+  if (policies.error !== undefined) {
+    body = <ErrorState title="Policies could not be loaded" error={policies.error} onRetry={policies.reload} />;
+  } else if (!policies.data) {
+    body = <LoadingState label="Loading policies" />;
+  } else if (policies.data.policies.length === 0) {
+    body =
+      policies.data.total > 0 ? (
+        <EmptyListState title="This page is empty" filtered={false}>
+          There are {plural(policies.data.total, 'policy', 'policies')}, all on earlier pages.
+        </EmptyListState>
+      ) : (
+        <EmptyListState title="No policies" filtered={filtered} onClearFilters={list.clearFilters}>
+          Central has no policies. Import some with <code>stockade policy import</code>.
+        </EmptyListState>
+      );
+  } else {
+    body = (
+      <>
+        <Table aria-label="Policies" variant="compact" data-testid="policies-table">
+          <Thead>
+            <Tr>
+              {COLUMNS.map((c, i) => (
+                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
+                  {c.title}
+                </Th>
+              ))}
+            </Tr>
+          </Thead>
+          <Tbody>
+            {policies.data.policies.map((p) => {
+              const actions = activeEnforcements(p.enforcementActions);
+              return (
+                <Tr key={p.id}>
+                  <Td dataLabel="Policy">
+                    <Link to={`/policies/${encodeURIComponent(p.id)}`}>{p.name}</Link>
+                    {p.description && (
+                      <Content component="small" className="stk-clamp">
+                        {' '}
+                        {p.description}
+                      </Content>
+                    )}
+                  </Td>
+                  <Td dataLabel="Status">
+                    <PolicyToggle id={p.id} name={p.name} disabled={p.disabled} onChanged={policies.reload} />
+                  </Td>
+                  <Td dataLabel="Severity">
+                    <SeverityLabel severity={p.severity} />
+                  </Td>
+                  <Td dataLabel="Lifecycle stages">
+                    <StageLabels stages={p.lifecycleStages} />
+                  </Td>
+                  <Td dataLabel="Enforcement">
+                    {actions.length === 0 ? (
+                      'Inform only'
+                    ) : (
+                      <LabelGroup>
+                        {actions.map((a) => (
+                          <Label key={a} color="purple" variant="outline">
+                            {enforcementLabel(a)}
+                          </Label>
+                        ))}
+                      </LabelGroup>
+                    )}
+                  </Td>
+                </Tr>
+              );
+            })}
+          </Tbody>
+        </Table>
+        <ListPagination
+          what="policies"
+          variant="bottom"
+          total={policies.data.total}
+          page={list.page}
+          perPage={list.perPage}
+          setPage={list.setPage}
+          setPerPage={list.setPerPage}
+        />
+      </>
+    );
+  }
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Policies</Title>
+        <Content component="p" aria-live="polite" data-testid="policies-count">
+          {policies.data
+            ? plural(policies.data.total, 'policy', 'policies') +
+              (filtered ? (policies.data.total === 1 ? ' matches' : ' match') + ' the filters' : '')
+            : '\u00a0'}
+        </Content>
+      </PageSection>
+      <PageSection aria-busy={policies.loading}>
+        {toolbar}
+        {body}
+      </PageSection>
+    </>
+  );
+}

@@ -1,0 +1,123 @@
+import { Grid, GridItem, PageSection, Title, Toolbar, ToolbarContent, ToolbarGroup } from '@patternfly/react-core';
+import { useSearchParams } from 'react-router';
+import { useApi } from '../../api/context';
+import { alertSummary } from '../../api/endpoints';
+import { FilterSelect } from '../../components/Filters';
+import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
+import { useFetch } from '../../hooks/useFetch';
+import { CategoryTile, DeploymentsTile, NamespacesTile, SeverityTile, TimelineTile, TotalTile, type Place } from './Tiles';
+
+/** Days the timeline covers. */
+const DAYS = 30;
+
+/** The scope filter: a cluster and a namespace, both from the active violations. */
+function ScopeFilter({ place, onChange }: { place: Place; onChange: (p: Partial<Place>) => void }) {
+  const api = useApi();
+  const scopes = useFetch((signal) => alertSummary(api, ['cluster', 'namespace'], { state: 'ACTIVE', limit: 1000 }, signal), 'scopes');
+  const clusters = (scopes.data?.groups.cluster ?? []).map((c) => c.cluster ?? '').filter(Boolean);
+  const namespaces = [
+    ...new Set(
+      (scopes.data?.groups.namespace ?? [])
+        .filter((n) => !place.cluster || n.cluster === place.cluster)
+        .map((n) => n.namespace ?? '')
+        .filter(Boolean),
+    ),
+  ].sort();
+  return (
+    <Toolbar aria-label="Dashboard scope" clearAllFilters={() => onChange({ cluster: '', namespace: '' })}>
+      <ToolbarContent>
+        <ToolbarGroup variant="filter-group">
+          <FilterSelect
+            name="Cluster"
+            value={place.cluster}
+            options={clusters.sort().map((c) => ({ value: c, label: c }))}
+            onChange={(cluster) => onChange({ cluster, namespace: '' })}
+          />
+          <FilterSelect
+            name="Namespace"
+            value={place.namespace}
+            options={namespaces.map((n) => ({ value: n, label: n }))}
+            onChange={(namespace) => onChange({ namespace })}
+          />
+        </ToolbarGroup>
+      </ToolbarContent>
+    </Toolbar>
+  );
+}
+
+/** The security state at a glance: every tile links to the list behind it. */
+export function DashboardPage() {
+  const api = useApi();
+  const [params, setParams] = useSearchParams();
+  const place: Place = { cluster: params.get('cluster') ?? '', namespace: params.get('namespace') ?? '' };
+  const summary = useFetch(
+    (signal) =>
+      alertSummary(
+        api,
+        ['severity', 'category', 'day', 'deployment', 'namespace'],
+        { state: 'ACTIVE', cluster: place.cluster, namespace: place.namespace, limit: 10, days: DAYS },
+        signal,
+      ),
+    `${place.cluster}\u0000${place.namespace}`,
+  );
+  const setPlace = (p: Partial<Place>) =>
+    setParams((prev) => {
+      const next = new URLSearchParams(prev);
+      for (const [k, v] of Object.entries(p)) {
+        if (v) next.set(k, v);
+        else next.delete(k);
+      }
+      return next;
+    });
+
+  let body;
+  if (summary.error !== undefined) {
+    body = <ErrorState title="The dashboard could not be loaded" error={summary.error} onRetry={summary.reload} />;
+  } else if (!summary.data) {
+    body = <LoadingState label="Loading the dashboard" />;
+  } else if (summary.data.total === 0) {
+    body = (
+      <EmptyListState
+        title="No active violations"
+        filtered={Boolean(place.cluster || place.namespace)}
+        onClearFilters={() => setPlace({ cluster: '', namespace: '' })}
+      >
+        No deployment violates an enabled policy. Violations appear here when deployments are checked with recording on (
+        <code>stockade deployment check --record</code>) or reported by a secured cluster.
+      </EmptyListState>
+    );
+  } else {
+    const g = summary.data.groups;
+    body = (
+      <Grid hasGutter>
+        <GridItem md={4} lg={3}>
+          <TotalTile total={summary.data.total} place={place} />
+        </GridItem>
+        <GridItem md={8} lg={4}>
+          <SeverityTile counts={g.severity ?? []} total={summary.data.total} place={place} />
+        </GridItem>
+        <GridItem md={12} lg={5}>
+          <CategoryTile counts={g.category ?? []} place={place} />
+        </GridItem>
+        <GridItem md={12} lg={6}>
+          <TimelineTile counts={g.day ?? []} days={DAYS} place={place} />
+        </GridItem>
+        <GridItem md={12} lg={6}>
+          <DeploymentsTile counts={g.deployment ?? []} place={place} />
+        </GridItem>
+        <GridItem md={12}>
+          <NamespacesTile counts={g.namespace ?? []} place={place} />
+        </GridItem>
+      </Grid>
+    );
+  }
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Dashboard</Title>
+        <ScopeFilter place={place} onChange={setPlace} />
+      </PageSection>
+      <PageSection aria-busy={summary.loading}>{body}</PageSection>
+    </>
+  );
+}
