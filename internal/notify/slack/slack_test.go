@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -10,82 +9,18 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
+	"github.com/stockade-dev/stockade/internal/notify/notifytest"
 )
 
 // secretPath is what makes a webhook URL a secret; no error may repeat it.
 const secretPath = "/services/T0STOCK/B0ADE/s3cr3tW3bh00kT0k3n"
 
-// received is one request as the peer saw it.
-type received struct {
-	Method string
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-// peer is a local Slack: it records each request and answers as told.
-type peer struct {
-	*httptest.Server
-	reqs chan received
-}
-
-func newPeer(t *testing.T, useTLS bool, answer func(w http.ResponseWriter)) *peer {
-	t.Helper()
-	p := &peer{reqs: make(chan received, 16)}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			t.Errorf("peer: read body: %v", err)
-		}
-		p.reqs <- received{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
-		answer(w)
-	})
-	if useTLS {
-		p.Server = httptest.NewTLSServer(h)
-	} else {
-		p.Server = httptest.NewServer(h)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
 func ok(w http.ResponseWriter) { _, _ = io.WriteString(w, "ok") }
-
-func refuse(status int, body string, header ...string) func(http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
-}
-
-func (p *peer) next(t *testing.T) received {
-	t.Helper()
-	select {
-	case r := <-p.reqs:
-		return r
-	case <-time.After(5 * time.Second):
-		t.Fatal("peer got no request")
-	}
-	return received{}
-}
-
-func (p *peer) none(t *testing.T) {
-	t.Helper()
-	select {
-	case r := <-p.reqs:
-		t.Fatalf("peer got an unexpected request to %s", r.Path)
-	default:
-	}
-}
 
 // Slack's documented incoming-webhook payload; decoding into it with
 // DisallowUnknownFields fails on any field Slack does not define.
@@ -127,7 +62,7 @@ type slackField struct {
 }
 
 // decode checks the request is what Slack documents and returns its body.
-func decode(t *testing.T, r received) slackMessage {
+func decode(t *testing.T, r notifytest.Request) slackMessage {
 	t.Helper()
 	if r.Method != http.MethodPost {
 		t.Errorf("method %s, want POST", r.Method)
@@ -136,11 +71,7 @@ func decode(t *testing.T, r received) slackMessage {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
 	var m slackMessage
-	dec := json.NewDecoder(bytes.NewReader(r.Body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		t.Fatalf("body is not a Slack message: %v\n%s", err, r.Body)
-	}
+	notifytest.DecodeStrict(t, r.Body, &m)
 	if m.Text == "" {
 		t.Error("text (the notification line and fallback) is empty")
 	}
@@ -272,13 +203,13 @@ func TestWants(t *testing.T) {
 }
 
 func TestSendAlertFormat(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	a := sampleAlert("CRITICAL_SEVERITY", 13)
 	if err := n.Send(context.Background(), alertMsg(a)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	r := p.next(t)
+	r := p.Next(t)
 	if r.Path != secretPath {
 		t.Errorf("posted to %s, want the webhook path", r.Path)
 	}
@@ -340,7 +271,7 @@ func contains(s []string, v string) bool {
 }
 
 func TestSeverityColors(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	for sev, want := range map[string]string{
 		"CRITICAL_SEVERITY": "#B00020", "HIGH_SEVERITY": "#F57C00", "MEDIUM_SEVERITY": "#FBC02D",
@@ -349,7 +280,7 @@ func TestSeverityColors(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(sampleAlert(sev, 1))); err != nil {
 			t.Fatalf("Send %s: %v", sev, err)
 		}
-		at := decode(t, p.next(t)).Attachments[0]
+		at := decode(t, p.Next(t)).Attachments[0]
 		if at.Color != want {
 			t.Errorf("%q: color %s, want %s", sev, at.Color, want)
 		}
@@ -360,7 +291,7 @@ func TestSeverityColors(t *testing.T) {
 }
 
 func TestSendTestMessage(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	cfg := config(p.URL + secretPath)
 	n := newNotifier(t, cfg)
 	now := time.Now()
@@ -368,7 +299,7 @@ func TestSendTestMessage(t *testing.T) {
 	if err := n.Send(context.Background(), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	s := decode(t, p.next(t))
+	s := decode(t, p.Next(t))
 	at := s.Attachments[0]
 	if !strings.HasPrefix(s.Text, "Test message from Stockade") || !strings.HasPrefix(at.Fallback, "Test message") {
 		t.Errorf("text %q / fallback %q do not say it is a test", s.Text, at.Fallback)
@@ -385,7 +316,7 @@ func TestSendTestMessage(t *testing.T) {
 }
 
 func TestSendSummary(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	s := &notifier.Summary{
@@ -399,7 +330,7 @@ func TestSendSummary(t *testing.T) {
 	if err := n.Send(context.Background(), &notifier.Message{ID: "s-1", Kind: notifier.KindSummary, Summary: s}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	m := decode(t, p.next(t))
+	m := decode(t, p.Next(t))
 	at := m.Attachments[0]
 	if !strings.Contains(m.Text, "57 more alerts") || !strings.Contains(m.Text, "2026-03-01T10:00:00Z") {
 		t.Errorf("text %q", m.Text)
@@ -420,8 +351,8 @@ func TestSendSummary(t *testing.T) {
 }
 
 func TestAnnotationOverridesWebhook(t *testing.T) {
-	def := newPeer(t, false, ok)
-	team := newPeer(t, true, ok)
+	def := notifytest.NewPeer(t, false, ok)
+	team := notifytest.NewPeer(t, true, ok)
 	n := newNotifier(t, config(def.URL+secretPath))
 	// The team's peer is a TLS server with its own CA: trust it for this test.
 	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: team.Certificate().Raw}))
@@ -437,10 +368,10 @@ func TestAnnotationOverridesWebhook(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(a)); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		if r := team.next(t); r.Path != "/services/TEAM/deploy" {
+		if r := team.Next(t); r.Path != "/services/TEAM/deploy" {
 			t.Errorf("team peer got path %s", r.Path)
 		}
-		def.none(t)
+		def.None(t)
 	})
 	t.Run("namespace annotation", func(t *testing.T) {
 		a := sampleAlert("HIGH_SEVERITY", 1)
@@ -448,19 +379,19 @@ func TestAnnotationOverridesWebhook(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(a)); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		if r := team.next(t); r.Path != "/services/TEAM/ns" {
+		if r := team.Next(t); r.Path != "/services/TEAM/ns" {
 			t.Errorf("team peer got path %s", r.Path)
 		}
-		def.none(t)
+		def.None(t)
 	})
 	t.Run("no annotation uses labelDefault", func(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(sampleAlert("HIGH_SEVERITY", 1))); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		if r := def.next(t); r.Path != secretPath {
+		if r := def.Next(t); r.Path != secretPath {
 			t.Errorf("default peer got path %s", r.Path)
 		}
-		team.none(t)
+		team.None(t)
 	})
 	t.Run("http annotation refused", func(t *testing.T) {
 		a := sampleAlert("HIGH_SEVERITY", 1)
@@ -475,8 +406,8 @@ func TestAnnotationOverridesWebhook(t *testing.T) {
 		if strings.Contains(err.Error(), "ann0tati0nS3cret") {
 			t.Errorf("error %q repeats the annotation's URL", err)
 		}
-		def.none(t)
-		team.none(t)
+		def.None(t)
+		team.None(t)
 	})
 }
 
@@ -488,17 +419,17 @@ func TestSendErrors(t *testing.T) {
 		retryAfter time.Duration
 		want       []string
 	}{
-		{"server error", refuse(500, "upstream exploded"), false, 0, []string{"500", "upstream exploded"}},
-		{"invalid payload", refuse(400, "invalid_payload"), true, 0, []string{"400", "invalid_payload", "could not read the message"}},
-		{"invalid token", refuse(403, "invalid_token"), false, 0, []string{"403", "invalid_token", "webhook was removed or regenerated"}},
-		{"no service", refuse(404, "no_service"), true, 0, []string{"404", "no_service", "webhook is disabled"}},
-		{"archived channel", refuse(410, "channel_is_archived"), true, 0, []string{"410", "channel is archived"}},
-		{"rate limited", refuse(429, "rate_limited", "Retry-After", "30"), false, 30 * time.Second, []string{"429", "rate-limited"}},
-		{"error code in a 200", refuse(200, "no_text"), true, 0, []string{"no text"}},
+		{"server error", notifytest.Refuse(500, "upstream exploded"), false, 0, []string{"500", "upstream exploded"}},
+		{"invalid payload", notifytest.Refuse(400, "invalid_payload"), true, 0, []string{"400", "invalid_payload", "could not read the message"}},
+		{"invalid token", notifytest.Refuse(403, "invalid_token"), false, 0, []string{"403", "invalid_token", "webhook was removed or regenerated"}},
+		{"no service", notifytest.Refuse(404, "no_service"), true, 0, []string{"404", "no_service", "webhook is disabled"}},
+		{"archived channel", notifytest.Refuse(410, "channel_is_archived"), true, 0, []string{"410", "channel is archived"}},
+		{"rate limited", notifytest.Refuse(429, "rate_limited", "Retry-After", "30"), false, 30 * time.Second, []string{"429", "rate-limited"}},
+		{"error code in a 200", notifytest.Refuse(200, "no_text"), true, 0, []string{"no text"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := newPeer(t, false, c.answer)
+			p := notifytest.NewPeer(t, false, c.answer)
 			n := newNotifier(t, config(p.URL+secretPath))
 			err := n.Send(context.Background(), alertMsg(sampleAlert("LOW_SEVERITY", 1)))
 			if err == nil {
@@ -524,7 +455,7 @@ func TestSendErrors(t *testing.T) {
 
 func TestSecretNotInErrors(t *testing.T) {
 	// A peer that quotes the URL it was called on back in its refusal.
-	p := newPeer(t, false, refuse(400, "no webhook at https://hooks.example"+secretPath+" for you"))
+	p := notifytest.NewPeer(t, false, notifytest.Refuse(400, "no webhook at https://hooks.example"+secretPath+" for you"))
 	n := newNotifier(t, config(p.URL+secretPath))
 	err := n.Send(context.Background(), alertMsg(sampleAlert("LOW_SEVERITY", 1)))
 	if err == nil {
@@ -562,7 +493,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestSendRefusesWhatItDoesNotTake(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	for _, m := range []*notifier.Message{
 		{ID: "x", Kind: notifier.KindAudit, Audit: &notifier.Audit{User: "u"}},
@@ -574,5 +505,5 @@ func TestSendRefusesWhatItDoesNotTake(t *testing.T) {
 			t.Errorf("Send(%s %q) = %v, want a permanent error", m.Kind, m.Event, err)
 		}
 	}
-	p.none(t)
+	p.None(t)
 }

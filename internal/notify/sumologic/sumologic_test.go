@@ -3,88 +3,22 @@ package sumologic
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
+	"github.com/stockade-dev/stockade/internal/notify/notifytest"
 )
 
 // secretPath is what makes a webhook URL a secret; no error may repeat it.
 const secretPath = "/receiver/v1/http/ZaVnC4dhaV3s3cr3tS0urc3T0k3n=="
 
-// received is one request as the peer saw it.
-type received struct {
-	Method string
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-// peer is a local Sumo Logic HTTP source: it records each request and answers as told.
-type peer struct {
-	*httptest.Server
-	reqs chan received
-}
-
-func newPeer(t *testing.T, useTLS bool, answer func(w http.ResponseWriter)) *peer {
-	t.Helper()
-	p := &peer{reqs: make(chan received, 16)}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			t.Errorf("peer: read body: %v", err)
-		}
-		p.reqs <- received{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
-		answer(w)
-	})
-	if useTLS {
-		p.Server = httptest.NewTLSServer(h)
-	} else {
-		p.Server = httptest.NewServer(h)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
 func ok(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }
-
-func refuse(status int, body string, header ...string) func(http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
-}
-
-func (p *peer) next(t *testing.T) received {
-	t.Helper()
-	select {
-	case r := <-p.reqs:
-		return r
-	case <-time.After(5 * time.Second):
-		t.Fatal("peer got no request")
-	}
-	return received{}
-}
-
-func (p *peer) none(t *testing.T) {
-	t.Helper()
-	select {
-	case r := <-p.reqs:
-		t.Fatalf("peer got an unexpected request to %s", r.Path)
-	default:
-	}
-}
 
 // The alert object the package comment documents; decoding into it with
 // DisallowUnknownFields fails on any key it does not name.
@@ -147,7 +81,7 @@ type wireSummary struct {
 }
 
 // check asserts the request is what a Sumo Logic HTTP source takes.
-func check(t *testing.T, r received, category, id string) {
+func check(t *testing.T, r notifytest.Request, category, id string) {
 	t.Helper()
 	if r.Method != http.MethodPost {
 		t.Errorf("method %s, want POST", r.Method)
@@ -173,14 +107,7 @@ func check(t *testing.T, r received, category, id string) {
 func strict[T any](t *testing.T, body []byte) T {
 	t.Helper()
 	var v T
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("body is not the documented shape: %v\n%.2000s", err, body)
-	}
-	if dec.More() {
-		t.Fatal("more than one JSON value in the body")
-	}
+	notifytest.DecodeStrict(t, body, &v)
 	return v
 }
 
@@ -280,7 +207,7 @@ func TestWants(t *testing.T) {
 }
 
 func TestSendAlertEvents(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	for _, ev := range []notifier.Event{notifier.EventNew, notifier.EventResolved, notifier.EventReopened} {
 		t.Run(string(ev), func(t *testing.T) {
@@ -288,7 +215,7 @@ func TestSendAlertEvents(t *testing.T) {
 			if err := n.Send(context.Background(), m); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			r := p.next(t)
+			r := p.Next(t)
 			check(t, r, "stockade/alert", m.ID)
 			a := strict[wireAlert](t, r.Body)
 			if a.Event != string(ev) || a.Test || a.ViolationsOmitted != 0 {
@@ -303,7 +230,7 @@ func TestSendAlertEvents(t *testing.T) {
 }
 
 func TestSendTestMessage(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	cfg := config(p.URL + secretPath)
 	n := newNotifier(t, cfg)
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -311,7 +238,7 @@ func TestSendTestMessage(t *testing.T) {
 	if err := n.Send(context.Background(), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	r := p.next(t)
+	r := p.Next(t)
 	check(t, r, "stockade/alert", "t-1")
 	a := strict[wireAlert](t, r.Body)
 	if !a.Test || a.Event != "NEW" || a.Policy.Name != "Stockade test message" {
@@ -320,7 +247,7 @@ func TestSendTestMessage(t *testing.T) {
 }
 
 func TestSendSummary(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	s := &notifier.Summary{
@@ -332,7 +259,7 @@ func TestSendSummary(t *testing.T) {
 	if err := n.Send(context.Background(), &notifier.Message{ID: "s-1", Kind: notifier.KindSummary, Summary: s}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	r := p.next(t)
+	r := p.Next(t)
 	check(t, r, "stockade/summary", "s-1")
 	got := strict[wireSummary](t, r.Body)
 	if got.Count != 57 || !got.To.Equal(s.To) || got.BySeverity["CRITICAL_SEVERITY"] != 57 ||
@@ -342,14 +269,14 @@ func TestSendSummary(t *testing.T) {
 }
 
 func TestOversizedAlertKeepsWhatFits(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	const total = 20000 // about 2 MB of violations
 	m := alertMsg(notifier.EventNew, total)
 	if err := n.Send(context.Background(), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	r := p.next(t)
+	r := p.Next(t)
 	check(t, r, "stockade/alert", m.ID)
 	a := strict[wireAlert](t, r.Body)
 	kept := len(a.Violations)
@@ -369,7 +296,7 @@ func TestOversizedAlertKeepsWhatFits(t *testing.T) {
 }
 
 func TestSkipTLSVerify(t *testing.T) {
-	p := newPeer(t, true, ok)
+	p := notifytest.NewPeer(t, true, ok)
 	t.Run("verified", func(t *testing.T) {
 		n := newNotifier(t, config(p.URL+secretPath))
 		err := n.Send(context.Background(), alertMsg(notifier.EventNew, 1))
@@ -379,7 +306,7 @@ func TestSkipTLSVerify(t *testing.T) {
 		if strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("error %q holds the source's token", err)
 		}
-		p.none(t)
+		p.None(t)
 	})
 	t.Run("skipped", func(t *testing.T) {
 		cfg := config(p.URL + secretPath)
@@ -388,7 +315,7 @@ func TestSkipTLSVerify(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(notifier.EventNew, 1)); err != nil {
 			t.Fatalf("Send with skipTLSVerify: %v", err)
 		}
-		check(t, p.next(t), "stockade/alert", "m-NEW")
+		check(t, p.Next(t), "stockade/alert", "m-NEW")
 	})
 }
 
@@ -400,14 +327,14 @@ func TestSendErrors(t *testing.T) {
 		retryAfter time.Duration
 		want       []string
 	}{
-		{"server error", refuse(500, "internal error"), false, 0, []string{"500", "internal error"}},
-		{"bad request", refuse(400, "Malformed request"), true, 0, []string{"400", "Malformed request"}},
-		{"unknown source", refuse(401, "The source is not found or disabled"), false, 0, []string{"401", "source is not found"}},
-		{"throttled", refuse(429, "Too many requests", "Retry-After", "9"), false, 9 * time.Second, []string{"429", "Too many requests"}},
+		{"server error", notifytest.Refuse(500, "internal error"), false, 0, []string{"500", "internal error"}},
+		{"bad request", notifytest.Refuse(400, "Malformed request"), true, 0, []string{"400", "Malformed request"}},
+		{"unknown source", notifytest.Refuse(401, "The source is not found or disabled"), false, 0, []string{"401", "source is not found"}},
+		{"throttled", notifytest.Refuse(429, "Too many requests", "Retry-After", "9"), false, 9 * time.Second, []string{"429", "Too many requests"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := newPeer(t, false, c.answer)
+			p := notifytest.NewPeer(t, false, c.answer)
 			n := newNotifier(t, config(p.URL+secretPath))
 			err := n.Send(context.Background(), alertMsg(notifier.EventNew, 1))
 			if err == nil {
@@ -429,7 +356,7 @@ func TestSendErrors(t *testing.T) {
 }
 
 func TestSecretNotInErrors(t *testing.T) {
-	p := newPeer(t, false, refuse(404, "no source at https://endpoint1.collection.sumologic.com"+secretPath+" (deleted)"))
+	p := notifytest.NewPeer(t, false, notifytest.Refuse(404, "no source at https://endpoint1.collection.sumologic.com"+secretPath+" (deleted)"))
 	n := newNotifier(t, config(p.URL+secretPath))
 	err := n.Send(context.Background(), alertMsg(notifier.EventNew, 1))
 	if err == nil {
@@ -467,7 +394,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestSendRefusesWhatItDoesNotTake(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	for _, m := range []*notifier.Message{
 		{ID: "x", Kind: notifier.KindAudit, Audit: &notifier.Audit{User: "u"}},
@@ -478,5 +405,5 @@ func TestSendRefusesWhatItDoesNotTake(t *testing.T) {
 			t.Errorf("Send(%s %q) = %v, want a permanent error", m.Kind, m.Event, err)
 		}
 	}
-	p.none(t)
+	p.None(t)
 }

@@ -1,7 +1,6 @@
 package teams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -10,82 +9,18 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
+	"github.com/stockade-dev/stockade/internal/notify/notifytest"
 )
 
 // secretPath is what makes a webhook URL a secret; no error may repeat it.
 const secretPath = "/webhookb2/0a1b2c3d@e4f5/IncomingWebhook/s3cr3tW3bh00kT0k3n/9f8e7d"
 
-// received is one request as the peer saw it.
-type received struct {
-	Method string
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-// peer is a local Teams webhook: it records each request and answers as told.
-type peer struct {
-	*httptest.Server
-	reqs chan received
-}
-
-func newPeer(t *testing.T, useTLS bool, answer func(w http.ResponseWriter)) *peer {
-	t.Helper()
-	p := &peer{reqs: make(chan received, 16)}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			t.Errorf("peer: read body: %v", err)
-		}
-		p.reqs <- received{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
-		answer(w)
-	})
-	if useTLS {
-		p.Server = httptest.NewTLSServer(h)
-	} else {
-		p.Server = httptest.NewServer(h)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
 func ok(w http.ResponseWriter) { _, _ = io.WriteString(w, "1") }
-
-func refuse(status int, body string, header ...string) func(http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
-}
-
-func (p *peer) next(t *testing.T) received {
-	t.Helper()
-	select {
-	case r := <-p.reqs:
-		return r
-	case <-time.After(5 * time.Second):
-		t.Fatal("peer got no request")
-	}
-	return received{}
-}
-
-func (p *peer) none(t *testing.T) {
-	t.Helper()
-	select {
-	case r := <-p.reqs:
-		t.Fatalf("peer got an unexpected request to %s", r.Path)
-	default:
-	}
-}
 
 // The documented MessageCard schema (with OpenUri as the only action type
 // Stockade uses); decoding into it with DisallowUnknownFields fails on any
@@ -135,7 +70,7 @@ type openURI struct {
 }
 
 // decode checks the request is what Teams documents and returns the card.
-func decode(t *testing.T, r received) messageCard {
+func decode(t *testing.T, r notifytest.Request) messageCard {
 	t.Helper()
 	if r.Method != http.MethodPost {
 		t.Errorf("method %s, want POST", r.Method)
@@ -144,11 +79,7 @@ func decode(t *testing.T, r received) messageCard {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
 	var c messageCard
-	dec := json.NewDecoder(bytes.NewReader(r.Body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		t.Fatalf("body is not a MessageCard: %v\n%s", err, r.Body)
-	}
+	notifytest.DecodeStrict(t, r.Body, &c)
 	if c.Type != "MessageCard" || c.Context != "https://schema.org/extensions" {
 		t.Errorf("@type %q @context %q", c.Type, c.Context)
 	}
@@ -292,13 +223,13 @@ func TestWants(t *testing.T) {
 }
 
 func TestSendAlertFormat(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	a := sampleAlert("CRITICAL_SEVERITY", 12)
 	if err := n.Send(context.Background(), alertMsg(a)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	r := p.next(t)
+	r := p.Next(t)
 	if r.Path != secretPath {
 		t.Errorf("posted to %s, want the webhook path", r.Path)
 	}
@@ -340,20 +271,20 @@ func TestSendAlertFormat(t *testing.T) {
 }
 
 func TestNoLinkNoAction(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	a := sampleAlert("LOW_SEVERITY", 1)
 	a.Link = ""
 	if err := n.Send(context.Background(), alertMsg(a)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if c := decode(t, p.next(t)); len(c.PotentialAction) != 0 {
+	if c := decode(t, p.Next(t)); len(c.PotentialAction) != 0 {
 		t.Errorf("card without an alert link has actions %+v", c.PotentialAction)
 	}
 }
 
 func TestSeverityColors(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	for sev, want := range map[string]string{
 		"CRITICAL_SEVERITY": "B00020", "HIGH_SEVERITY": "F57C00", "MEDIUM_SEVERITY": "FBC02D",
@@ -362,7 +293,7 @@ func TestSeverityColors(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(sampleAlert(sev, 1))); err != nil {
 			t.Fatalf("Send %s: %v", sev, err)
 		}
-		c := decode(t, p.next(t))
+		c := decode(t, p.Next(t))
 		if c.ThemeColor != want {
 			t.Errorf("%q: themeColor %s, want %s", sev, c.ThemeColor, want)
 		}
@@ -373,7 +304,7 @@ func TestSeverityColors(t *testing.T) {
 }
 
 func TestSendTestMessage(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	cfg := config(p.URL + secretPath)
 	n := newNotifier(t, cfg)
 	now := time.Now()
@@ -381,7 +312,7 @@ func TestSendTestMessage(t *testing.T) {
 	if err := n.Send(context.Background(), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	c := decode(t, p.next(t))
+	c := decode(t, p.Next(t))
 	if !strings.HasPrefix(c.Summary, "Test message from Stockade") || !strings.HasPrefix(c.Title, "Test message") {
 		t.Errorf("summary %q / title %q do not say it is a test", c.Summary, c.Title)
 	}
@@ -400,7 +331,7 @@ func TestSendTestMessage(t *testing.T) {
 }
 
 func TestSendSummary(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	s := &notifier.Summary{
@@ -414,7 +345,7 @@ func TestSendSummary(t *testing.T) {
 	if err := n.Send(context.Background(), &notifier.Message{ID: "s-1", Kind: notifier.KindSummary, Summary: s}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	c := decode(t, p.next(t))
+	c := decode(t, p.Next(t))
 	if !strings.Contains(c.Summary, "57 more alerts") || !strings.Contains(c.Title, "57 alerts folded during an alert storm") {
 		t.Errorf("summary %q title %q", c.Summary, c.Title)
 	}
@@ -433,8 +364,8 @@ func TestSendSummary(t *testing.T) {
 }
 
 func TestAnnotationOverridesWebhook(t *testing.T) {
-	def := newPeer(t, false, ok)
-	team := newPeer(t, true, ok)
+	def := notifytest.NewPeer(t, false, ok)
+	team := notifytest.NewPeer(t, true, ok)
 	n := newNotifier(t, config(def.URL+secretPath))
 	// The team's peer is a TLS server with its own CA: trust it for this test.
 	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: team.Certificate().Raw}))
@@ -451,10 +382,10 @@ func TestAnnotationOverridesWebhook(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(a)); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		if r := team.next(t); r.Path != "/webhookb2/team-deploy" {
+		if r := team.Next(t); r.Path != "/webhookb2/team-deploy" {
 			t.Errorf("team peer got path %s, want the deployment's annotation to win", r.Path)
 		}
-		def.none(t)
+		def.None(t)
 	})
 	t.Run("namespace annotation", func(t *testing.T) {
 		a := sampleAlert("HIGH_SEVERITY", 1)
@@ -462,19 +393,19 @@ func TestAnnotationOverridesWebhook(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(a)); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		if r := team.next(t); r.Path != "/webhookb2/team-ns" {
+		if r := team.Next(t); r.Path != "/webhookb2/team-ns" {
 			t.Errorf("team peer got path %s", r.Path)
 		}
-		def.none(t)
+		def.None(t)
 	})
 	t.Run("no annotation uses labelDefault", func(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(sampleAlert("HIGH_SEVERITY", 1))); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		if r := def.next(t); r.Path != secretPath {
+		if r := def.Next(t); r.Path != secretPath {
 			t.Errorf("default peer got path %s", r.Path)
 		}
-		team.none(t)
+		team.None(t)
 	})
 	t.Run("http annotation refused", func(t *testing.T) {
 		a := sampleAlert("HIGH_SEVERITY", 1)
@@ -489,8 +420,8 @@ func TestAnnotationOverridesWebhook(t *testing.T) {
 		if strings.Contains(err.Error(), "ann0tati0nS3cret") {
 			t.Errorf("error %q repeats the annotation's URL", err)
 		}
-		def.none(t)
-		team.none(t)
+		def.None(t)
+		team.None(t)
 	})
 }
 
@@ -502,16 +433,16 @@ func TestSendErrors(t *testing.T) {
 		retryAfter time.Duration
 		want       []string
 	}{
-		{"server error", refuse(500, "upstream exploded"), false, 0, []string{"500", "upstream exploded"}},
-		{"bad card", refuse(400, "Summary or Text is required."), true, 0, []string{"400", "Summary or Text is required."}},
-		{"too large", refuse(413, "Webhook message is too large"), true, 0, []string{"413", "too large"}},
-		{"throttled", refuse(429, "Too many requests", "Retry-After", "12"), false, 12 * time.Second, []string{"429", "Too many requests"}},
-		{"refusal inside a 200", refuse(200, "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId tcid=0"),
+		{"server error", notifytest.Refuse(500, "upstream exploded"), false, 0, []string{"500", "upstream exploded"}},
+		{"bad card", notifytest.Refuse(400, "Summary or Text is required."), true, 0, []string{"400", "Summary or Text is required."}},
+		{"too large", notifytest.Refuse(413, "Webhook message is too large"), true, 0, []string{"413", "too large"}},
+		{"throttled", notifytest.Refuse(429, "Too many requests", "Retry-After", "12"), false, 12 * time.Second, []string{"429", "Too many requests"}},
+		{"refusal inside a 200", notifytest.Refuse(200, "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId tcid=0"),
 			false, 0, []string{"Teams did not deliver it", "HTTP error 429"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := newPeer(t, false, c.answer)
+			p := notifytest.NewPeer(t, false, c.answer)
 			n := newNotifier(t, config(p.URL+secretPath))
 			err := n.Send(context.Background(), alertMsg(sampleAlert("LOW_SEVERITY", 1)))
 			if err == nil {
@@ -536,7 +467,7 @@ func TestSendErrors(t *testing.T) {
 }
 
 func TestSecretNotInErrors(t *testing.T) {
-	p := newPeer(t, false, refuse(404, "no webhook at https://contoso.webhook.office.com"+secretPath+" anymore"))
+	p := notifytest.NewPeer(t, false, notifytest.Refuse(404, "no webhook at https://contoso.webhook.office.com"+secretPath+" anymore"))
 	n := newNotifier(t, config(p.URL+secretPath))
 	err := n.Send(context.Background(), alertMsg(sampleAlert("LOW_SEVERITY", 1)))
 	if err == nil {
@@ -574,7 +505,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestSendRefusesWhatItDoesNotTake(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	for _, m := range []*notifier.Message{
 		{ID: "x", Kind: notifier.KindAudit, Audit: &notifier.Audit{User: "u"}},
@@ -586,5 +517,5 @@ func TestSendRefusesWhatItDoesNotTake(t *testing.T) {
 			t.Errorf("Send(%s %q) = %v, want a permanent error", m.Kind, m.Event, err)
 		}
 	}
-	p.none(t)
+	p.None(t)
 }

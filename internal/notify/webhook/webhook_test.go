@@ -1,9 +1,7 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -15,76 +13,13 @@ import (
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
+	"github.com/stockade-dev/stockade/internal/notify/notifytest"
 )
 
 // secretPath is what makes a webhook URL a secret; no error may repeat it.
 const secretPath = "/hooks/stockade/s3cr3tPathT0k3n"
 
-// received is one request as the peer saw it.
-type received struct {
-	Method string
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-// peer is a local webhook receiver: it records each request and answers as told.
-type peer struct {
-	*httptest.Server
-	reqs chan received
-}
-
-func newPeer(t *testing.T, useTLS bool, answer func(w http.ResponseWriter)) *peer {
-	t.Helper()
-	p := &peer{reqs: make(chan received, 16)}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			t.Errorf("peer: read body: %v", err)
-		}
-		p.reqs <- received{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
-		answer(w)
-	})
-	if useTLS {
-		p.Server = httptest.NewTLSServer(h)
-	} else {
-		p.Server = httptest.NewServer(h)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
-func ok(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"received":true}`) }
-
-func refuse(status int, body string, header ...string) func(http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
-}
-
-func (p *peer) next(t *testing.T) received {
-	t.Helper()
-	select {
-	case r := <-p.reqs:
-		return r
-	case <-time.After(5 * time.Second):
-		t.Fatal("peer got no request")
-	}
-	return received{}
-}
-
-func (p *peer) none(t *testing.T) {
-	t.Helper()
-	select {
-	case r := <-p.reqs:
-		t.Fatalf("peer got an unexpected request to %s", r.Path)
-	default:
-	}
-}
+func ok(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"notifytest.Request":true}`) }
 
 // The body the package comment documents; decoding into it with
 // DisallowUnknownFields fails on any key it does not name. The extra fields
@@ -167,7 +102,7 @@ type wireAudit struct {
 
 // decode checks the request is what the package documents and returns the
 // body; exactly one of alert, summary and audit must be set.
-func decode(t *testing.T, r received, id string) wireBody {
+func decode(t *testing.T, r notifytest.Request, id string) wireBody {
 	t.Helper()
 	if r.Method != http.MethodPost {
 		t.Errorf("method %s, want POST", r.Method)
@@ -182,11 +117,7 @@ func decode(t *testing.T, r received, id string) wireBody {
 		t.Errorf("X-Stockade-Delivery %q, want %q", got, id)
 	}
 	var b wireBody
-	dec := json.NewDecoder(bytes.NewReader(r.Body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		t.Fatalf("body is not the documented shape: %v\n%s", err, r.Body)
-	}
+	notifytest.DecodeStrict(t, r.Body, &b)
 	set := 0
 	for _, ok := range []bool{b.Alert != nil, b.Summary != nil, b.Audit != nil} {
 		if ok {
@@ -327,7 +258,7 @@ func TestWants(t *testing.T) {
 }
 
 func TestSendAlertEvents(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	for _, ev := range []notifier.Event{notifier.EventNew, notifier.EventResolved, notifier.EventReopened} {
 		t.Run(string(ev), func(t *testing.T) {
@@ -335,7 +266,7 @@ func TestSendAlertEvents(t *testing.T) {
 			if err := n.Send(context.Background(), m); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			r := p.next(t)
+			r := p.Next(t)
 			user, pass, hasAuth := (&http.Request{Header: r.Header}).BasicAuth()
 			if !hasAuth || user != "stockade" || pass != "hunter2-passw0rd" {
 				t.Errorf("basic auth %q/%q (%v), want the configured credentials", user, pass, hasAuth)
@@ -365,7 +296,7 @@ func TestSendAlertEvents(t *testing.T) {
 }
 
 func TestSendTestMessage(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	cfg := config(p.URL + secretPath)
 	cfg.Generic.Username, cfg.Generic.Password, cfg.Generic.Headers = "", "", nil
 	n := newNotifier(t, cfg)
@@ -374,7 +305,7 @@ func TestSendTestMessage(t *testing.T) {
 	if err := n.Send(context.Background(), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	r := p.next(t)
+	r := p.Next(t)
 	if r.Header.Get("Authorization") != "" {
 		t.Error("sent an Authorization header without a username")
 	}
@@ -388,7 +319,7 @@ func TestSendTestMessage(t *testing.T) {
 }
 
 func TestSendSummary(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	s := &notifier.Summary{
@@ -400,7 +331,7 @@ func TestSendSummary(t *testing.T) {
 	if err := n.Send(context.Background(), &notifier.Message{ID: "s-1", Kind: notifier.KindSummary, Summary: s}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	b := decode(t, p.next(t), "s-1")
+	b := decode(t, p.Next(t), "s-1")
 	if b.Summary == nil {
 		t.Fatal("no summary in the body")
 	}
@@ -415,7 +346,7 @@ func TestSendSummary(t *testing.T) {
 }
 
 func TestSendAudit(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	cfg := config(p.URL + secretPath)
 	cfg.Generic.AuditLoggingEnabled = true
 	n := newNotifier(t, cfg)
@@ -425,7 +356,7 @@ func TestSendAudit(t *testing.T) {
 	if err := n.Send(context.Background(), &notifier.Message{ID: "au-1", Kind: notifier.KindAudit, Time: at, Audit: audit}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	b := decode(t, p.next(t), "au-1")
+	b := decode(t, p.Next(t), "au-1")
 	if b.Audit == nil {
 		t.Fatal("no audit in the body")
 	}
@@ -439,7 +370,7 @@ func TestSendAudit(t *testing.T) {
 }
 
 func TestAuditRefusedWhenDisabled(t *testing.T) {
-	p := newPeer(t, false, ok)
+	p := notifytest.NewPeer(t, false, ok)
 	n := newNotifier(t, config(p.URL+secretPath))
 	err := n.Send(context.Background(), &notifier.Message{ID: "au-1", Kind: notifier.KindAudit, Audit: &notifier.Audit{User: "alice"}})
 	if err == nil || !notifier.Permanent(err) || !strings.Contains(err.Error(), "generic.auditLoggingEnabled") {
@@ -454,11 +385,11 @@ func TestAuditRefusedWhenDisabled(t *testing.T) {
 			t.Errorf("Send(%s) = %v, want a permanent error", m.Kind, err)
 		}
 	}
-	p.none(t)
+	p.None(t)
 }
 
 func TestTLS(t *testing.T) {
-	p := newPeer(t, true, ok)
+	p := notifytest.NewPeer(t, true, ok)
 	t.Run("custom CA", func(t *testing.T) {
 		cfg := config(p.URL + secretPath)
 		cfg.Generic.CACert = caPEM(p.Server)
@@ -466,7 +397,7 @@ func TestTLS(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(notifier.EventNew)); err != nil {
 			t.Fatalf("Send with the server's CA: %v", err)
 		}
-		decode(t, p.next(t), "m-NEW")
+		decode(t, p.Next(t), "m-NEW")
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
 		n := newNotifier(t, config(p.URL+secretPath))
@@ -483,7 +414,7 @@ func TestTLS(t *testing.T) {
 		if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("error %q holds a secret", err)
 		}
-		p.none(t)
+		p.None(t)
 	})
 	t.Run("skipTLSVerify", func(t *testing.T) {
 		cfg := config(p.URL + secretPath)
@@ -492,7 +423,7 @@ func TestTLS(t *testing.T) {
 		if err := n.Send(context.Background(), alertMsg(notifier.EventResolved)); err != nil {
 			t.Fatalf("Send with skipTLSVerify: %v", err)
 		}
-		decode(t, p.next(t), "m-RESOLVED")
+		decode(t, p.Next(t), "m-RESOLVED")
 	})
 }
 
@@ -504,15 +435,15 @@ func TestSendErrors(t *testing.T) {
 		retryAfter time.Duration
 		want       []string
 	}{
-		{"server error", refuse(500, "database is down"), false, 0, []string{"500", "database is down"}},
-		{"bad request", refuse(400, `{"error":"field alert.policy missing"}`), true, 0, []string{"400", "field alert.policy missing"}},
-		{"unauthorized", refuse(401, "bad credentials"), false, 0, []string{"401", "bad credentials"}},
-		{"throttled", refuse(429, "slow down", "Retry-After", "20"), false, 20 * time.Second, []string{"429", "slow down"}},
-		{"unavailable", refuse(503, "maintenance", "Retry-After", "5"), false, 5 * time.Second, []string{"503", "maintenance"}},
+		{"server error", notifytest.Refuse(500, "database is down"), false, 0, []string{"500", "database is down"}},
+		{"bad request", notifytest.Refuse(400, `{"error":"field alert.policy missing"}`), true, 0, []string{"400", "field alert.policy missing"}},
+		{"unauthorized", notifytest.Refuse(401, "bad credentials"), false, 0, []string{"401", "bad credentials"}},
+		{"throttled", notifytest.Refuse(429, "slow down", "Retry-After", "20"), false, 20 * time.Second, []string{"429", "slow down"}},
+		{"unavailable", notifytest.Refuse(503, "maintenance", "Retry-After", "5"), false, 5 * time.Second, []string{"503", "maintenance"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := newPeer(t, false, c.answer)
+			p := notifytest.NewPeer(t, false, c.answer)
 			n := newNotifier(t, config(p.URL+secretPath))
 			err := n.Send(context.Background(), alertMsg(notifier.EventNew))
 			if err == nil {
@@ -535,7 +466,7 @@ func TestSendErrors(t *testing.T) {
 
 func TestSecretsNotInErrors(t *testing.T) {
 	// A receiver that quotes back everything it was sent.
-	p := newPeer(t, false, refuse(403, "refused "+secretPath+" for user stockade with password hunter2-passw0rd and key k3y-s3cret-value"))
+	p := notifytest.NewPeer(t, false, notifytest.Refuse(403, "refused "+secretPath+" for user stockade with password hunter2-passw0rd and key k3y-s3cret-value"))
 	n := newNotifier(t, config(p.URL+secretPath))
 	err := n.Send(context.Background(), alertMsg(notifier.EventNew))
 	if err == nil {
