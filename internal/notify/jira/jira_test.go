@@ -19,6 +19,7 @@ import (
 
 	"github.com/stockade-dev/stockade/internal/notify/jira"
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
+	"github.com/stockade-dev/stockade/internal/notify/notifytest"
 )
 
 const (
@@ -502,19 +503,8 @@ func TestRefusals(t *testing.T) {
 			if notifier.Permanent(err) != tc.permanent || notifier.RetryAfter(err) != tc.retryAfter {
 				t.Errorf("Permanent = %v RetryAfter = %v", notifier.Permanent(err), notifier.RetryAfter(err))
 			}
-			assertNoSecret(t, err, c.Jira.Password)
+			notifytest.NoSecret(t, err, c.Jira.Password)
 		})
-	}
-}
-
-func assertNoSecret(t *testing.T, err error, secret string) {
-	t.Helper()
-	if strings.Contains(err.Error(), secret) {
-		t.Errorf("error holds the password: %q", err)
-	}
-	var de *notifier.Error
-	if errors.As(err, &de) && strings.Contains(de.Message, secret) {
-		t.Errorf("wrapped error holds the password: %q", de.Message)
 	}
 }
 
@@ -545,5 +535,5 @@ func TestUnreachable(t *testing.T) {
 	if err == nil || notifier.Permanent(err) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("err = %v", err)
 	}
-	assertNoSecret(t, err, password)
+	notifytest.NoSecret(t, err, password)
 }

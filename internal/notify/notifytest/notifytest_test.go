@@ -144,7 +144,8 @@ func TestSelfSigned(t *testing.T) {
 		t.Fatalf("a client trusting the PEM: %v", err)
 	}
 	_ = resp.Body.Close()
-	if _, err := http.Get(srv.URL); err == nil {
+	if resp, err := http.Get(srv.URL); err == nil {
+		_ = resp.Body.Close()
 		t.Fatal("a client without the PEM trusted the certificate")
 	}
 }

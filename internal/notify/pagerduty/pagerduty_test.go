@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
+	"github.com/stockade-dev/stockade/internal/notify/notifytest"
 	"github.com/stockade-dev/stockade/internal/notify/pagerduty"
 )
 
@@ -85,15 +86,6 @@ type summaryDetails struct {
 	TopPoliciesOmitted int                    `json:"top_policies_omitted"`
 	DeliveryID         string                 `json:"delivery_id"`
 	Link               string                 `json:"link"`
-}
-
-func decodeStrict(t *testing.T, raw []byte, v any) {
-	t.Helper()
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		t.Fatalf("decode %T: %v\n%s", v, err, raw)
-	}
 }
 
 // pd is a local Events API v2: it validates events as PagerDuty documents
@@ -340,7 +332,7 @@ func TestTestMessageLeavesNothingOpen(t *testing.T) {
 		t.Errorf("payload = %+v", pl)
 	}
 	var d alertDetails
-	decodeStrict(t, pl.CustomDetails, &d)
+	notifytest.DecodeStrict(t, pl.CustomDetails, &d)
 	if !d.Test || d.Event != "" || d.Violations[0] != "This is a test message from Stockade." {
 		t.Errorf("details = %+v", d)
 	}
@@ -392,7 +384,7 @@ func TestAlertEvents(t *testing.T) {
 		t.Errorf("payload =\n %+v\nwant\n %+v", got, want)
 	}
 	var d alertDetails
-	decodeStrict(t, pl.CustomDetails, &d)
+	notifytest.DecodeStrict(t, pl.CustomDetails, &d)
 	if d.Event != "NEW" || d.Policy != "Privileged container" || d.Severity != "CRITICAL_SEVERITY" || d.AlertID != a.ID ||
 		d.Namespace != "shop" || d.Cluster != "prod" || d.Deployment != "web" || d.Images[0] != "registry.example/web:2" ||
 		d.Rationale == "" || d.Remediation == "" || d.DeliveryID != "m1" || d.FirstOccurred != "2024-05-01T11:00:00Z" ||
@@ -415,7 +407,7 @@ func TestAlertEvents(t *testing.T) {
 	if ev.EventAction != "trigger" || ev.DedupKey != a.ID || !strings.HasPrefix(ev.Payload.Summary, "[Critical] Reopened: ") || !p.isOpen(a.ID) {
 		t.Errorf("reopen = %+v", ev)
 	}
-	decodeStrict(t, ev.Payload.CustomDetails, &d)
+	notifytest.DecodeStrict(t, ev.Payload.CustomDetails, &d)
 	if d.Event != "REOPENED" {
 		t.Errorf("event = %q", d.Event)
 	}
@@ -456,7 +448,7 @@ func TestSeverityAndLimits(t *testing.T) {
 		t.Errorf("image alert source %q group %q", ev.Payload.Source, ev.Payload.Group)
 	}
 	var d alertDetails
-	decodeStrict(t, ev.Payload.CustomDetails, &d)
+	notifytest.DecodeStrict(t, ev.Payload.CustomDetails, &d)
 	if len(d.Violations) != 100 || d.ViolationsOmitted != 51 {
 		t.Errorf("violations %d, omitted %d", len(d.Violations), d.ViolationsOmitted)
 	}
@@ -481,7 +473,7 @@ func TestSummary(t *testing.T) {
 		t.Errorf("payload = %+v", ev.Payload)
 	}
 	var d summaryDetails
-	decodeStrict(t, ev.Payload.CustomDetails, &d)
+	notifytest.DecodeStrict(t, ev.Payload.CustomDetails, &d)
 	if d.Count != 340 || d.BySeverity["HIGH_SEVERITY"] != 300 || len(d.TopPolicies) != 2 || d.Link != "https://central.example/main/violations" || d.From != "2024-05-01T11:55:00Z" {
 		t.Errorf("details = %+v", d)
 	}
@@ -536,19 +528,8 @@ func TestRefusals(t *testing.T) {
 			if notifier.Permanent(err) != tc.permanent || notifier.RetryAfter(err) != tc.retryAfter {
 				t.Errorf("Permanent = %v RetryAfter = %v", notifier.Permanent(err), notifier.RetryAfter(err))
 			}
-			assertNoSecret(t, err, tc.key)
+			notifytest.NoSecret(t, err, tc.key)
 		})
-	}
-}
-
-func assertNoSecret(t *testing.T, err error, key string) {
-	t.Helper()
-	if strings.Contains(err.Error(), key) {
-		t.Errorf("error holds the key: %q", err)
-	}
-	var de *notifier.Error
-	if errors.As(err, &de) && strings.Contains(de.Message, key) {
-		t.Errorf("wrapped error holds the key: %q", de.Message)
 	}
 }
 
@@ -567,5 +548,5 @@ func TestUnreachable(t *testing.T) {
 	if err == nil || notifier.Permanent(err) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("err = %v", err)
 	}
-	assertNoSecret(t, err, routingKey)
+	notifytest.NoSecret(t, err, routingKey)
 }

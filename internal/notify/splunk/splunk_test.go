@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
+	"github.com/stockade-dev/stockade/internal/notify/notifytest"
 	"github.com/stockade-dev/stockade/internal/notify/splunk"
 )
 
@@ -59,18 +60,6 @@ type auditEvent struct {
 	Message    string         `json:"message"`
 	Audit      notifier.Audit `json:"audit"`
 	Truncated  bool           `json:"truncated"`
-}
-
-func decodeStrict(t *testing.T, raw []byte, v any) {
-	t.Helper()
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		t.Fatalf("decode %T: %v\n%s", v, err, raw)
-	}
-	if d.More() {
-		t.Fatalf("trailing data after %T", v)
-	}
 }
 
 var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -279,7 +268,7 @@ func TestSendEachKind(t *testing.T) {
 			t.Fatalf("Send: %v", err)
 		}
 		var ev alertEvent
-		decodeStrict(t, check(t, "stockade:alert").Event, &ev)
+		notifytest.DecodeStrict(t, check(t, "stockade:alert").Event, &ev)
 		if ev.Kind != "test" || !ev.Test || ev.DeliveryID != "t1" || !strings.Contains(ev.Message, "Test message") {
 			t.Errorf("test event = %+v", ev)
 		}
@@ -298,7 +287,7 @@ func TestSendEachKind(t *testing.T) {
 				t.Fatalf("Send: %v", err)
 			}
 			var ev alertEvent
-			decodeStrict(t, check(t, "stockade:alert").Event, &ev)
+			notifytest.DecodeStrict(t, check(t, "stockade:alert").Event, &ev)
 			if ev.Kind != "alert" || ev.Event != string(e) || ev.Test || ev.DeliveryID != m.ID {
 				t.Errorf("event = %+v", ev)
 			}
@@ -325,7 +314,7 @@ func TestSendEachKind(t *testing.T) {
 			t.Fatalf("Send: %v", err)
 		}
 		var ev summaryEvent
-		decodeStrict(t, check(t, "stockade:alert").Event, &ev)
+		notifytest.DecodeStrict(t, check(t, "stockade:alert").Event, &ev)
 		if ev.Kind != "summary" || ev.Summary.Count != 120 || ev.Summary.BySeverity["HIGH_SEVERITY"] != 100 ||
 			len(ev.Summary.TopPolicies) != 2 || ev.Message != "120 more alerts folded during an alert storm" {
 			t.Errorf("summary event = %+v", ev)
@@ -341,7 +330,7 @@ func TestSendEachKind(t *testing.T) {
 			t.Fatalf("Send: %v", err)
 		}
 		var ev auditEvent
-		decodeStrict(t, check(t, "acme:audit").Event, &ev)
+		notifytest.DecodeStrict(t, check(t, "acme:audit").Event, &ev)
 		if ev.Kind != "audit" || ev.Audit.User != "alice" || ev.Audit.Path != "/v1/policies" || ev.DeliveryID != "au1" {
 			t.Errorf("audit event = %+v", ev)
 		}
@@ -398,7 +387,7 @@ func TestTruncate(t *testing.T) {
 			t.Errorf("event is %d bytes, limit %d", len(env.Event), limit)
 		}
 		var ev alertEvent
-		decodeStrict(t, env.Event, &ev)
+		notifytest.DecodeStrict(t, env.Event, &ev)
 		return ev
 	}
 
@@ -470,7 +459,7 @@ func TestTruncate(t *testing.T) {
 		}
 		env := h.last(t)
 		var ev summaryEvent
-		decodeStrict(t, env.Event, &ev)
+		notifytest.DecodeStrict(t, env.Event, &ev)
 		if len(env.Event) > limit || !ev.Truncated || len(ev.Summary.TopPolicies)+ev.TopPoliciesOmitted != 500 {
 			t.Errorf("summary: %d bytes, truncated=%v, kept %d omitted %d", len(env.Event), ev.Truncated, len(ev.Summary.TopPolicies), ev.TopPoliciesOmitted)
 		}
@@ -548,7 +537,7 @@ func TestRefusals(t *testing.T) {
 			if got := notifier.RetryAfter(err); got != tc.retryAfter {
 				t.Errorf("RetryAfter = %v, want %v", got, tc.retryAfter)
 			}
-			assertNoSecret(t, err)
+			notifytest.NoSecret(t, err, token)
 		})
 	}
 	t.Run("200 with a non-zero code", func(t *testing.T) {
@@ -559,17 +548,6 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
-}
-
-func assertNoSecret(t *testing.T, err error) {
-	t.Helper()
-	if strings.Contains(err.Error(), token) {
-		t.Errorf("error holds the token: %q", err)
-	}
-	var de *notifier.Error
-	if errors.As(err, &de) && strings.Contains(de.Message, token) {
-		t.Errorf("wrapped error holds the token: %q", de.Message)
-	}
 }
 
 func TestUnreachable(t *testing.T) {
@@ -584,7 +562,7 @@ func TestUnreachable(t *testing.T) {
 	if err == nil || notifier.Permanent(err) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("err = %v, want a retryable error naming %s", err, addr)
 	}
-	assertNoSecret(t, err)
+	notifytest.NoSecret(t, err, token)
 }
 
 func TestTLSVerification(t *testing.T) {
