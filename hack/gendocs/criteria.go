@@ -76,7 +76,7 @@ func criterionDocs() map[string]criterionDoc {
 		"Container Name": {what: "A container's name. Init containers are included.",
 			syntax: synRegex, example: "debug-.*"},
 		"Disallowed Annotation": {what: "Violated when the workload has an annotation matching `key=value`.",
-			syntax: synKeyValue, example: `admission\.stockade\.dev/break-glass=`},
+			syntax: synKeyValue, example: `admission\.stockade\.io/break-glass=`},
 		"Drop Capabilities": {what: "Violated when a container does not drop the given capabilities (`securityContext.capabilities.drop`). Dropping `ALL` drops every capability. With AND, every value must be dropped.",
 			syntax: synRegex, example: "ALL"},
 		"Environment Variable": {what: "A container's environment variable, by where its value comes from, its name and its value. A value is known, and matched, only for `RAW` variables (a literal `value:` in the manifest); a secret's value is never read.",

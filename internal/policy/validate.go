@@ -126,8 +126,12 @@ func Validate(p *Policy) error {
 				v.add(path, "%s needs the RUNTIME stage with DEPLOYMENT_EVENT", a)
 			}
 		case a == EnforceFailKubeRequest:
-			if !runtime || p.EventSource != EventSourceAuditLog {
-				v.add(path, "%s needs the RUNTIME stage with AUDIT_LOG_EVENT", a)
+			// Admission control refuses exec, attach and port-forward
+			// requests as they happen (DEPLOYMENT_EVENT with the Kubernetes
+			// Resource criterion, as in ACS); audit-log events arrive after
+			// the fact and cannot be refused.
+			if !runtime || p.EventSource != EventSourceDeployment || !usesField(p, "Kubernetes Resource") {
+				v.add(path, "%s needs the RUNTIME stage with DEPLOYMENT_EVENT and the Kubernetes Resource criterion", a)
 			}
 		default:
 			v.add(path, "unknown enforcement action %q", a)
@@ -271,4 +275,16 @@ func (v *validator) scope(path string, s *Scope) {
 			v.add(path+".label.value", "invalid regular expression %q", s.Label.Value)
 		}
 	}
+}
+
+// usesField reports whether any section of p uses the criterion name.
+func usesField(p *Policy, name string) bool {
+	for _, sec := range p.PolicySections {
+		for _, g := range sec.PolicyGroups {
+			if strings.EqualFold(g.FieldName, name) {
+				return true
+			}
+		}
+	}
+	return false
 }

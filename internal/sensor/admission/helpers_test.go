@@ -91,7 +91,7 @@ func testPolicies(t testing.TB) *policy.Set {
 		Severity:           policy.SeverityHigh,
 		Remediation:        "Debug with logs and metrics; ask on-call for a shell.",
 		LifecycleStages:    []policy.LifecycleStage{policy.StageRuntime},
-		EventSource:        policy.EventSourceAuditLog,
+		EventSource:        policy.EventSourceDeployment,
 		EnforcementActions: []policy.EnforcementAction{policy.EnforceFailKubeRequest},
 		PolicySections: []policy.PolicySection{{PolicyGroups: []policy.PolicyGroup{
 			{FieldName: "Kubernetes Resource", Values: []policy.PolicyValue{{Value: "PODS_EXEC"}}},

@@ -121,7 +121,7 @@ func TestKubePolicyGating(t *testing.T) {
 		t.Error("enforced without FAIL_KUBE_REQUEST_ENFORCEMENT")
 	}
 	p := &policy.Policy{Name: "p", Severity: policy.SeverityHigh, LifecycleStages: []policy.LifecycleStage{policy.StageRuntime},
-		EventSource: policy.EventSourceAuditLog, EnforcementActions: []policy.EnforcementAction{policy.EnforceFailKubeRequest},
+		EventSource: policy.EventSourceDeployment, EnforcementActions: []policy.EnforcementAction{policy.EnforceFailKubeRequest},
 		PolicySections: []policy.PolicySection{{PolicyGroups: sec}}}
 	c, err := policy.Compile(p)
 	if err != nil {
