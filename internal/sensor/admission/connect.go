@@ -82,9 +82,14 @@ func (h *Handler) decideConnect(ctx context.Context, req *admissionv1.AdmissionR
 		return dec, nil
 	}
 
-	ev.Admitted = false
-	dec = &decision{events: []Event{ev}}
+	inform := h.cfg.Inform
+	ev.Admitted = inform
+	dec = &decision{allowed: inform, events: []Event{ev}}
 	text := kubeViolation(kr, opts.Container, opts.Command, opts.Ports)
+	state := AlertAttempted
+	if inform {
+		state = AlertActive
+	}
 	names := make([]string, 0, len(denying))
 	var b strings.Builder
 	b.WriteString("Stockade denied ")
@@ -98,11 +103,17 @@ func (h *Handler) decideConnect(ctx context.Context, req *admissionv1.AdmissionR
 		alert := ev
 		alert.Kind = EventAlert
 		alert.Policy = kp.c.Policy
-		alert.State = AlertAttempted
+		alert.State = state
 		alert.Violations = violationsOf(text, opts.Container)
 		dec.events = append(dec.events, alert)
 		names = append(names, kp.c.Policy.Name)
 		writePolicy(&b, kp.c.Policy, alert.Violations)
+	}
+	if inform {
+		h.log.Info("kubernetes request admitted although it violates enforced policies (inform only)", "uid", req.UID, "resource", resource,
+			"namespace", req.Namespace, "pod", req.Name, "user", req.UserInfo.Username, "policies", names)
+		dec.warnings = []string{informWarning(verbOf(resource)+" pod "+objectRef(req.Namespace, req.Name), names)}
+		return dec, nil
 	}
 	dec.message = clip(b.String(), maxMessage)
 	h.log.Info("kubernetes request denied", "uid", req.UID, "resource", resource, "namespace", req.Namespace,

@@ -52,7 +52,10 @@
 // template) admits a violating workload and records its violations as ACTIVE
 // alerts flagged BreakGlass; a denial records an ATTEMPTED alert per policy.
 // Dry runs are decided the same way and record nothing: the webhook
-// declares no side effects.
+// declares no side effects. With Config.Inform (admission enforcement off)
+// nothing is denied by policy: what would be denied is admitted with a
+// warning and recorded as ACTIVE alerts. A Recorder that is a
+// DecisionRecorder receives each decision whole, with its events.
 //
 // Malformed, wrong-version or oversized AdmissionReviews are answered with
 // HTTP 400 and a plain message; the body is bounded by Config.MaxBody.

@@ -52,6 +52,28 @@ type Recorder interface {
 	Record(ev Event)
 }
 
+// Decision is the outcome of one reviewed CREATE, UPDATE or CONNECT
+// request and the events it raised (none for a dry run).
+type Decision struct {
+	Allowed bool
+	// DryRun says the request was a dry run: decided, nothing recorded.
+	DryRun bool
+	// Failed says the webhook could not decide and the failure policy
+	// answered; Events then holds the EventError.
+	Failed bool
+	Events []Event
+}
+
+// DecisionRecorder is a Recorder that wants every decision whole: the
+// Handler calls RecordDecision once per reviewed request, allowed ones
+// included, instead of Record once per event, so that the events of one
+// request (a denial's alerts, a CONNECT's KubeEvent and its alerts) can be
+// forwarded together and decisions counted. It must not block.
+type DecisionRecorder interface {
+	Recorder
+	RecordDecision(d Decision)
+}
+
 // Getter fetches an object's current JSON from the Kubernetes API (or a
 // cache of it). It returns an error for which apierrors.IsNotFound is true
 // when the object does not exist. RESTGetter is one.
@@ -89,6 +111,11 @@ type Config struct {
 	Getter Getter
 	// Enricher, when set, enriches each workload before evaluation.
 	Enricher Enricher
+	// Inform admits what the webhook would deny (admission enforcement
+	// off): the request gets a warning naming the policies, and each
+	// violated policy is recorded as an ACTIVE alert (not BreakGlass)
+	// instead of ATTEMPTED. The failure policy still applies.
+	Inform bool
 }
 
 // Handler serves the validating webhook over HTTP. It is safe for
@@ -283,7 +310,14 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 	}
 	// A dry run (kubectl --dry-run=server) is answered like the real
 	// request but leaves no trace: the webhook declares no side effects.
-	if req.DryRun == nil || !*req.DryRun {
+	dry := req.DryRun != nil && *req.DryRun
+	if dr, ok := h.rec.(DecisionRecorder); ok {
+		dec := Decision{Allowed: res.d.allowed, DryRun: dry, Failed: res.err != nil}
+		if !dry {
+			dec.Events = res.d.events
+		}
+		dr.RecordDecision(dec)
+	} else if !dry {
 		for _, ev := range res.d.events {
 			h.rec.Record(ev)
 		}

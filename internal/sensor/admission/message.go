@@ -72,6 +72,12 @@ func breakGlassWarning(d *workload.Deployment, names []string) string {
 		countOf(len(names), "enforced policy", "enforced policies")+" ("+sanitize(strings.Join(names, ", "))+"); an alert was raised", maxWarning)
 }
 
+// informWarning tells the requester what enforcement would have denied.
+func informWarning(target string, names []string) string {
+	return clip("Stockade would deny "+target+" because it violates "+countOf(len(names), "enforced policy", "enforced policies")+
+		" ("+sanitize(strings.Join(names, ", "))+"), but admission enforcement is off; an alert was raised", maxWarning)
+}
+
 func countOf(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one

@@ -331,16 +331,17 @@ func (h *Handler) judge(req *admissionv1.AdmissionRequest, d *workload.Deploymen
 	if len(alerts) == 0 {
 		return allow()
 	}
-	dec := &decision{allowed: glass}
+	inform := !glass && h.cfg.Inform
+	dec := &decision{allowed: glass || inform}
 	state := AlertAttempted
-	if glass {
+	if glass || inform {
 		state = AlertActive
 	}
 	names := make([]string, 0, len(alerts))
 	for _, a := range alerts {
 		ev := h.event(req, EventAlert)
 		ev.Name, ev.Namespace, ev.ObjectKind = d.Name, d.Namespace, d.Kind
-		ev.Admitted = glass
+		ev.Admitted = dec.allowed
 		ev.Policy = a.Policy.Policy
 		ev.State = state
 		ev.BreakGlass = glass
@@ -353,6 +354,12 @@ func (h *Handler) judge(req *admissionv1.AdmissionRequest, d *workload.Deploymen
 		h.log.Info("admission request admitted by break-glass", "uid", req.UID, "operation", req.Operation,
 			"kind", d.Kind, "namespace", d.Namespace, "name", d.Name, "policies", names)
 		dec.warnings = []string{breakGlassWarning(d, names)}
+		return dec
+	}
+	if inform {
+		h.log.Info("admission request admitted although it violates enforced policies (inform only)", "uid", req.UID, "operation", req.Operation,
+			"kind", d.Kind, "namespace", d.Namespace, "name", d.Name, "policies", names)
+		dec.warnings = []string{informWarning(d.Kind+" "+objectRef(d.Namespace, d.Name), names)}
 		return dec
 	}
 	h.log.Info("admission request denied", "uid", req.UID, "operation", req.Operation,
