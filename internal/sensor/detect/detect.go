@@ -58,6 +58,9 @@ type AlertChange struct {
 	Time       time.Time
 }
 
+// The Detector is what Sensor's watcher reports to.
+var _ watch.Sink = (*Detector)(nil)
+
 // enforceTimeout bounds one Enforcer call.
 const enforceTimeout = 30 * time.Second
 
