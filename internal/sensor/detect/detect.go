@@ -77,6 +77,10 @@ type Detector struct {
 	wake        chan struct{} // evaluation work was queued
 	enforceWake chan struct{} // enforcement work was queued
 	ran         atomic.Bool
+	// live is set once the initial sync is over (Live): from then on a
+	// watch event is a change made in the cluster, which enforcement
+	// answers.
+	live atomic.Bool
 
 	// mu guards everything below and serializes Sink calls.
 	mu       sync.Mutex
@@ -154,6 +158,13 @@ func (d *Detector) Deployment(ev watch.Event) {
 	d.mu.Unlock()
 	signal(d.wake)
 }
+
+// Live says the watcher's initial sync is over. Enforcement answers changes
+// made in the cluster — a workload created or updated from now on — as in
+// ACS: deployments that already ran when Sensor started, or that violate a
+// policy only because the policy changed, are reported and left running
+// until they next change.
+func (d *Detector) Live() { d.live.Store(true) }
 
 // PoliciesChanged queues every known deployment for evaluation against the
 // policy set as it is now. Only deployments whose alerts change are
@@ -300,7 +311,7 @@ func (d *Detector) step() bool {
 		t.since = now
 		d.sink.Alerts(AlertChange{Deployment: dep, Alerts: alerts, Time: now})
 	}
-	d.planEnforcement(id, t)
+	d.planEnforcement(id, t, !w.reeval && d.live.Load())
 	return true
 }
 
@@ -317,9 +328,10 @@ func enforceable(a policy.EnforcementAction) bool {
 }
 
 // planEnforcement queues the enforcement actions t's alerts call for that
-// were not requested yet, and forgets those of violations that cleared.
+// were not requested yet, when a change in the cluster triggered the
+// evaluation (change), and forgets those of violations that cleared.
 // Callers hold mu.
-func (d *Detector) planEnforcement(id string, t *tracked) {
+func (d *Detector) planEnforcement(id string, t *tracked, change bool) {
 	want := map[enforceKey]bool{}
 	var todo []enforcement
 	for _, a := range t.alerts {
@@ -330,7 +342,7 @@ func (d *Detector) planEnforcement(id string, t *tracked) {
 			}
 			k := enforceKey{policy: cmp.Or(p.ID, p.Name), action: action}
 			want[k] = true
-			if !t.enforced[k] && d.enf != nil {
+			if change && !t.enforced[k] && d.enf != nil {
 				todo = append(todo, enforcement{id: id, key: k, p: p})
 			}
 		}

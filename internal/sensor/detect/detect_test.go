@@ -244,6 +244,7 @@ func TestEnforcementDroppedWhenDeploymentGoes(t *testing.T) {
 	c.store(t, []*policy.Policy{enforced(t, privilegedPolicy, "p-scale", policy.EnforceScaleToZero)})
 	enf := &enforcer{}
 	d := New(c, &recorder{}, enf, nil)
+	d.Live()
 	s := spec{name: "web", replicas: 1, privileged: true}
 	d.Deployment(event(t, watch.ActionCreate, s))
 	d.Deployment(event(t, watch.ActionRemove, s))
@@ -300,5 +301,32 @@ func TestHashIgnoresOrder(t *testing.T) {
 	}
 	if hashAlerts(nil) != ([32]byte{}) {
 		t.Error("no alerts do not hash to zero")
+	}
+}
+
+// Enforcement answers changes made in the cluster once Sensor is synced:
+// not what already ran at start, nor what violates only because a policy
+// changed; the next change to such a workload is enforced.
+func TestEnforcementAnswersChangesAfterSync(t *testing.T) {
+	const scaleID = "2b7e8a3c-test-scale-latest"
+	h := &harness{policies: &cache{}, sink: &recorder{}, enf: &enforcer{}}
+	h.policies.store(t, []*policy.Policy{enforced(t, latestTagPolicy, scaleID, policy.EnforceScaleToZero)})
+	h.Detector = New(h.policies, h.sink, h.enf, nil)
+	run(t, h.Detector)
+
+	s := spec{name: "old", replicas: 2, image: "nginx:latest"}
+	h.Deployment(event(t, watch.ActionCreate, s)) // part of the initial sync
+	h.one(t)
+	h.Live()
+	h.PoliciesChanged()
+	h.settle(t)
+	if calls := h.enf.take(); len(calls) != 0 {
+		t.Fatalf("enforced before any change: %v", calls)
+	}
+	s.replicas = 3
+	h.Deployment(event(t, watch.ActionUpdate, s))
+	h.settle(t)
+	if calls := h.enf.take(); len(calls) != 1 || calls[0].action != "scale" || calls[0].deployment != "old" {
+		t.Fatalf("calls after the update = %v", calls)
 	}
 }

@@ -79,6 +79,12 @@ func TestSensorScalesPrivilegedDeploymentToZero(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { cancel(); wg.Wait() })
+	select { // enforcement answers changes made once Sensor is synced
+	case <-w.Synced():
+		det.Live()
+	case <-time.After(time.Minute):
+		t.Fatal("watcher did not sync")
+	}
 
 	wctx := ctxFor(t)
 	if _, err := e.admin.AppsV1().Deployments(e.ns).Create(wctx, newDeployment("miner", 3), metav1.CreateOptions{}); err != nil {
