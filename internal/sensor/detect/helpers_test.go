@@ -200,7 +200,7 @@ func start(t *testing.T, ps []*policy.Policy) *harness {
 		h.policies.store(t, ps)
 	}
 	h.Detector = New(h.policies, h.sink, h.enf, nil)
-	h.Detector.Live()
+	h.Live()
 	run(t, h.Detector)
 	return h
 }
