@@ -7,7 +7,7 @@ import type { AuthStatus } from '../api/types';
 /** Who is signed in: unknown while the first check runs. */
 export type Session =
   | { state: 'checking' }
-  | { state: 'signedOut'; reason?: string }
+  | { state: 'signedOut'; reason?: string; deliberate?: boolean }
   | { state: 'signedIn'; user: AuthStatus }
   | { state: 'failed'; error: unknown };
 
@@ -66,7 +66,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       // A session that is already gone is signed out all the same.
       if (!(err instanceof ApiError && err.status === 401)) throw err;
     }
-    setSession({ state: 'signedOut', reason: 'You are signed out.' });
+    setSession({ state: 'signedOut', reason: 'You are signed out.', deliberate: true });
   }, [api]);
 
   const recheck = useCallback(() => {

@@ -14,8 +14,10 @@ export function RequireAuth({ children }: { children: ReactNode }) {
     case 'failed':
       return <ErrorState title="Central could not be reached" error={session.error} onRetry={recheck} fullPage />;
     case 'signedOut': {
+      // A lost session brings the user back where they were; signing out
+      // on purpose starts afresh.
       const next = location.pathname + location.search;
-      const to = next === '/' ? '/login' : `/login?next=${encodeURIComponent(next)}`;
+      const to = next === '/' || session.deliberate ? '/login' : `/login?next=${encodeURIComponent(next)}`;
       return <Navigate to={to} replace state={{ reason: session.reason }} />;
     }
   }

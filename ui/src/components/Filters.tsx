@@ -1,4 +1,4 @@
-import { MenuToggle, SearchInput, Select, SelectList, SelectOption, ToolbarFilter, ToolbarItem } from '@patternfly/react-core';
+import { MenuToggle, SearchInput, Select, SelectList, SelectOption, ToolbarFilter } from '@patternfly/react-core';
 import { useState } from 'react';
 
 export interface Option {
@@ -83,7 +83,12 @@ export function LinkedFilter({ name, value, display, onClear }: { name: string; 
 export function SearchFilter({ value, placeholder, onSearch }: { value: string; placeholder: string; onSearch: (value: string) => void }) {
   const [text, setText] = useState(value);
   return (
-    <ToolbarItem>
+    <ToolbarFilter
+      categoryName="Search"
+      labels={value ? [value] : []}
+      deleteLabel={() => onSearch('')}
+      deleteLabelGroup={() => onSearch('')}
+    >
       <SearchInput
         aria-label={placeholder}
         placeholder={placeholder}
@@ -95,6 +100,6 @@ export function SearchFilter({ value, placeholder, onSearch }: { value: string; 
           onSearch('');
         }}
       />
-    </ToolbarItem>
+    </ToolbarFilter>
   );
 }

@@ -1,0 +1,265 @@
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { PASSWORD, expectAccessible, json, screenshot, watchConsole, type AlertList, type Summary } from './helpers';
+
+// One signed-in browser walks the dashboard as a person would, in order:
+// each test starts where the previous one left off.
+test.describe.configure({ mode: 'serial' });
+
+let context: BrowserContext;
+let page: Page;
+let problems: string[];
+
+test.beforeAll(async ({ browser }) => {
+  context = await browser.newContext();
+  page = await context.newPage();
+  problems = watchConsole(page);
+});
+
+test.afterEach(() => {
+  expect(problems, 'the browser reported errors').toEqual([]);
+});
+
+test.afterAll(async () => {
+  await context.close();
+});
+
+/** GET an API path with the browser's session cookie. */
+async function api<T>(path: string, status = 200): Promise<T> {
+  return json<T>(await page.request.get(path), status);
+}
+
+/** The data table named name (PatternFly gives tables the grid role). */
+function table(name: string, on: Page = page) {
+  return on.getByRole('grid', { name }).or(on.getByRole('table', { name }));
+}
+
+/** The texts of one column of the table named name. */
+async function column(name: string, index: number): Promise<string[]> {
+  return table(name)
+    .locator('tbody tr')
+    .evaluateAll((rows, i) => rows.map((r) => (r.children[i] as HTMLElement | undefined)?.innerText.trim() ?? ''), index);
+}
+
+test('a deep link while signed out leads through sign-in and back', async () => {
+  await page.goto('/violations?severity=HIGH_SEVERITY');
+  await expect(page).toHaveURL(/\/login\?next=%2Fviolations%3Fseverity%3DHIGH_SEVERITY$/);
+  await expect(page.getByRole('heading', { name: 'Sign in to Stockade' })).toBeVisible();
+  await expectAccessible(page, 'sign-in');
+  await screenshot(page, 'login');
+
+  await page.locator('#login-password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByText('Wrong user name or password.')).toBeVisible();
+  await expect(page).toHaveURL(/\/login/);
+
+  await page.getByRole('button', { name: 'API token' }).click();
+  await expect(page.locator('#login-token')).toBeVisible();
+  await page.getByRole('button', { name: 'Password', exact: true }).click();
+  await page.locator('#login-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/violations\?severity=HIGH_SEVERITY$/);
+
+  const high = await api<AlertList>('/v1/alerts?severity=HIGH_SEVERITY&limit=1');
+  expect(high.total).toBeGreaterThan(0);
+  await expect(page.getByTestId('violations-count')).toHaveText(
+    `${high.total} violation${high.total === 1 ? ' matches' : 's match'} the filters`,
+  );
+  for (const severity of await column('Violations', 1)) expect(severity).toBe('High');
+  await expect(page.getByRole('button', { name: 'User menu of admin' })).toBeVisible();
+});
+
+test('the dashboard tiles show the stored alerts and link to the lists behind them', async () => {
+  await page.getByRole('navigation', { name: 'Stockade' }).getByRole('link', { name: 'Dashboard' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  const sum = await api<Summary>('/v1/alerts/summary?groupBy=severity,category,deployment,namespace&state=ACTIVE');
+  expect(sum.total).toBeGreaterThan(40);
+  await expect(page.getByTestId('total-violations')).toHaveText(sum.total.toLocaleString('en-US'));
+  for (const g of sum.groups.severity ?? []) {
+    await expect(page.getByTestId(`severity-${g.severity}`)).toHaveText(String(g.count));
+  }
+  await expect(page.getByRole('img', { name: /Violations by severity/ })).toBeVisible();
+  await expect(page.getByRole('img', { name: /Violations by policy category/ })).toBeVisible();
+  await expect(page.getByRole('img', { name: /violations found per day/ })).toBeVisible();
+  await expectAccessible(page, 'dashboard');
+  await screenshot(page, 'dashboard');
+
+  // A category links to its violations, exactly as many as the tile says.
+  const cat = sum.groups.category?.[0];
+  expect(cat).toBeDefined();
+  await page.getByRole('link', { name: `${cat!.category}: ${cat!.count} violation${cat!.count === 1 ? '' : 's'}` }).click();
+  await expect(page).toHaveURL(new RegExp(`category=${encodeURIComponent(cat!.category!).replace(/%20/g, '(%20|\\+)')}`));
+  await expect(page.getByTestId('violations-count')).toHaveText(
+    `${cat!.count} violation${cat!.count === 1 ? ' matches' : 's match'} the filters`,
+  );
+  await page.goBack();
+  await expect(page.getByTestId('total-violations')).toBeVisible();
+
+  // The riskiest deployment comes first and links to its violations.
+  const top = sum.groups.deployment?.[0];
+  expect(top).toBeDefined();
+  const tile = table('Deployments with the most violations');
+  await expect(tile.locator('tbody tr').first()).toContainText(top!.deploymentName!);
+  await tile.getByRole('link', { name: top!.deploymentName! }).click();
+  await expect(page).toHaveURL(/deployment=/);
+  await expect(page.getByTestId('violations-count')).toHaveText(
+    `${top!.count} violation${top!.count === 1 ? ' matches' : 's match'} the filters`,
+  );
+
+  // The scope filter narrows every tile.
+  await page.goto('/?cluster=staging');
+  const staging = await api<Summary>('/v1/alerts/summary?groupBy=severity&state=ACTIVE&cluster=staging');
+  await expect(page.getByTestId('total-violations')).toHaveText(staging.total.toLocaleString('en-US'));
+  expect(staging.total).toBeLessThan(sum.total);
+});
+
+test('the violations list filters, sorts and pages on the server', async () => {
+  await page.getByRole('navigation', { name: 'Stockade' }).getByRole('link', { name: 'Violations' }).click();
+  await expect(page).toHaveURL(/\/violations$/);
+  const all = await api<AlertList>('/v1/alerts?limit=1');
+  await expect(page.getByTestId('violations-count')).toHaveText(`${all.total} violations`);
+  await expectAccessible(page, 'violations');
+  await screenshot(page, 'violations');
+
+  // Filter by a severity chosen in the toolbar.
+  await page.getByRole('button', { name: 'Filter by severity' }).click();
+  await page.getByRole('option', { name: 'Critical' }).click();
+  await expect(page).toHaveURL(/severity=CRITICAL_SEVERITY/);
+  const critical = await api<AlertList>('/v1/alerts?severity=CRITICAL_SEVERITY&limit=1');
+  await expect(page.getByTestId('violations-count')).toHaveText(
+    `${critical.total} violation${critical.total === 1 ? ' matches' : 's match'} the filters`,
+  );
+  for (const severity of await column('Violations', 1)) expect(severity).toBe('Critical');
+  await page.getByRole('button', { name: 'Clear all filters' }).first().click();
+  await expect(page.getByTestId('violations-count')).toHaveText(`${all.total} violations`);
+
+  // Search.
+  await page.getByRole('textbox', { name: /Search policy/ }).fill('nfs-server');
+  await page.getByRole('textbox', { name: /Search policy/ }).press('Enter');
+  await expect(page).toHaveURL(/query=nfs-server/);
+  const nfs = await api<AlertList>('/v1/alerts?query=nfs-server&limit=1');
+  await expect(page.getByTestId('violations-count')).toHaveText(`${nfs.total} violations match the filters`);
+  for (const entity of await column('Violations', 2)) expect(entity).toContain('nfs-server');
+  await page.getByRole('button', { name: 'Clear all filters' }).first().click();
+
+  // Sort by policy name, both ways, exactly as the API orders them.
+  await page.getByRole('button', { name: 'Policy', exact: true }).click();
+  await expect(page).toHaveURL(/sort=policy(&|$)/);
+  let want = await api<AlertList>('/v1/alerts?sort=policy&limit=20');
+  await expect.poll(() => column('Violations', 0)).toEqual(want.alerts.map((a) => a.policy.name));
+  await page.getByRole('button', { name: 'Policy', exact: true }).click();
+  await expect(page).toHaveURL(/sort=-policy/);
+  want = await api<AlertList>('/v1/alerts?sort=-policy&limit=20');
+  await expect.poll(() => column('Violations', 0)).toEqual(want.alerts.map((a) => a.policy.name));
+
+  // Page forward, then walk the history back and forth.
+  await page.getByRole('button', { name: 'Go to next page' }).first().click();
+  await expect(page).toHaveURL(/page=2/);
+  const second = await api<AlertList>('/v1/alerts?sort=-policy&limit=20&offset=20');
+  await expect.poll(() => column('Violations', 0)).toEqual(second.alerts.map((a) => a.policy.name));
+  await page.goBack();
+  await expect(page).not.toHaveURL(/page=2/);
+  await expect.poll(() => column('Violations', 0)).toEqual(want.alerts.map((a) => a.policy.name));
+  await page.goForward();
+  await expect(page).toHaveURL(/page=2/);
+  await expect.poll(() => column('Violations', 0)).toEqual(second.alerts.map((a) => a.policy.name));
+
+  // A filter that matches nothing shows the empty state, not a blank page.
+  await page.goto('/violations?query=no-such-deployment-anywhere');
+  await expect(page.getByRole('heading', { name: 'No results match the filters' })).toBeVisible();
+  await expectAccessible(page, 'violations (empty)');
+});
+
+test('a violation opens, resolves, and stays reachable by its link', async () => {
+  await page.goto('/violations?state=ACTIVE&sort=severity');
+  const target = (await api<AlertList>('/v1/alerts?state=ACTIVE&sort=severity&limit=1')).alerts[0]!;
+  await page.getByRole('link', { name: target.policy.name }).first().click();
+  await expect(page).toHaveURL(/\/violations\/[0-9a-f-]+$/);
+  const id = page.url().split('/').pop()!;
+  const alert = await api<AlertList['alerts'][number]>(`/v1/alerts/${id}`);
+  await expect(page.getByRole('heading', { level: 1, name: alert.policy.name })).toBeVisible();
+  await expect(table('What was found').locator('tbody tr').first()).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Policy', exact: true })).toBeVisible();
+  await expect(page.getByText('Remediation')).toBeVisible();
+  await expectAccessible(page, 'violation detail');
+  await screenshot(page, 'violation-detail');
+
+  await page.getByRole('button', { name: 'Resolve', exact: true }).click();
+  await expect(page.getByText('The violation is resolved.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Resolve', exact: true })).toHaveCount(0);
+  expect((await api<AlertList['alerts'][number]>(`/v1/alerts/${id}`)).state).toBe('RESOLVED');
+
+  await page.goBack();
+  await expect(page).toHaveURL(/\/violations\?state=ACTIVE&sort=severity$/);
+  await page.goForward();
+  await expect(page).toHaveURL(new RegExp(`/violations/${id}$`));
+  await expect(page.locator('.pf-v6-c-label', { hasText: 'Resolved' })).toBeVisible();
+
+  // The link works in a fresh tab of the same session.
+  const tab = await context.newPage();
+  const tabProblems = watchConsole(tab);
+  await tab.goto(`/violations/${id}`);
+  await expect(tab.getByRole('heading', { level: 1, name: alert.policy.name })).toBeVisible();
+  await tab.getByRole('link', { name: alert.policy.name }).first().click();
+  await expect(tab).toHaveURL(new RegExp(`/policies/${alert.policy.id}$`));
+  await tab.close();
+  expect(tabProblems).toEqual([]);
+
+  // A violation that does not exist says so.
+  await page.goto('/violations/00000000-0000-0000-0000-000000000000');
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+});
+
+test('the policies list filters, toggles and opens a policy', async () => {
+  await page.goto('/policies?severity=CRITICAL_SEVERITY');
+  const critical = await api<{ total: number; policies: { id: string; name: string; disabled: boolean }[] }>(
+    '/v1/policies?severity=CRITICAL_SEVERITY',
+  );
+  await expect(page.getByTestId('policies-count')).toHaveText(
+    `${critical.total} ${critical.total === 1 ? 'policy matches' : 'policies match'} the filters`,
+  );
+  for (const severity of await column('Policies', 2)) expect(severity).toBe('Critical');
+  await expectAccessible(page, 'policies');
+  await screenshot(page, 'policies');
+
+  const first = critical.policies[0]!;
+  const toggle = page.getByRole('switch', { name: `${first.name} enabled` });
+  // The input is drawn by its label, which takes the click.
+  const flip = () => toggle.locator('xpath=..').click();
+  await expect(toggle).toBeChecked({ checked: !first.disabled });
+  await flip();
+  await expect.poll(async () => (await api<{ disabled?: boolean }>(`/v1/policies/${first.id}`)).disabled ?? false).toBe(!first.disabled);
+  await expect(toggle).toBeChecked({ checked: first.disabled });
+  await flip();
+  await expect.poll(async () => (await api<{ disabled?: boolean }>(`/v1/policies/${first.id}`)).disabled ?? false).toBe(first.disabled);
+
+  // Sort by severity puts the most severe first.
+  await page.goto('/policies');
+  await page.getByRole('button', { name: 'Severity', exact: true }).click();
+  await expect(page).toHaveURL(/sort=severity/);
+  await expect.poll(async () => (await column('Policies', 2))[0]).toBe('Critical');
+
+  await page.goto(`/policies?severity=CRITICAL_SEVERITY`);
+  await page.getByRole('link', { name: first.name, exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/policies/${first.id}$`));
+  await expect(page.getByRole('heading', { level: 1, name: first.name })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Criteria' })).toBeVisible();
+  await expectAccessible(page, 'policy detail');
+  await screenshot(page, 'policy-detail');
+  await page.getByRole('link', { name: 'View the violations of this policy' }).click();
+  await expect(page).toHaveURL(new RegExp(`/violations\\?policyId=${first.id}$`));
+});
+
+test('an unknown page says so, and signing out ends the session', async () => {
+  await page.goto('/no/such/page');
+  await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+  await expectAccessible(page, 'not found');
+
+  await page.getByRole('button', { name: 'User menu of admin' }).click();
+  await page.getByRole('menuitem', { name: /Log out/ }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByText('You are signed out.')).toBeVisible();
+  expect((await page.request.get('/v1/auth/status')).status()).toBe(401);
+
+  await page.goto('/policies');
+  await expect(page).toHaveURL(/\/login\?next=%2Fpolicies$/);
+});
