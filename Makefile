@@ -16,7 +16,7 @@ TOOLS    ?= $(HOME)/.cache/stockade/tools
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
-build: ## build bin/stockade and bin/stockade-central
+build: ## build bin/stockade, bin/stockade-central and bin/stockade-sensor
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
