@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stockade-dev/stockade/internal/central/deploymentapi"
 	"github.com/stockade-dev/stockade/internal/central/imageapi"
 	"github.com/stockade-dev/stockade/internal/central/integrationapi"
 	"github.com/stockade-dev/stockade/internal/central/notifierapi"
@@ -151,6 +152,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Delivery":             reflect.TypeFor[notifierapi.Delivery](),
 		"VulnDBImportResult":   reflect.TypeFor[vulndb.ImportResult](),
 		"VulnDBStatus":         reflect.TypeFor[vulndb.Status](),
+		"DeploymentSummary":    reflect.TypeFor[deploymentapi.Summary](),
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stockade-dev/stockade/internal/central/alertapi"
 	"github.com/stockade-dev/stockade/internal/central/auth"
+	"github.com/stockade-dev/stockade/internal/central/deploymentapi"
 	"github.com/stockade-dev/stockade/internal/central/detectapi"
 	"github.com/stockade-dev/stockade/internal/central/feeds"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
@@ -78,6 +79,7 @@ func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, e
 	routes = append(routes, integrations.Routes()...)
 	routes = append(routes, vulnAPI.Routes()...)
 	routes = append(routes, clusterRoutes...)
+	routes = append(routes, deploymentapi.New(s.store).Routes()...)
 	return routes, nil
 }
 

@@ -25,6 +25,8 @@ const (
 	// ResourceCluster is the secured clusters and the init bundles they
 	// connect with.
 	ResourceCluster Resource = "Cluster"
+	// ResourceDeployment is the deployments Central knows of.
+	ResourceDeployment Resource = "Deployment"
 )
 
 // Access is a level of access to a resource.
