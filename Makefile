@@ -11,14 +11,21 @@ LISTEN   ?= 127.0.0.1:8443
 GOLANGCI_LINT_VERSION := v2.15.0
 TOOLS    ?= $(HOME)/.cache/stockade/tools
 
-.PHONY: help build run test test-deps kube-apiserver lint bench docs clean
+.PHONY: help build ui run test test-deps kube-apiserver lint bench docs clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
-build: ## build bin/stockade, bin/stockade-central and bin/stockade-sensor
+build: ui ## build the dashboard, then bin/stockade, bin/stockade-central (which embeds it) and bin/stockade-sensor
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+ui: ui/node_modules/.package-lock.json ## build the dashboard into ui/dist, which Central embeds (npm ci && npm run build; Node.js 20.19+)
+	cd ui && npm run build
+
+# npm ci installs exactly ui/package-lock.json, again only when it changed.
+ui/node_modules/.package-lock.json: ui/package-lock.json ui/package.json
+	cd ui && npm ci --no-audit --no-fund
 
 run: build ## build and start Central on its embedded store at https://$(LISTEN)
 	$(BIN)/stockade-central --data-dir $(DATA_DIR) --listen $(LISTEN)

@@ -14,6 +14,15 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v etcd >/dev/null || [ -x /usr/bin/etcd ] || need+=(etcd-server)
 command -v protoc >/dev/null || need+=(protobuf-compiler)
 compgen -G '/usr/lib/*/rsyslog/lmnsd_gtls.so' >/dev/null && [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog rsyslog-gnutls)
+# The dashboard's end-to-end tests drive Debian's Chromium (never a browser
+# Playwright would download); its npm dependencies come from ui/package-lock.json.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+ui="$(dirname "$0")/../ui"
+if ! command -v npm >/dev/null; then
+  echo "test-deps: npm is missing; the dashboard needs Node.js 20.19 or later with npm" >&2
+elif [ ! -d "$ui/node_modules/@playwright/test" ]; then
+  (cd "$ui" && npm ci --no-audit --no-fund)
+fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -8,10 +8,22 @@ export const ARTIFACTS = process.env.STOCKADE_E2E_ARTIFACTS || path.join(import.
 
 export const PASSWORD = process.env.STOCKADE_PASSWORD ?? '';
 
-/** Saves a screenshot of the whole page under name.png. */
+/**
+ * Saves a screenshot of the whole page under name.png. The page scrolls
+ * inside PatternFly's main container, not the document, so the viewport is
+ * stretched to the content for the shot.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const viewport = page.viewportSize() ?? { width: 1400, height: 1000 };
+  const height = await page.evaluate(() => {
+    const main = document.querySelector('main');
+    const top = main?.getBoundingClientRect().top ?? 0;
+    return Math.ceil(top + (main?.scrollHeight ?? 0) + 32);
+  });
+  if (height > viewport.height) await page.setViewportSize({ width: viewport.width, height: Math.min(height, 6000) });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+  await page.setViewportSize(viewport);
 }
 
 /**
