@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/stockade-dev/stockade/internal/central/clusterapi"
+	"github.com/stockade-dev/stockade/internal/central/deploymentapi"
+	"github.com/stockade-dev/stockade/internal/k8stest"
+)
+
+// BenchmarkInitialSync5000 measures issue 4's initial-sync target end to
+// end: 5,000 Deployments created through the API server (once, outside the
+// timed part), then, per iteration, a fresh Central and the stockade-sensor
+// binary started against the cluster; the time is from starting the Sensor
+// process until Central's /v1/deployments lists all 5,000, and the Sensor's
+// peak RSS (VmHWM) is read before it is stopped. Targets: under 30 s and
+// under 300 MiB.
+//
+//	STOCKADE_REQUIRE_KUBE=1 go test -run '^$' -bench InitialSync5000 -benchtime 1x ./internal/e2e/
+func BenchmarkInitialSync5000(b *testing.B) {
+	const n = 5000
+	kc := k8stest.Shared(b)
+	bins := build(b, "stockade-sensor")
+	ns := kc.NewNamespace(b)
+	cfg := kc.RestConfig()
+	cfg.QPS = -1 // no client-side rate limit for the generator
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Without a controller-manager, deleting the namespace leaves its
+	// objects behind: delete them first (cleanups run last-in first-out).
+	b.Cleanup(func() {
+		if err := cs.AppsV1().Deployments(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+			b.Errorf("delete the benchmark's deployments: %v", err)
+		}
+	})
+	begin := time.Now()
+	if err := createDeployments(context.Background(), cs, ns, n, 16); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("created %d Deployments in %s", n, time.Since(begin).Round(time.Millisecond))
+
+	var syncTime time.Duration
+	var peak int64
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		dir := filepath.Join(b.TempDir(), fmt.Sprintf("central-%d", i))
+		c := startCentral(b, dir, freeAddr(b))
+		var gen clusterapi.GenerateResponse
+		c.must(http.StatusOK, http.MethodPost, "/v1/cluster-init/init-bundles", map[string]string{"name": "bench"}, &gen)
+		bundle := filepath.Join(dir, "bundle.yaml")
+		if err := os.WriteFile(bundle, gen.KubectlBundle, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		q := url.Values{"cluster": {clusterName}, "namespace": {ns}, "limit": {"1"}}.Encode()
+		b.StartTimer()
+
+		start := time.Now()
+		s := startSensor(b, filepath.Join(bins, "stockade-sensor"), "--kubeconfig", kc.Kubeconfig(), "--central", c.listen,
+			"--init-bundle", bundle, "--cluster-name", clusterName, "--log-format", "json")
+		var last int
+		waitFor(b, "all deployments in Central", 5*time.Minute, func() bool {
+			var list deploymentapi.List
+			c.must(http.StatusOK, http.MethodGet, "/v1/deployments?"+q, nil, &list)
+			last = list.Total
+			return list.Total == n
+		})
+		syncTime = time.Since(start)
+
+		b.StopTimer()
+		peak = s.peakRSS()
+		s.stop()
+		c.stop()
+		b.StartTimer()
+		if last != n {
+			b.Fatalf("central lists %d deployments, want %d", last, n)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(syncTime.Seconds(), "sync-s")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+	b.Logf("5,000 deployments in Central %.2fs after the Sensor started; Sensor peak RSS %d MiB", syncTime.Seconds(), peak>>20)
+}
+
+// benchDeployment is a typical Deployment: two containers, ports, probes,
+// resources, environment, a security context and a volume.
+func benchDeployment(i int) *appsv1.Deployment {
+	name := fmt.Sprintf("svc-%05d", i)
+	replicas := int32(1 + i%3)
+	no, yes := false, true
+	labels := map[string]string{"app": name, "team": fmt.Sprintf("team-%d", i%40), "tier": []string{"web", "api", "worker"}[i%3]}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{"owner": "bench@example.com"}},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					Containers: []corev1.Container{{
+						Name:  "app",
+						Image: fmt.Sprintf("registry.example.com/team-%d/%s:1.%d.0", i%40, name, i%7),
+						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}, {Name: "metrics", ContainerPort: 9090}},
+						Env: []corev1.EnvVar{
+							{Name: "LOG_LEVEL", Value: "info"},
+							{Name: "DB_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+								LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "password"}}},
+						},
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+							Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("512Mi")},
+						},
+						LivenessProbe:  &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}}},
+						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8080)}}},
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes, RunAsNonRoot: &yes,
+							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+						VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+					}, {
+						Name:  "proxy",
+						Image: "docker.io/envoyproxy/envoy:v1.31.0",
+						Ports: []corev1.ContainerPort{{Name: "proxy", ContainerPort: 15001}},
+					}},
+					Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+				},
+			},
+		},
+	}
+}
+
+// createDeployments creates n Deployments with parallel calls.
+func createDeployments(ctx context.Context, cs kubernetes.Interface, ns string, n, parallel int) error {
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		first   error
+	)
+	for range parallel {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if _, err := cs.AppsV1().Deployments(ns).Create(ctx, benchDeployment(i), metav1.CreateOptions{}); err != nil {
+					errOnce.Do(func() { first = fmt.Errorf("create deployment %d: %w", i, err) })
+					next.Store(int64(n))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
