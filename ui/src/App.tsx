@@ -2,13 +2,9 @@ import { createBrowserRouter, Outlet } from 'react-router';
 import { AuthProvider } from './auth/AuthContext';
 import { RequireAuth } from './auth/RequireAuth';
 import { AppLayout } from './layout/AppLayout';
-import { DashboardPage } from './pages/dashboard/DashboardPage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
-import { PoliciesPage } from './pages/PoliciesPage';
-import { PolicyDetailPage } from './pages/PolicyDetailPage';
-import { ViolationDetailPage } from './pages/ViolationDetailPage';
-import { ViolationsPage } from './pages/ViolationsPage';
+import { RouteErrorPage } from './pages/RouteErrorPage';
 
 function Root() {
   return (
@@ -18,11 +14,16 @@ function Root() {
   );
 }
 
-/** The dashboard's routes: every page has its own URL. */
+/**
+ * The dashboard's routes: every page has its own URL. Pages load on first
+ * visit, each in its own chunk, so that the sign-in page and the first
+ * page paint without the code (and charts) of the others.
+ */
 export function createRouter() {
   return createBrowserRouter([
     {
       element: <Root />,
+      errorElement: <RouteErrorPage />,
       children: [
         { path: '/login', element: <LoginPage /> },
         {
@@ -32,12 +33,20 @@ export function createRouter() {
             </RequireAuth>
           ),
           children: [
-            { index: true, element: <DashboardPage /> },
-            { path: 'violations', element: <ViolationsPage /> },
-            { path: 'violations/:id', element: <ViolationDetailPage /> },
-            { path: 'policies', element: <PoliciesPage /> },
-            { path: 'policies/:id', element: <PolicyDetailPage /> },
-            { path: '*', element: <NotFoundPage /> },
+            {
+              errorElement: <RouteErrorPage />,
+              children: [
+                { index: true, lazy: async () => ({ Component: (await import('./pages/dashboard/DashboardPage')).DashboardPage }) },
+                { path: 'violations', lazy: async () => ({ Component: (await import('./pages/ViolationsPage')).ViolationsPage }) },
+                {
+                  path: 'violations/:id',
+                  lazy: async () => ({ Component: (await import('./pages/ViolationDetailPage')).ViolationDetailPage }),
+                },
+                { path: 'policies', lazy: async () => ({ Component: (await import('./pages/PoliciesPage')).PoliciesPage }) },
+                { path: 'policies/:id', lazy: async () => ({ Component: (await import('./pages/PolicyDetailPage')).PolicyDetailPage }) },
+                { path: '*', element: <NotFoundPage /> },
+              ],
+            },
           ],
         },
       ],
