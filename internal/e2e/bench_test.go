@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,6 +87,20 @@ func BenchmarkInitialSync5000(b *testing.B) {
 		syncTime = time.Since(start)
 
 		b.StopTimer()
+		// The peak is read once the Sensor has also evaluated and sent
+		// every deployment's alerts: nothing buffered, detection still.
+		prev := ""
+		waitFor(b, "the sensor to settle", 2*time.Minute, func() bool {
+			_, body := s.get("/metrics")
+			cur := grep(body, "stockade_sensor_detection_alerts ") + grep(body, "stockade_sensor_events_sent_total ")
+			settled := cur == prev && strings.Contains(body, "\nstockade_sensor_events_buffered 0\n")
+			prev = cur
+			if !settled {
+				time.Sleep(500 * time.Millisecond)
+			}
+			return settled
+		})
+		b.Logf("sensor settled: %s", strings.ReplaceAll(strings.TrimSpace(prev), "\n", ", "))
 		peak = s.peakRSS()
 		s.stop()
 		c.stop()
