@@ -11,7 +11,7 @@ LISTEN   ?= 127.0.0.1:8443
 GOLANGCI_LINT_VERSION := v2.15.0
 TOOLS    ?= $(HOME)/.cache/stockade/tools
 
-.PHONY: help build ui run test test-deps kube-apiserver lint bench docs clean
+.PHONY: help build ui ui-check run test test-deps kube-apiserver lint bench docs clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ build: ui ## build the dashboard, then bin/stockade, bin/stockade-central (which
 
 ui: ui/node_modules/.package-lock.json ## build the dashboard into ui/dist, which Central embeds (npm ci && npm run build; Node.js 20.19+)
 	cd ui && npm run build
+
+ui-check: ui/node_modules/.package-lock.json ## typecheck, lint (eslint, prettier) and unit-test (vitest) the dashboard
+	cd ui && npm run typecheck && npm run lint && npm test
 
 # npm ci installs exactly ui/package-lock.json, again only when it changed.
 ui/node_modules/.package-lock.json: ui/package-lock.json ui/package.json
