@@ -256,3 +256,26 @@ func TestNewRefusesBrokenConfiguration(t *testing.T) {
 		t.Errorf("port in use: %v", err)
 	}
 }
+
+// With --admission-enforce=false the webhook admits what enforced policies
+// forbid, warns, and leaves the alert to detection.
+func TestInformMode(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config("inform")
+	cfg.AdmissionEnforce = false
+	r := start(t, cfg)
+	waitFor(t, "/readyz", 30*time.Second, func() bool { code, _ := r.get(t, "/readyz"); return code == http.StatusOK })
+	resp := r.review(t, f.ca, deployment("shop", "priv", true, nil))
+	if !resp.Allowed || len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "would deny") || !strings.Contains(resp.Warnings[0], privilegedName) {
+		t.Fatalf("inform mode: allowed=%v warnings=%q", resp.Allowed, resp.Warnings)
+	}
+	_, body := r.get(t, "/metrics")
+	if v := metricValue(body, `stockade_sensor_admission_decisions_total{result="inform"}`); v != "1" {
+		t.Errorf("inform decisions = %q", v)
+	}
+	for _, m := range f.central.stream(0).all() {
+		if a := m.GetAlert(); a != nil && (a.GetState() == sensorv1.AlertState_ATTEMPTED || a.GetBreakGlass()) {
+			t.Errorf("admission sent an alert in inform mode: %v", a)
+		}
+	}
+}
