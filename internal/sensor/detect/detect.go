@@ -98,6 +98,10 @@ type Detector struct {
 type work struct {
 	ev     watch.Event
 	reeval bool
+	// change says the event arrived after Live: a change made in the
+	// cluster, which enforcement answers. Taken when queued, so events of
+	// the initial sync still waiting when Live is called stay exempt.
+	change bool
 }
 
 // tracked is what the Detector knows of one deployment.
@@ -154,7 +158,7 @@ func (d *Detector) Deployment(ev watch.Event) {
 		return
 	}
 	d.mu.Lock()
-	d.queue(ev.Deployment.ID, work{ev: ev})
+	d.queue(ev.Deployment.ID, work{ev: ev, change: d.live.Load()})
 	d.mu.Unlock()
 	signal(d.wake)
 }
@@ -311,7 +315,7 @@ func (d *Detector) step() bool {
 		t.since = now
 		d.sink.Alerts(AlertChange{Deployment: dep, Alerts: alerts, Time: now})
 	}
-	d.planEnforcement(id, t, !w.reeval && d.live.Load())
+	d.planEnforcement(id, t, w.change)
 	return true
 }
 
