@@ -41,9 +41,9 @@ test-deps: ## install what the tests need (PostgreSQL, docker-registry, etcd fro
 kube-apiserver: ## build kube-apiserver and kubectl for the tests into ~/.cache/stockade/kube (reused when current)
 	@hack/kube/build.sh
 
-test: test-deps lint ## vet, lint and run the whole test suite against real PostgreSQL, registry and kube-apiserver
+test: test-deps ui ui-check lint ## build the dashboard, then vet, lint and run every test against real PostgreSQL, registry, kube-apiserver, rsyslog, helm and Chromium
 	$(GO) vet ./...
-	STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} STOCKADE_REQUIRE_REGISTRY=$${STOCKADE_REQUIRE_REGISTRY:-1} STOCKADE_REQUIRE_KUBE=$${STOCKADE_REQUIRE_KUBE:-1} STOCKADE_REQUIRE_RSYSLOG=$${STOCKADE_REQUIRE_RSYSLOG:-1} STOCKADE_REQUIRE_HELM=$${STOCKADE_REQUIRE_HELM:-1} $(GO) test -count=1 ./...
+	STOCKADE_REQUIRE_UI=$${STOCKADE_REQUIRE_UI:-1} STOCKADE_REQUIRE_POSTGRES=$${STOCKADE_REQUIRE_POSTGRES:-1} STOCKADE_REQUIRE_REGISTRY=$${STOCKADE_REQUIRE_REGISTRY:-1} STOCKADE_REQUIRE_KUBE=$${STOCKADE_REQUIRE_KUBE:-1} STOCKADE_REQUIRE_RSYSLOG=$${STOCKADE_REQUIRE_RSYSLOG:-1} STOCKADE_REQUIRE_HELM=$${STOCKADE_REQUIRE_HELM:-1} $(GO) test -count=1 ./...
 
 .PHONY: proto
 proto: ## regenerate the Go code of the protobuf definitions in api/ (needs protoc: Debian's protobuf-compiler)
