@@ -72,15 +72,27 @@ func severityRank(sev string) int {
 // and where it was read from, one row per violated policy (most severe
 // first) with every violation message, and a totals line.
 func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
-	// One write per line would be a system call per line: thousands for a
-	// large report, more than the check itself costs.
+	// Lines are appended to a buffer flushed in large writes: one write per
+	// line would be a system call per line, and fmt per cell allocates
+	// more than the check itself on a large report.
 	bw := bufio.NewWriterSize(w, 64<<10)
-	ew := &textcell.Writer{W: bw}
-	paint := func(code, s string) string {
+	b := make([]byte, 0, 64<<10)
+	flush := func() {
+		_, _ = bw.Write(b) // bufio keeps the first error; Flush reports it
+		b = b[:0]
+	}
+	paint := func(b []byte, code, s string) []byte {
 		if !opt.Color || code == "" {
-			return s
+			return append(b, s...)
 		}
-		return code + s + ansiReset
+		return append(append(append(b, code...), s...), ansiReset...)
+	}
+	pad := func(b []byte, s string, width int) []byte {
+		b = append(b, s...)
+		for n := textcell.Width(s); n < width; n++ {
+			b = append(b, ' ')
+		}
+		return b
 	}
 
 	const (
@@ -93,13 +105,23 @@ func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
 			wPolicy = max(wPolicy, textcell.Width(textcell.Clean(vp.Name)))
 		}
 	}
+	indent := strings.Repeat(" ", 2+wSev+2+wPolicy+2+wEnforced+2)
+	var header []byte
+	header = append(header, "  "...)
+	header = pad(header, hSev, wSev)
+	header = append(header, "  "...)
+	header = pad(header, hPolicy, wPolicy)
+	header = append(header, "  "...)
+	header = pad(header, hEnforced, wEnforced)
+	header = append(header, "  "+hViolation+"\n"...)
 
 	for i, res := range r.Results {
 		if i > 0 {
-			ew.Printf("\n")
+			b = append(b, '\n')
 		}
-		ew.Printf("%s\n", paint(ansiBold, objectHeader(res)))
-		ew.Printf("  %s  %s  %s  %s\n", textcell.Pad(hSev, wSev), textcell.Pad(hPolicy, wPolicy), textcell.Pad(hEnforced, wEnforced), hViolation)
+		b = paint(b, ansiBold, objectHeader(res))
+		b = append(b, '\n')
+		b = append(b, header...)
 		for _, vp := range sortedPolicies(res.ViolatedPolicies) {
 			sev := textcell.Clean(vp.Severity)
 			enforced, enforcedColor := "-", ""
@@ -110,24 +132,39 @@ func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
 			if len(lines) == 0 {
 				lines = []string{""}
 			}
-			ew.Printf("  %s  %s  %s  %s\n",
-				paint(severityColor(sev), textcell.Pad(sev, wSev)),
-				textcell.Pad(textcell.Clean(vp.Name), wPolicy),
-				paint(enforcedColor, textcell.Pad(enforced, wEnforced)),
-				textcell.Clean(lines[0]))
-			indent := strings.Repeat(" ", 2+wSev+2+wPolicy+2+wEnforced+2)
-			for _, l := range lines[1:] {
-				ew.Printf("%s%s\n", indent, textcell.Clean(l))
+			b = append(b, "  "...)
+			if opt.Color && severityColor(sev) != "" {
+				b = paint(b, severityColor(sev), string(pad(nil, sev, wSev)))
+			} else {
+				b = pad(b, sev, wSev)
 			}
+			b = append(b, "  "...)
+			b = pad(b, textcell.Clean(vp.Name), wPolicy)
+			b = append(b, "  "...)
+			if opt.Color && enforcedColor != "" {
+				b = paint(b, enforcedColor, string(pad(nil, enforced, wEnforced)))
+			} else {
+				b = pad(b, enforced, wEnforced)
+			}
+			b = append(b, "  "...)
+			b = append(b, textcell.Clean(lines[0])...)
+			b = append(b, '\n')
+			for _, l := range lines[1:] {
+				b = append(b, indent...)
+				b = append(b, textcell.Clean(l)...)
+				b = append(b, '\n')
+			}
+		}
+		if len(b) > 32<<10 {
+			flush()
 		}
 	}
 	if len(r.Results) > 0 {
-		ew.Printf("\n")
+		b = append(b, '\n')
 	}
-	ew.Printf("%s\n", Totals(r))
-	if ew.Err != nil {
-		return ew.Err
-	}
+	b = append(b, Totals(r)...)
+	b = append(b, '\n')
+	flush()
 	return bw.Flush()
 }
 

@@ -993,3 +993,47 @@ func TestBuiltinImageCriteriaCases(t *testing.T) {
 		}
 	}
 }
+
+// BuiltinSet compiles without validating: every built-in must validate, and
+// the set must hold what NewSet makes of the same policies.
+func TestBuiltinSetSkipsOnlyValidation(t *testing.T) {
+	ps, err := policy.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if err := policy.Validate(p); err != nil {
+			t.Errorf("built-in %q: %v", p.Name, err)
+		}
+	}
+	want, err := policy.NewSet(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := policy.BuiltinSet(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(s *policy.Set) []string {
+		var out []string
+		for _, c := range s.Policies() {
+			out = append(out, fmt.Sprintf("%s %v %v", c.Policy.Name, c.Evaluable(), c.EvaluableWithImages()))
+		}
+		return out
+	}
+	if !slices.Equal(names(got), names(want)) || len(got.BuildPolicies()) != len(want.BuildPolicies()) {
+		t.Fatalf("BuiltinSet differs from NewSet(Builtin())")
+	}
+	high, err := policy.BuiltinSet(func(p *policy.Policy) bool { return p.Severity == policy.SeverityCritical })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range high.Policies() {
+		if c.Policy.Severity != policy.SeverityCritical {
+			t.Fatalf("filter kept %q", c.Policy.Name)
+		}
+	}
+	if len(high.Policies()) == 0 || len(high.Policies()) == len(want.Policies()) {
+		t.Fatalf("filter kept %d of %d", len(high.Policies()), len(want.Policies()))
+	}
+}

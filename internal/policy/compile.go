@@ -257,6 +257,11 @@ func Compile(p *Policy) (*Compiled, error) {
 	if err := Validate(p); err != nil {
 		return nil, err
 	}
+	return compileValid(p)
+}
+
+// compileValid compiles a policy Validate accepted.
+func compileValid(p *Policy) (*Compiled, error) {
 	c := &Compiled{Policy: p, stages: map[LifecycleStage]bool{}, enforceAt: map[LifecycleStage]bool{}}
 	for _, s := range p.LifecycleStages {
 		c.stages[s] = true

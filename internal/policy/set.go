@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
@@ -28,11 +29,27 @@ type Set struct {
 // NewSet compiles every policy. A policy that does not compile is an error
 // naming it; nothing is returned then, so that a bad import is never half
 // applied.
-func NewSet(policies []*Policy) (*Set, error) {
+func NewSet(policies []*Policy) (*Set, error) { return newSet(policies, Compile) }
+
+// BuiltinSet compiles the built-in policies that keep accepts (all when keep
+// is nil). They are not validated again — TestBuiltinSetSkipsOnlyValidation
+// validates every one — since a CLI check compiles them at every start.
+func BuiltinSet(keep func(*Policy) bool) (*Set, error) {
+	ps, err := Builtin()
+	if err != nil {
+		return nil, err
+	}
+	if keep != nil {
+		ps = slices.DeleteFunc(ps, func(p *Policy) bool { return !keep(p) })
+	}
+	return newSet(ps, compileValid)
+}
+
+func newSet(policies []*Policy, compile func(*Policy) (*Compiled, error)) (*Set, error) {
 	s := &Set{}
 	var errs []error
 	for _, p := range policies {
-		c, err := Compile(p)
+		c, err := compile(p)
 		if err != nil {
 			errs = append(errs, err)
 			continue

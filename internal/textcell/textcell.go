@@ -15,7 +15,14 @@ import (
 
 // Clean replaces control characters (newlines, ESC, …) with U+FFFD.
 func Clean(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+	printable := true // the common case: printable ASCII, nothing to check rune by rune
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			printable = false
+			break
+		}
+	}
+	if printable || strings.IndexFunc(s, unicode.IsControl) < 0 {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
