@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/stockade-dev/stockade/internal/client"
+	"github.com/stockade-dev/stockade/internal/initbundle"
 )
 
 func (a *app) initBundleCmd() *cobra.Command {
@@ -22,14 +24,14 @@ func (a *app) initBundleCmd() *cobra.Command {
 }
 
 func (a *app) initBundleGenerateCmd() *cobra.Command {
-	var output string
+	var output, namespace string
 	cmd := &cobra.Command{
 		Use:   "generate NAME",
 		Short: "Generate an init bundle and write it as Kubernetes Secrets",
 		Long: `Generate an init bundle: client certificates for a secured cluster's Sensor
 and admission control, issued by Central, and the CA that signed Central's
 certificate, as the Secrets stockade-sensor-tls and stockade-admission-tls in
-namespace stockade. Install them in the cluster with kubectl apply -f FILE, or
+namespace stockade (or --namespace). Install them in the cluster with kubectl apply -f FILE, or
 give the file to stockade-sensor --init-bundle FILE.
 
 The file holds private keys: it is written with mode 0600, and never over an
@@ -46,9 +48,21 @@ to standard output.`,
 					return usagef("%s exists; remove it or pick another file (an init bundle is never written over a file)", output)
 				}
 			}
+			if msgs := validation.IsDNS1123Label(namespace); len(msgs) > 0 {
+				return usagef("--namespace %q: %s", namespace, strings.Join(msgs, "; "))
+			}
 			b, err := c.GenerateInitBundle(cmd.Context(), args[0])
 			if err != nil {
 				return err
+			}
+			if namespace != initbundle.Namespace {
+				bundle, err := initbundle.Parse(b.KubectlBundle)
+				if err != nil {
+					return fmt.Errorf("read the init bundle Central sent: %w", err)
+				}
+				if b.KubectlBundle, err = bundle.RenderIn(namespace); err != nil {
+					return err
+				}
 			}
 			if output == "" {
 				_, err := a.env.Stdout.Write(b.KubectlBundle)
@@ -63,6 +77,7 @@ to standard output.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write the Secrets YAML to, mode 0600 (default: standard output)")
+	cmd.Flags().StringVar(&namespace, "namespace", initbundle.Namespace, "the `NAMESPACE` Sensor is installed in (as given to sensor generate k8s)")
 	return cmd
 }
 

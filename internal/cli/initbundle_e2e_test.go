@@ -84,4 +84,12 @@ func TestInitBundleThroughCentral(t *testing.T) {
 	if r := run(t, env, "", "central", "init-bundle", "generate", "--ca", ca); r.code != ExitUsage {
 		t.Fatalf("generate without a name: %s", r)
 	}
+	// For Sensor in another namespace; a bad namespace is a usage error.
+	if r := run(t, env, "", "central", "init-bundle", "generate", "qa", "--ca", ca, "--namespace", "Security"); r.code != ExitUsage || !strings.Contains(r.stderr, "--namespace") {
+		t.Fatalf("generate with a bad namespace: %s", r)
+	}
+	r = run(t, env, "", "central", "init-bundle", "generate", "qa", "--ca", ca, "--namespace", "security")
+	if r.code != 0 || strings.Count(r.stdout, "namespace: security") != 2 {
+		t.Fatalf("generate for namespace security: %s", r)
+	}
 }

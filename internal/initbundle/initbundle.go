@@ -92,14 +92,17 @@ type metadata struct {
 	Annotations map[string]string `yaml:"annotations,omitempty"`
 }
 
-// Render writes the bundle as the two Secrets, with a comment saying what
-// the file is.
-func (b *Bundle) Render() ([]byte, error) {
+// Render writes the bundle as the two Secrets in the namespace stockade,
+// with a comment saying what the file is.
+func (b *Bundle) Render() ([]byte, error) { return b.RenderIn(Namespace) }
+
+// RenderIn is Render for Sensor installed in namespace.
+func (b *Bundle) RenderIn(namespace string) ([]byte, error) {
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# Stockade init bundle %q (id %s), created %s, expires %s.\n", b.Name, b.ID,
 		b.CreatedAt.UTC().Format(time.RFC3339), b.ExpiresAt.UTC().Format(time.RFC3339))
 	buf.WriteString("# It holds private keys: keep it secret. Install it in each secured cluster with\n")
-	fmt.Fprintf(&buf, "#   kubectl create namespace %s; kubectl apply -f FILE\n", Namespace)
+	fmt.Fprintf(&buf, "#   kubectl create namespace %s; kubectl apply -f FILE\n", namespace)
 	buf.WriteString("# before the Sensor, or pass it to stockade-sensor --init-bundle FILE.\n")
 	annotations := map[string]string{
 		annotationID: b.ID, annotationName: b.Name,
@@ -118,7 +121,7 @@ func (b *Bundle) Render() ([]byte, error) {
 		}
 		doc := secret{
 			APIVersion: "v1", Kind: "Secret", Type: "Opaque",
-			Metadata: metadata{Name: s.name, Namespace: Namespace, Annotations: annotations,
+			Metadata: metadata{Name: s.name, Namespace: namespace, Annotations: annotations,
 				Labels: map[string]string{"app.kubernetes.io/name": "stockade", "app.kubernetes.io/component": s.component}},
 			StringData: data,
 		}

@@ -72,6 +72,24 @@ func TestRenderParseRoundTrip(t *testing.T) {
 	same(t, got, b)
 }
 
+// A bundle rendered for another namespace reads back the same, with its
+// Secrets in that namespace.
+func TestRenderInNamespace(t *testing.T) {
+	b := sample(t)
+	data, err := b.RenderIn("security")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(data), "namespace: security") != 2 || strings.Contains(string(data), "namespace: "+Namespace+"\n") {
+		t.Fatalf("rendered bundle:\n%s", data)
+	}
+	got, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, got, b)
+}
+
 // TestParseKubectlOutput reads Secrets as kubectl get -o yaml prints them:
 // base64 data, in a List-free multi-document stream with other objects.
 func TestParseKubectlOutput(t *testing.T) {
