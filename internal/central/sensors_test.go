@@ -29,6 +29,7 @@ import (
 	sensorv1 "github.com/stockade-dev/stockade/api/sensor/v1"
 	"github.com/stockade-dev/stockade/internal/central/certs"
 	"github.com/stockade-dev/stockade/internal/central/clusterapi"
+	"github.com/stockade-dev/stockade/internal/central/sensorconn"
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/initbundle"
 	"github.com/stockade-dev/stockade/internal/pgtest"
@@ -614,6 +615,39 @@ func TestSensorAlerts(t *testing.T) {
 	waitUntil(t, "the targeted resolution", func() bool {
 		return c.alertsOf(priv.ID)[latestTagPolicy(t, c)][0].State == store.AlertResolved
 	})
+
+	// A request admission control could not decide is an alert on
+	// admission control: ACTIVE when admitted (fail-open), ATTEMPTED when
+	// denied (fail-closed), naming the error.
+	s.Send(&sensorv1.SensorMessage{Msg: &sensorv1.SensorMessage_AdmissionError{AdmissionError: &sensorv1.AdmissionError{
+		Namespace: "shop", Name: "checkout", Kind: "Deployment", Operation: "CREATE", Admitted: true, User: "alice",
+		Error: "no policy set loaded yet"}}})
+	s.Send(&sensorv1.SensorMessage{Msg: &sensorv1.SensorMessage_AdmissionError{AdmissionError: &sensorv1.AdmissionError{
+		Namespace: "shop", Name: "cart", Kind: "Deployment", Operation: "UPDATE", Admitted: false, Error: "deadline exceeded"}}})
+	var undecided []store.AlertRecord
+	waitUntil(t, "the admission-control alerts", func() bool {
+		all, _, err := c.srv.store.ListAlerts(context.Background(), store.AlertQuery{PolicyID: sensorconn.AdmissionFailurePolicyID})
+		undecided = all
+		return err == nil && len(all) == 2
+	})
+	for _, a := range undecided {
+		switch a.DeploymentName {
+		case "checkout":
+			if a.State != store.AlertActive || a.Enforced || !strings.Contains(string(a.JSON), "fail-open") ||
+				!strings.Contains(string(a.JSON), "no policy set loaded yet") || !strings.Contains(string(a.JSON), "by alice") {
+				t.Errorf("fail-open alert = %+v %s", a, a.JSON)
+			}
+		case "cart":
+			if a.State != store.AlertAttempted || !a.Enforced || !strings.Contains(string(a.JSON), "fail-closed") {
+				t.Errorf("fail-closed alert = %+v %s", a, a.JSON)
+			}
+		default:
+			t.Errorf("unexpected alert on %s", a.DeploymentName)
+		}
+		if a.PolicyName != "Admission control could not decide" || a.ClusterName != "prod" {
+			t.Errorf("admission-control alert = %+v", a)
+		}
+	}
 	if s.Stats().Connects != 1 {
 		t.Errorf("the stream was restarted: %+v", s.Stats())
 	}

@@ -81,8 +81,9 @@ type podOwners interface {
 //     violates.
 //
 // A workload admitted in inform mode raises nothing here: detection
-// reports the same violations once the workload is stored. Errors
-// (fail-open, fail-closed) are logged by the webhook and counted.
+// reports the same violations once the workload is stored. A request the
+// webhook could not decide (fail-open, fail-closed) raises an
+// AdmissionError, which Central records as an alert on admission control.
 func decisionMessages(d admission.Decision, owners podOwners) ([]*sensorv1.SensorMessage, error) {
 	var (
 		out        []*sensorv1.SensorMessage
@@ -100,6 +101,10 @@ func decisionMessages(d admission.Decision, owners podOwners) ([]*sensorv1.Senso
 	}
 	for _, ev := range d.Events {
 		switch {
+		case ev.Kind == admission.EventError:
+			out = append(out, &sensorv1.SensorMessage{Msg: &sensorv1.SensorMessage_AdmissionError{AdmissionError: &sensorv1.AdmissionError{
+				Namespace: ev.Namespace, Name: ev.Name, Kind: ev.ObjectKind, Operation: ev.Operation, Error: ev.Error,
+				Admitted: ev.Admitted, User: ev.User.Name, TimeUnixNano: ev.Time.UnixNano()}}})
 		case ev.Kind == admission.EventKube:
 			kube = &sensorv1.KubeEvent{Resource: string(ev.Resource), Namespace: ev.Namespace, Pod: ev.Name, User: ev.User.Name,
 				Groups: ev.User.Groups, Denied: !ev.Admitted, TimeUnixNano: ev.Time.UnixNano()}

@@ -88,10 +88,16 @@ func TestDecisionMessages(t *testing.T) {
 		t.Errorf("port-forward = %v", msgs)
 	}
 
-	// An error is counted, not sent.
-	msgs, _ = decisionMessages(admission.Decision{Allowed: true, Failed: true, Events: []admission.Event{{Kind: admission.EventError, Error: "boom"}}}, nil)
-	if len(msgs) != 0 {
-		t.Errorf("error = %v", msgs)
+	// An undecided request becomes an AdmissionError for Central.
+	msgs, _ = decisionMessages(admission.Decision{Allowed: true, Failed: true, Events: []admission.Event{{Kind: admission.EventError,
+		Error: "no policy set loaded", Namespace: "shop", Name: "web", ObjectKind: "Deployment", Operation: "CREATE", Admitted: true,
+		User: admission.User{Name: "alice"}}}}, nil)
+	if len(msgs) != 1 {
+		t.Fatalf("error = %v", msgs)
+	}
+	if ae := msgs[0].GetAdmissionError(); ae.GetError() != "no policy set loaded" || !ae.GetAdmitted() || ae.GetKind() != "Deployment" ||
+		ae.GetName() != "web" || ae.GetNamespace() != "shop" || ae.GetOperation() != "CREATE" || ae.GetUser() != "alice" {
+		t.Errorf("admission error message = %v", ae)
 	}
 }
 

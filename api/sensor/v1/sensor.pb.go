@@ -155,6 +155,7 @@ type SensorMessage struct {
 	//	*SensorMessage_Alert
 	//	*SensorMessage_KubeEvent
 	//	*SensorMessage_Heartbeat
+	//	*SensorMessage_AdmissionError
 	Msg           isSensorMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -251,6 +252,15 @@ func (x *SensorMessage) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *SensorMessage) GetAdmissionError() *AdmissionError {
+	if x != nil {
+		if x, ok := x.Msg.(*SensorMessage_AdmissionError); ok {
+			return x.AdmissionError
+		}
+	}
+	return nil
+}
+
 type isSensorMessage_Msg interface {
 	isSensorMessage_Msg()
 }
@@ -279,6 +289,10 @@ type SensorMessage_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,6,opt,name=heartbeat,proto3,oneof"`
 }
 
+type SensorMessage_AdmissionError struct {
+	AdmissionError *AdmissionError `protobuf:"bytes,7,opt,name=admission_error,json=admissionError,proto3,oneof"`
+}
+
 func (*SensorMessage_Hello) isSensorMessage_Msg() {}
 
 func (*SensorMessage_Deployment) isSensorMessage_Msg() {}
@@ -290,6 +304,8 @@ func (*SensorMessage_Alert) isSensorMessage_Msg() {}
 func (*SensorMessage_KubeEvent) isSensorMessage_Msg() {}
 
 func (*SensorMessage_Heartbeat) isSensorMessage_Msg() {}
+
+func (*SensorMessage_AdmissionError) isSensorMessage_Msg() {}
 
 // CentralMessage is what Central sends.
 type CentralMessage struct {
@@ -941,6 +957,112 @@ func (x *KubeEvent) GetTimeUnixNano() int64 {
 	return 0
 }
 
+// AdmissionError reports a request the admission webhook could not decide
+// (an internal error or its deadline): admitted when Sensor fails open,
+// denied when it fails closed. Central records it as an alert on admission
+// control itself.
+type AdmissionError struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// kind is the object's kind (Deployment, Pod, …).
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// operation is CREATE, UPDATE or CONNECT.
+	Operation     string `protobuf:"bytes,4,opt,name=operation,proto3" json:"operation,omitempty"`
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	Admitted      bool   `protobuf:"varint,6,opt,name=admitted,proto3" json:"admitted,omitempty"`
+	User          string `protobuf:"bytes,7,opt,name=user,proto3" json:"user,omitempty"`
+	TimeUnixNano  int64  `protobuf:"varint,8,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdmissionError) Reset() {
+	*x = AdmissionError{}
+	mi := &file_sensor_v1_sensor_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdmissionError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdmissionError) ProtoMessage() {}
+
+func (x *AdmissionError) ProtoReflect() protoreflect.Message {
+	mi := &file_sensor_v1_sensor_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdmissionError.ProtoReflect.Descriptor instead.
+func (*AdmissionError) Descriptor() ([]byte, []int) {
+	return file_sensor_v1_sensor_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AdmissionError) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *AdmissionError) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AdmissionError) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AdmissionError) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *AdmissionError) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *AdmissionError) GetAdmitted() bool {
+	if x != nil {
+		return x.Admitted
+	}
+	return false
+}
+
+func (x *AdmissionError) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *AdmissionError) GetTimeUnixNano() int64 {
+	if x != nil {
+		return x.TimeUnixNano
+	}
+	return 0
+}
+
 // PolicySync carries the full policy set, sent after HelloAck and again
 // whenever a policy changes.
 type PolicySync struct {
@@ -955,7 +1077,7 @@ type PolicySync struct {
 
 func (x *PolicySync) Reset() {
 	*x = PolicySync{}
-	mi := &file_sensor_v1_sensor_proto_msgTypes[10]
+	mi := &file_sensor_v1_sensor_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1089,7 @@ func (x *PolicySync) String() string {
 func (*PolicySync) ProtoMessage() {}
 
 func (x *PolicySync) ProtoReflect() protoreflect.Message {
-	mi := &file_sensor_v1_sensor_proto_msgTypes[10]
+	mi := &file_sensor_v1_sensor_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1102,7 @@ func (x *PolicySync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicySync.ProtoReflect.Descriptor instead.
 func (*PolicySync) Descriptor() ([]byte, []int) {
-	return file_sensor_v1_sensor_proto_rawDescGZIP(), []int{10}
+	return file_sensor_v1_sensor_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PolicySync) GetGeneration() uint64 {
@@ -1008,7 +1130,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_sensor_v1_sensor_proto_msgTypes[11]
+	mi := &file_sensor_v1_sensor_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1142,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_sensor_v1_sensor_proto_msgTypes[11]
+	mi := &file_sensor_v1_sensor_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1155,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_sensor_v1_sensor_proto_rawDescGZIP(), []int{11}
+	return file_sensor_v1_sensor_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Heartbeat) GetTimeUnixNano() int64 {
@@ -1047,7 +1169,7 @@ var File_sensor_v1_sensor_proto protoreflect.FileDescriptor
 
 const file_sensor_v1_sensor_proto_rawDesc = "" +
 	"\n" +
-	"\x16sensor/v1/sensor.proto\x12\x12stockade.sensor.v1\"\x84\x03\n" +
+	"\x16sensor/v1/sensor.proto\x12\x12stockade.sensor.v1\"\xd3\x03\n" +
 	"\rSensorMessage\x121\n" +
 	"\x05hello\x18\x01 \x01(\v2\x19.stockade.sensor.v1.HelloH\x00R\x05hello\x12E\n" +
 	"\n" +
@@ -1057,7 +1179,8 @@ const file_sensor_v1_sensor_proto_rawDesc = "" +
 	"\x05alert\x18\x04 \x01(\v2\x1e.stockade.sensor.v1.AlertEventH\x00R\x05alert\x12>\n" +
 	"\n" +
 	"kube_event\x18\x05 \x01(\v2\x1d.stockade.sensor.v1.KubeEventH\x00R\tkubeEvent\x12=\n" +
-	"\theartbeat\x18\x06 \x01(\v2\x1d.stockade.sensor.v1.HeartbeatH\x00R\theartbeatB\x05\n" +
+	"\theartbeat\x18\x06 \x01(\v2\x1d.stockade.sensor.v1.HeartbeatH\x00R\theartbeat\x12M\n" +
+	"\x0fadmission_error\x18\a \x01(\v2\".stockade.sensor.v1.AdmissionErrorH\x00R\x0eadmissionErrorB\x05\n" +
 	"\x03msg\"\xd6\x01\n" +
 	"\x0eCentralMessage\x12;\n" +
 	"\thello_ack\x18\x01 \x01(\v2\x1c.stockade.sensor.v1.HelloAckH\x00R\bhelloAck\x12A\n" +
@@ -1116,7 +1239,16 @@ const file_sensor_v1_sensor_proto_rawDesc = "" +
 	"\rdeployment_id\x18\x06 \x01(\tR\fdeploymentId\x12\x16\n" +
 	"\x06denied\x18\a \x01(\bR\x06denied\x127\n" +
 	"\x06alerts\x18\b \x03(\v2\x1f.stockade.sensor.v1.PolicyAlertR\x06alerts\x12$\n" +
-	"\x0etime_unix_nano\x18\t \x01(\x03R\ftimeUnixNano\"Q\n" +
+	"\x0etime_unix_nano\x18\t \x01(\x03R\ftimeUnixNano\"\xe0\x01\n" +
+	"\x0eAdmissionError\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1c\n" +
+	"\toperation\x18\x04 \x01(\tR\toperation\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12\x1a\n" +
+	"\badmitted\x18\x06 \x01(\bR\badmitted\x12\x12\n" +
+	"\x04user\x18\a \x01(\tR\x04user\x12$\n" +
+	"\x0etime_unix_nano\x18\b \x01(\x03R\ftimeUnixNano\"Q\n" +
 	"\n" +
 	"PolicySync\x12\x1e\n" +
 	"\n" +
@@ -1148,7 +1280,7 @@ func file_sensor_v1_sensor_proto_rawDescGZIP() []byte {
 }
 
 var file_sensor_v1_sensor_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sensor_v1_sensor_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_sensor_v1_sensor_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_sensor_v1_sensor_proto_goTypes = []any{
 	(AlertState)(0),             // 0: stockade.sensor.v1.AlertState
 	(DeploymentEvent_Action)(0), // 1: stockade.sensor.v1.DeploymentEvent.Action
@@ -1162,8 +1294,9 @@ var file_sensor_v1_sensor_proto_goTypes = []any{
 	(*PolicyAlert)(nil),         // 9: stockade.sensor.v1.PolicyAlert
 	(*Violation)(nil),           // 10: stockade.sensor.v1.Violation
 	(*KubeEvent)(nil),           // 11: stockade.sensor.v1.KubeEvent
-	(*PolicySync)(nil),          // 12: stockade.sensor.v1.PolicySync
-	(*Heartbeat)(nil),           // 13: stockade.sensor.v1.Heartbeat
+	(*AdmissionError)(nil),      // 12: stockade.sensor.v1.AdmissionError
+	(*PolicySync)(nil),          // 13: stockade.sensor.v1.PolicySync
+	(*Heartbeat)(nil),           // 14: stockade.sensor.v1.Heartbeat
 }
 var file_sensor_v1_sensor_proto_depIdxs = []int32{
 	4,  // 0: stockade.sensor.v1.SensorMessage.hello:type_name -> stockade.sensor.v1.Hello
@@ -1171,22 +1304,23 @@ var file_sensor_v1_sensor_proto_depIdxs = []int32{
 	7,  // 2: stockade.sensor.v1.SensorMessage.sync_done:type_name -> stockade.sensor.v1.SyncDone
 	8,  // 3: stockade.sensor.v1.SensorMessage.alert:type_name -> stockade.sensor.v1.AlertEvent
 	11, // 4: stockade.sensor.v1.SensorMessage.kube_event:type_name -> stockade.sensor.v1.KubeEvent
-	13, // 5: stockade.sensor.v1.SensorMessage.heartbeat:type_name -> stockade.sensor.v1.Heartbeat
-	5,  // 6: stockade.sensor.v1.CentralMessage.hello_ack:type_name -> stockade.sensor.v1.HelloAck
-	12, // 7: stockade.sensor.v1.CentralMessage.policy_sync:type_name -> stockade.sensor.v1.PolicySync
-	13, // 8: stockade.sensor.v1.CentralMessage.heartbeat:type_name -> stockade.sensor.v1.Heartbeat
-	1,  // 9: stockade.sensor.v1.DeploymentEvent.action:type_name -> stockade.sensor.v1.DeploymentEvent.Action
-	0,  // 10: stockade.sensor.v1.AlertEvent.state:type_name -> stockade.sensor.v1.AlertState
-	9,  // 11: stockade.sensor.v1.AlertEvent.alerts:type_name -> stockade.sensor.v1.PolicyAlert
-	10, // 12: stockade.sensor.v1.PolicyAlert.violations:type_name -> stockade.sensor.v1.Violation
-	9,  // 13: stockade.sensor.v1.KubeEvent.alerts:type_name -> stockade.sensor.v1.PolicyAlert
-	2,  // 14: stockade.sensor.v1.SensorService.Communicate:input_type -> stockade.sensor.v1.SensorMessage
-	3,  // 15: stockade.sensor.v1.SensorService.Communicate:output_type -> stockade.sensor.v1.CentralMessage
-	15, // [15:16] is the sub-list for method output_type
-	14, // [14:15] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	14, // 5: stockade.sensor.v1.SensorMessage.heartbeat:type_name -> stockade.sensor.v1.Heartbeat
+	12, // 6: stockade.sensor.v1.SensorMessage.admission_error:type_name -> stockade.sensor.v1.AdmissionError
+	5,  // 7: stockade.sensor.v1.CentralMessage.hello_ack:type_name -> stockade.sensor.v1.HelloAck
+	13, // 8: stockade.sensor.v1.CentralMessage.policy_sync:type_name -> stockade.sensor.v1.PolicySync
+	14, // 9: stockade.sensor.v1.CentralMessage.heartbeat:type_name -> stockade.sensor.v1.Heartbeat
+	1,  // 10: stockade.sensor.v1.DeploymentEvent.action:type_name -> stockade.sensor.v1.DeploymentEvent.Action
+	0,  // 11: stockade.sensor.v1.AlertEvent.state:type_name -> stockade.sensor.v1.AlertState
+	9,  // 12: stockade.sensor.v1.AlertEvent.alerts:type_name -> stockade.sensor.v1.PolicyAlert
+	10, // 13: stockade.sensor.v1.PolicyAlert.violations:type_name -> stockade.sensor.v1.Violation
+	9,  // 14: stockade.sensor.v1.KubeEvent.alerts:type_name -> stockade.sensor.v1.PolicyAlert
+	2,  // 15: stockade.sensor.v1.SensorService.Communicate:input_type -> stockade.sensor.v1.SensorMessage
+	3,  // 16: stockade.sensor.v1.SensorService.Communicate:output_type -> stockade.sensor.v1.CentralMessage
+	16, // [16:17] is the sub-list for method output_type
+	15, // [15:16] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_sensor_v1_sensor_proto_init() }
@@ -1201,6 +1335,7 @@ func file_sensor_v1_sensor_proto_init() {
 		(*SensorMessage_Alert)(nil),
 		(*SensorMessage_KubeEvent)(nil),
 		(*SensorMessage_Heartbeat)(nil),
+		(*SensorMessage_AdmissionError)(nil),
 	}
 	file_sensor_v1_sensor_proto_msgTypes[1].OneofWrappers = []any{
 		(*CentralMessage_HelloAck)(nil),
@@ -1213,7 +1348,7 @@ func file_sensor_v1_sensor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sensor_v1_sensor_proto_rawDesc), len(file_sensor_v1_sensor_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

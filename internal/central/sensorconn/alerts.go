@@ -1,6 +1,7 @@
 package sensorconn
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -361,4 +362,76 @@ func (s *Service) applyKubeEvent(ctx context.Context, st *stream, ev *sensorv1.K
 		state = store.AlertAttempted
 	}
 	return s.record(ctx, d, ev.GetAlerts(), policy.StageRuntime, state, ev.GetDenied(), false, s.eventTime(ev.GetTimeUnixNano()))
+}
+
+// AdmissionFailurePolicyID names the alerts Central records when a
+// Sensor's admission webhook could not decide a request.
+const AdmissionFailurePolicyID = "stockade-admission-control-undecided"
+
+// admissionFailurePolicy is what those alerts are about. It is no stored
+// policy (no criterion can express "the webhook failed"): its metadata
+// explains the alert, its one section is never evaluated.
+func admissionFailurePolicy() (*policy.Compiled, error) {
+	return policy.Compile(&policy.Policy{
+		ID:       AdmissionFailurePolicyID,
+		Name:     "Admission control could not decide",
+		Severity: policy.SeverityHigh,
+		Description: "Sensor's admission webhook could not decide a request (an internal error or its deadline); " +
+			"failing open it admitted the request unchecked, failing closed it denied it.",
+		Rationale: "A workload admitted without a decision may violate policies that should have stopped it; " +
+			"one denied without a decision is an outage for its owners.",
+		Remediation: "Read the error in the violation, check Sensor's health and logs (/readyz, /metrics) and " +
+			"whether it has received policies from Central; then check the workload against the policies.",
+		Categories:      []string{"Stockade"},
+		LifecycleStages: []policy.LifecycleStage{policy.StageDeploy},
+		PolicySections: []policy.PolicySection{{PolicyGroups: []policy.PolicyGroup{{
+			FieldName: "Required Annotation", Values: []policy.PolicyValue{{Value: "admission.stockade.io/undecided=.*"}},
+		}}}},
+	})
+}
+
+// applyAdmissionError records an alert on admission control for a
+// request the webhook could not decide: ACTIVE when it was admitted
+// (fail-open), ATTEMPTED when denied (fail-closed).
+func (s *Service) applyAdmissionError(ctx context.Context, st *stream, ev *sensorv1.AdmissionError) error {
+	name := st.c.name
+	s.log.Warn("admission control could not decide", "cluster", name, "namespace", ev.GetNamespace(), "kind", ev.GetKind(),
+		"name", ev.GetName(), "operation", ev.GetOperation(), "admitted", ev.GetAdmitted(), "err", ev.GetError())
+	if ev.GetNamespace() == "" || ev.GetName() == "" {
+		return nil
+	}
+	c, err := admissionFailurePolicy()
+	if err != nil {
+		return err
+	}
+	kind := cmp.Or(ev.GetKind(), "Object")
+	d := &workload.Deployment{ID: workload.StableID(name, ev.GetNamespace(), kind, ev.GetName()), Name: ev.GetName(),
+		Namespace: ev.GetNamespace(), Kind: kind, ClusterName: name}
+	if known, err := s.alertDeployment(ctx, name, d.ID, nil); err == nil && known != nil {
+		d = known
+	}
+	state, outcome := store.AlertActive, "admitted it unchecked (fail-open)"
+	if !ev.GetAdmitted() {
+		state, outcome = store.AlertAttempted, "denied it (fail-closed)"
+	}
+	msg := fmt.Sprintf("Admission control could not decide %s of %s %s/%s", cmp.Or(ev.GetOperation(), "a request"), kind, ev.GetNamespace(), ev.GetName())
+	if u := ev.GetUser(); u != "" {
+		msg += " by " + u
+	}
+	msg += fmt.Sprintf(" and %s: %s", outcome, cmp.Or(ev.GetError(), "no reason given"))
+	return s.inTx(ctx, func(tx *store.Tx, cs *changeSet) error {
+		rec, change, err := detectapi.NewAlert(detectapi.AlertInput{Deployment: d, Policy: c, Stage: policy.StageDeploy,
+			Violations: []policy.Violation{{Message: msg}}, State: state, Enforced: !ev.GetAdmitted(), Time: s.eventTime(ev.GetTimeUnixNano())})
+		if err != nil {
+			return err
+		}
+		if change != nil {
+			cs.changes = append(cs.changes, *change)
+		}
+		if err := tx.AddAlerts(ctx, []store.AlertRecord{rec}); err != nil {
+			return err
+		}
+		cs.recorded++
+		return nil
+	})
 }

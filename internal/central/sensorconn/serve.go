@@ -113,6 +113,8 @@ func (s *Service) serve(ctx context.Context, c *conn, grpcStream sensorv1.Sensor
 			err = s.applyAlert(ctx, st, msg.Alert)
 		case *sensorv1.SensorMessage_KubeEvent:
 			err = s.applyKubeEvent(ctx, st, msg.KubeEvent)
+		case *sensorv1.SensorMessage_AdmissionError:
+			err = s.applyAdmissionError(ctx, st, msg.AdmissionError)
 		case *sensorv1.SensorMessage_Heartbeat:
 			err = c.send(&sensorv1.CentralMessage{Msg: &sensorv1.CentralMessage_Heartbeat{
 				Heartbeat: &sensorv1.Heartbeat{TimeUnixNano: now.UnixNano()}}})
