@@ -1,6 +1,8 @@
 package central
 
 import (
+	"net/http/httptest"
+	"net/http"
 	"bytes"
 	"cmp"
 	"context"
@@ -98,8 +100,27 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A webhook that refuses every message: its notifier ends with dead
+	// letters and the remote's words as the last error.
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "unknown field alert.policy", http.StatusBadRequest)
+	}))
+	t.Cleanup(refusing.Close)
+	var hook struct {
+		ID string `json:"id"`
+	}
+	c.must(200, c.admin(), "POST", "/v1/notifiers", map[string]any{"name": "Refusing hook", "type": "generic",
+		"generic": map[string]any{"endpoint": refusing.URL + "/hook"}}).json(t, &hook)
+	c.sendPolicyTo(hook.ID)
 	c.must(200, c.admin(), "POST", "/v1/detect/deploy/yaml", map[string]any{"yaml": string(shop), "record": true, "cluster": "prod"})
 	c.must(200, c.admin(), "POST", "/v1/detect/deploy/yaml", map[string]any{"yaml": string(staging), "record": true, "cluster": "staging"})
+	waitUntil(t, "dead letters of the refusing notifier", func() bool {
+		var l struct {
+			Total int `json:"total"`
+		}
+		c.must(200, c.admin(), "GET", "/v1/notifiers/"+hook.ID+"/deliveries?state=DEAD&limit=1", nil).json(t, &l)
+		return l.Total > 0
+	})
 	var all alertList
 	c.must(200, c.admin(), "GET", "/v1/alerts?limit=1", nil).json(t, &all)
 	if all.Total < 60 {

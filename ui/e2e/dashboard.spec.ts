@@ -249,6 +249,22 @@ test('the policies list filters, toggles and opens a policy', async () => {
   await expect(page).toHaveURL(new RegExp(`/violations\\?policyId=${first.id}$`));
 });
 
+test("the notifiers page shows dead letters with the remote's words, and retries them", async () => {
+  await page.getByRole('link', { name: 'Notifiers', exact: true }).click();
+  await expect(page).toHaveURL(/\/notifiers$/);
+  const row = table('Notifiers').locator('tbody tr', { hasText: 'Refusing hook' });
+  await expect(row).toContainText('unknown field alert.policy');
+  const listed = await api<{ notifiers: { id: string; name: string; status: { dead: number } }[] }>('/v1/notifiers');
+  const hook = listed.notifiers.find((n) => n.name === 'Refusing hook')!;
+  expect(hook.status.dead).toBeGreaterThan(0);
+  expect((await column('Notifiers', 5))[0]).toBe(String(hook.status.dead));
+  await expectAccessible(page, 'notifiers');
+  await screenshot(page, 'notifiers');
+
+  await page.getByRole('button', { name: 'Retry the dead messages of Refusing hook' }).click();
+  await expect(page.getByText(new RegExp(`${hook.status.dead} dead messages? of Refusing hook queued again\\.$`))).toBeVisible();
+});
+
 test('an unknown page says so, and signing out ends the session', async () => {
   await page.goto('/no/such/page');
   await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();

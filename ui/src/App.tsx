@@ -43,6 +43,7 @@ export function createRouter() {
                   lazy: async () => ({ Component: (await import('./pages/ViolationDetailPage')).ViolationDetailPage }),
                 },
                 { path: 'policies', lazy: async () => ({ Component: (await import('./pages/PoliciesPage')).PoliciesPage }) },
+                { path: 'notifiers', lazy: async () => ({ Component: (await import('./pages/NotifiersPage')).NotifiersPage }) },
                 { path: 'policies/:id', lazy: async () => ({ Component: (await import('./pages/PolicyDetailPage')).PolicyDetailPage }) },
                 { path: '*', element: <NotFoundPage /> },
               ],

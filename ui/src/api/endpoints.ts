@@ -1,6 +1,18 @@
 // The API calls the dashboard makes, one function per endpoint.
 import type { ApiClient, Query } from './client';
-import type { Alert, AlertList, AlertState, AlertSummary, AuthStatus, Grouping, LoginResponse, Policy, PolicyList } from './types';
+import type {
+  Alert,
+  AlertList,
+  AlertState,
+  AlertSummary,
+  AuthStatus,
+  Grouping,
+  LoginResponse,
+  NotifierList,
+  Policy,
+  PolicyList,
+  RetryResult,
+} from './types';
 
 export type Credentials = { username: string; password: string } | { token: string };
 
@@ -80,4 +92,13 @@ export function getPolicy(api: ApiClient, id: string, signal?: AbortSignal): Pro
 
 export function setPolicyDisabled(api: ApiClient, id: string, disabled: boolean): Promise<Policy> {
   return api.patch<Policy>(`/v1/policies/${encodeURIComponent(id)}`, { disabled });
+}
+
+export function listNotifiers(api: ApiClient, signal?: AbortSignal): Promise<NotifierList> {
+  return api.get<NotifierList>('/v1/notifiers', undefined, signal);
+}
+
+/** Makes a notifier's dead-lettered messages pending again. */
+export function retryDeadDeliveries(api: ApiClient, id: string): Promise<RetryResult> {
+  return api.post<RetryResult>(`/v1/notifiers/${encodeURIComponent(id)}/deliveries/retry`);
 }

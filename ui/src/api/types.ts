@@ -162,3 +162,34 @@ export interface Policy {
   policySections: PolicySection[];
   isDefault?: boolean;
 }
+
+/** How a notifier's deliveries stand (GET /v1/notifiers). */
+export interface NotifierStatus {
+  pending: number;
+  delivered: number;
+  folded: number;
+  dead: number;
+  lastDelivered?: string;
+  lastError?: string;
+  lastErrorAt?: string;
+  unusable?: string;
+}
+
+/** A notifier as the API shows it, secrets masked. */
+export interface Notifier {
+  id: string;
+  name: string;
+  type: string;
+  uiEndpoint?: string;
+  createdAt: string;
+  updatedAt: string;
+  status: NotifierStatus;
+}
+
+export interface NotifierList {
+  notifiers: Notifier[];
+}
+
+export interface RetryResult {
+  retried: number;
+}

@@ -9,6 +9,7 @@ export const NAV: readonly NavEntry[] = [
   { path: '/', label: 'Dashboard' },
   { path: '/violations', label: 'Violations' },
   { path: '/policies', label: 'Policies' },
+  { path: '/notifiers', label: 'Notifiers' },
 ];
 
 /** Whether entry is the current page (or the parent of it). */
