@@ -1,13 +1,13 @@
 package central
 
 import (
-	"net/http/httptest"
-	"net/http"
 	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
