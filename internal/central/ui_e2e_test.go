@@ -44,19 +44,16 @@ func moduleRoot(t *testing.T) string {
 	}
 }
 
-// TestDashboardEndToEnd drives the dashboard in Debian's Chromium with
-// Playwright (ui/e2e) against this Central, filled with the alerts of real
-// manifests: sign-in through a deep link, the dashboard tiles against the
-// API's counts, the violations list's filters, sorting, paging and history,
-// a violation's detail and resolution, the policies list and detail, sign-
-// out, and an axe accessibility pass on every page. Screenshots of each
-// page land in ui/e2e/artifacts (or $STOCKADE_E2E_ARTIFACTS).
-//
-// It needs Chromium (/usr/bin/chromium or $STOCKADE_CHROMIUM), Node.js, the
-// dashboard's npm dependencies and the dashboard built into this test
-// binary: `make ui` before `go test`. Without them it skips, unless
-// STOCKADE_REQUIRE_UI=1.
-func TestDashboardEndToEnd(t *testing.T) {
+// browserPrereqs is what a browser test needs: Node.js, Playwright's CLI
+// from the dashboard's npm dependencies, Debian's Chromium and the dashboard
+// built into this test binary. It skips the test when one is missing,
+// unless STOCKADE_REQUIRE_UI=1 makes that a failure.
+type browserPrereqs struct {
+	root, uiDir, node, cli, chromium string
+}
+
+func needBrowser(t *testing.T) browserPrereqs {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
@@ -67,18 +64,19 @@ func TestDashboardEndToEnd(t *testing.T) {
 		}
 		t.Skipf(format+"; set "+requireUIEnv+"=1 to make this a failure", args...)
 	}
-	root := moduleRoot(t)
-	uiDir := filepath.Join(root, "ui")
-	chromium := cmp.Or(os.Getenv("STOCKADE_CHROMIUM"), "/usr/bin/chromium")
-	if _, err := os.Stat(chromium); err != nil {
-		missing("Chromium is not installed at %s: apt-get install chromium, or run make test-deps", chromium)
+	p := browserPrereqs{root: moduleRoot(t)}
+	p.uiDir = filepath.Join(p.root, "ui")
+	p.chromium = cmp.Or(os.Getenv("STOCKADE_CHROMIUM"), "/usr/bin/chromium")
+	if _, err := os.Stat(p.chromium); err != nil {
+		missing("Chromium is not installed at %s: apt-get install chromium, or run make test-deps", p.chromium)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		missing("node is not installed: the dashboard's tests need Node.js 20.19 or later")
 	}
-	cli := filepath.Join(uiDir, "node_modules", "@playwright", "test", "cli.js")
-	if _, err := os.Stat(cli); err != nil {
+	p.node = node
+	p.cli = filepath.Join(p.uiDir, "node_modules", "@playwright", "test", "cli.js")
+	if _, err := os.Stat(p.cli); err != nil {
 		missing("the dashboard's npm dependencies are not installed: run make ui (npm ci in ui/)")
 	}
 	dist, err := ui.Dist()
@@ -88,11 +86,70 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if _, err := fs.Stat(dist, "index.html"); err != nil {
 		missing("the dashboard was not built into this test binary: run make ui before go test")
 	}
+	return p
+}
 
+// runPlaywright runs the Playwright spec files named (ui/e2e/NAME.spec.ts)
+// against Central c in Chromium, and fails the test with Playwright's report
+// when one of them fails.
+func runPlaywright(t *testing.T, p browserPrereqs, c *central, specs ...string) {
+	t.Helper()
+	artifacts := cmp.Or(os.Getenv("STOCKADE_E2E_ARTIFACTS"), filepath.Join(p.uiDir, "e2e", "artifacts"))
+	ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
+	defer cancel()
+	args := []string{p.cli, "test", "-c", filepath.Join("e2e", "playwright.config.ts")}
+	for _, s := range specs {
+		args = append(args, "e2e/"+s+".spec.ts")
+	}
+	cmd := exec.CommandContext(ctx, p.node, args...)
+	cmd.Dir = p.uiDir
+	cmd.Env = append(os.Environ(),
+		"STOCKADE_URL="+c.url,
+		"STOCKADE_PASSWORD="+c.password,
+		"STOCKADE_CHROMIUM="+p.chromium,
+		"STOCKADE_E2E_ARTIFACTS="+artifacts,
+		"CI=1",
+		"FORCE_COLOR=0",
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 10 * time.Second
+	runErr := cmd.Run()
+	// Playwright's list reporter; Chromium's own complaints about the
+	// missing D-Bus are noise.
+	var report []string
+	for line := range strings.SplitSeq(out.String(), "\n") {
+		if !strings.Contains(line, "[pid=") {
+			report = append(report, line)
+		}
+	}
+	t.Logf("playwright:\n%s", strings.Join(report, "\n"))
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatalf("the browser tests did not finish within %v", e2eTimeout)
+	}
+	if runErr != nil {
+		t.Fatalf("the browser tests failed (%v); screenshots and traces of failures are in %s", runErr, filepath.Join(p.uiDir, "test-results"))
+	}
+	t.Logf("screenshots of every page are in %s", artifacts)
+}
+
+// TestDashboardEndToEnd drives the dashboard in Debian's Chromium with
+// Playwright (ui/e2e/dashboard.spec.ts) against this Central, filled with
+// the alerts of real manifests: sign-in through a deep link, the dashboard
+// tiles against the API's counts, the violations list's filters, sorting,
+// paging and history, a violation's detail and resolution, the policies
+// list and detail, sign-out, and an axe accessibility pass on every page.
+// Screenshots of each page land in ui/e2e/artifacts (or
+// $STOCKADE_E2E_ARTIFACTS).
+//
+// Other areas of the dashboard have their own Test…EndToEnd with their own
+// seeded Central and spec file, so that each reads on its own.
+func TestDashboardEndToEnd(t *testing.T) {
+	p := needBrowser(t)
 	c := start(t, t.TempDir())
 	// The prod cluster runs a well-hardened demo shop; the staging cluster
 	// a privileged node agent and storage server written for this test.
-	shop, err := os.ReadFile(filepath.Join(root, "..", "shared", "data", "manifests", "microservices-demo", "release", "kubernetes-manifests.yaml"))
+	shop, err := os.ReadFile(filepath.Join(p.root, "..", "shared", "data", "manifests", "microservices-demo", "release", "kubernetes-manifests.yaml"))
 	if err != nil {
 		t.Fatalf("read test data: %v", err)
 	}
@@ -126,38 +183,5 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if all.Total < 60 {
 		t.Fatalf("%d alerts recorded; the test pages through more than 40", all.Total)
 	}
-
-	artifacts := cmp.Or(os.Getenv("STOCKADE_E2E_ARTIFACTS"), filepath.Join(uiDir, "e2e", "artifacts"))
-	ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, cli, "test", "-c", filepath.Join("e2e", "playwright.config.ts"))
-	cmd.Dir = uiDir
-	cmd.Env = append(os.Environ(),
-		"STOCKADE_URL="+c.url,
-		"STOCKADE_PASSWORD="+c.password,
-		"STOCKADE_CHROMIUM="+chromium,
-		"STOCKADE_E2E_ARTIFACTS="+artifacts,
-		"CI=1",
-		"FORCE_COLOR=0",
-	)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 10 * time.Second
-	runErr := cmd.Run()
-	// Playwright's list reporter; Chromium's own complaints about the
-	// missing D-Bus are noise.
-	var report []string
-	for line := range strings.SplitSeq(out.String(), "\n") {
-		if !strings.Contains(line, "[pid=") {
-			report = append(report, line)
-		}
-	}
-	t.Logf("playwright:\n%s", strings.Join(report, "\n"))
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		t.Fatalf("the browser tests did not finish within %v", e2eTimeout)
-	}
-	if runErr != nil {
-		t.Fatalf("the browser tests failed (%v); screenshots and traces of failures are in %s", runErr, filepath.Join(uiDir, "test-results"))
-	}
-	t.Logf("screenshots of every page are in %s", artifacts)
+	runPlaywright(t, p, c, "dashboard")
 }

@@ -3,11 +3,11 @@ import path from 'node:path';
 
 // The end-to-end tests drive Debian's Chromium (never a browser Playwright
 // downloads) against a real Central that the Go test
-// TestDashboardEndToEnd (internal/central) starts and fills with alerts; it
-// passes the address and the admin password in the environment.
+// Test…EndToEnd tests of internal/central start and fill with data; they
+// pass the address and the admin password in the environment.
 const baseURL = process.env.STOCKADE_URL;
 if (!baseURL) {
-  throw new Error('STOCKADE_URL is not set: run the end-to-end tests through `go test -run TestDashboardEndToEnd ./internal/central/`');
+  throw new Error('STOCKADE_URL is not set: run the end-to-end tests through their Go tests, e.g. `go test -run EndToEnd ./internal/central/`');
 }
 
 export default defineConfig({
