@@ -48,7 +48,9 @@ var openAPIYAML []byte
 
 // Timeouts of the server.
 const (
-	shutdownTimeout   = 15 * time.Second
+	shutdownTimeout = 15 * time.Second
+	// optimizeInterval is how often the store refreshes its planner statistics.
+	optimizeInterval  = 10 * time.Minute
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 5 * time.Minute
 	writeTimeout      = 5 * time.Minute
@@ -224,6 +226,11 @@ func (s *Server) Run(ctx context.Context) error {
 		defer close(feedsDone)
 		s.feeds.Run(rctx)
 	}()
+	optimizeDone := make(chan struct{})
+	go func() {
+		defer close(optimizeDone)
+		s.store.OptimizeEvery(rctx, optimizeInterval, s.log)
+	}()
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
@@ -253,6 +260,7 @@ func (s *Server) Run(ctx context.Context) error {
 	stopRescans()
 	<-rescansDone
 	<-feedsDone
+	<-optimizeDone
 	<-outboxDone
 	s.closeScanning()
 	if err := s.store.Close(); err != nil && serveErr == nil {

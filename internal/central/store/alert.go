@@ -67,8 +67,13 @@ type AlertQuery struct {
 	Limit      int
 }
 
-const alertColumns = `id, policy_id, policy_name, severity, lifecycle_stage, state, cluster_name, namespace,
-	deployment_id, deployment_name, entity_type, enforced, created_at, updated_at, body`
+// alertColumns are the columns scanAlert reads, from the alerts table
+// (aliased a) joined with alert_documents (aliased d): alertsWithDocuments.
+const alertColumns = `a.id, a.policy_id, a.policy_name, a.severity, a.lifecycle_stage, a.state, a.cluster_name, a.namespace,
+	a.deployment_id, a.deployment_name, a.entity_type, a.enforced, a.created_at, a.updated_at, d.body`
+
+// alertsWithDocuments is the FROM clause alertColumns are read from.
+const alertsWithDocuments = ` FROM alerts a JOIN alert_documents d ON d.id = a.id`
 
 func scanAlert(row interface{ Scan(...any) error }) (AlertRecord, error) {
 	var (
@@ -126,7 +131,7 @@ func (s *Store) AddAlerts(ctx context.Context, alerts []AlertRecord) error {
 const alertChunk = 100
 
 const alertInsertColumns = `id, policy_id, policy_name, severity, severity_rank, lifecycle_stage, state, cluster_name,
-	namespace, deployment_id, deployment_name, entity_type, enforced, search_text, created_at, updated_at, body`
+	namespace, deployment_id, deployment_name, entity_type, enforced, search_text, created_at, updated_at`
 
 // AddAlerts is Store.AddAlerts inside the transaction.
 func (tx *Tx) AddAlerts(ctx context.Context, alerts []AlertRecord) error {
@@ -136,6 +141,7 @@ func (tx *Tx) AddAlerts(ctx context.Context, alerts []AlertRecord) error {
 	// Validate everything before the first statement.
 	stamp := now()
 	rows := make([][]any, len(alerts))
+	docs := make([][]byte, len(alerts))
 	seen := make(map[string]bool, len(alerts))
 	for i := range alerts {
 		a := alerts[i]
@@ -156,21 +162,23 @@ func (tx *Tx) AddAlerts(ctx context.Context, alerts []AlertRecord) error {
 		}
 		rows[i] = []any{a.ID, a.PolicyID, a.PolicyName, a.Severity, severityRank(a.Severity), a.LifecycleStage,
 			a.State, a.ClusterName, a.Namespace, a.DeploymentID, a.DeploymentName, a.EntityType, a.Enforced,
-			searchText(&a), created, updated, a.JSON}
+			searchText(&a), created, updated}
+		docs[i] = a.JSON
 	}
 	q := tx.q()
 	for start := 0; start < len(rows); start += alertChunk {
 		chunk := rows[start:min(start+alertChunk, len(rows))]
-		if err := q.insertAlerts(ctx, chunk); err != nil {
+		if err := q.insertAlerts(ctx, chunk, docs[start:start+len(chunk)]); err != nil {
 			return fmt.Errorf("add alerts: %w", err)
 		}
 	}
 	return nil
 }
 
-// insertAlerts inserts rows with one statement, after checking none of their
-// ids exists (which names the clash and keeps a PostgreSQL transaction usable).
-func (q querier) insertAlerts(ctx context.Context, rows [][]any) error {
+// insertAlerts inserts rows and their documents docs with one statement
+// each, after checking none of their ids exists (which names the clash and
+// keeps a PostgreSQL transaction usable).
+func (q querier) insertAlerts(ctx context.Context, rows [][]any, docs [][]byte) error {
 	ids := make([]any, len(rows))
 	for i, r := range rows {
 		ids[i] = r[0]
@@ -203,6 +211,19 @@ func (q querier) insertAlerts(ctx context.Context, rows [][]any) error {
 	if err != nil {
 		return fmt.Errorf("insert alerts: %w", err)
 	}
+	b.Reset()
+	b.WriteString(`INSERT INTO alert_documents (id, body) VALUES `)
+	args = args[:0]
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, r[0], docs[i])
+	}
+	if _, err := q.exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("insert alert documents: %w", err)
+	}
 	return nil
 }
 
@@ -227,6 +248,9 @@ func checkAlert(a *AlertRecord, stamp time.Time) error {
 			return fmt.Errorf("alert %q: %w", a.ID, err)
 		}
 	}
+	if severityRank(a.Severity) == 0 {
+		return fmt.Errorf("alert %q: severity %q: want LOW_SEVERITY, MEDIUM_SEVERITY, HIGH_SEVERITY or CRITICAL_SEVERITY: %w", a.ID, a.Severity, ErrInvalid)
+	}
 	if err := checkDoc(fmt.Sprintf("alert %q JSON", a.ID), a.JSON); err != nil {
 		return err
 	}
@@ -241,25 +265,30 @@ func checkAlert(a *AlertRecord, stamp time.Time) error {
 
 // alertOrder renders AlertQuery.Sort as ORDER BY terms; ok is false for an
 // unknown sort. byteOrder is the dialect's code-point collation.
-func alertOrder(sort, byteOrder string) (order string, ok bool) {
-	const newest = "created_at DESC, id DESC"
+// Columns are qualified with table, when not empty.
+func alertOrder(sort, byteOrder, table string) (order string, ok bool) {
+	p := ""
+	if table != "" {
+		p = table + "."
+	}
+	newest := p + "created_at DESC, " + p + "id DESC"
 	switch sort {
 	case "", "time":
 		return newest, true
 	case "-time":
-		return "created_at ASC, id ASC", true
+		return p + "created_at ASC, " + p + "id ASC", true
 	case "severity":
-		return "severity_rank DESC, " + newest, true
+		return p + "severity_rank DESC, " + newest, true
 	case "-severity":
-		return "severity_rank ASC, " + newest, true
+		return p + "severity_rank ASC, " + newest, true
 	case "policy":
-		return "policy_name" + byteOrder + " ASC, " + newest, true
+		return p + "policy_name" + byteOrder + " ASC, " + newest, true
 	case "-policy":
-		return "policy_name" + byteOrder + " DESC, " + newest, true
+		return p + "policy_name" + byteOrder + " DESC, " + newest, true
 	case "deployment":
-		return "deployment_name" + byteOrder + " ASC, " + newest, true
+		return p + "deployment_name" + byteOrder + " ASC, " + newest, true
 	case "-deployment":
-		return "deployment_name" + byteOrder + " DESC, " + newest, true
+		return p + "deployment_name" + byteOrder + " DESC, " + newest, true
 	}
 	return "", false
 }
@@ -344,7 +373,8 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // ListAlerts returns the page of alerts q selects and how many alerts match
 // q's filters in all.
 func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) ([]AlertRecord, int, error) {
-	order, ok := alertOrder(q.Sort, s.d.byteOrder)
+	order, ok := alertOrder(q.Sort, s.d.byteOrder, "")
+	outerOrder, _ := alertOrder(q.Sort, s.d.byteOrder, "a")
 	if !ok {
 		return nil, 0, fmt.Errorf("list alerts: unknown sort %q: want time, -time, severity, -severity, policy, -policy, deployment or -deployment: %w", q.Sort, ErrInvalid)
 	}
@@ -366,7 +396,12 @@ func (s *Store) ListAlerts(ctx context.Context, q AlertQuery) ([]AlertRecord, in
 		if q.Offset >= total {
 			return nil
 		}
-		rows, err := rq.query(ctx, `SELECT `+alertColumns+` FROM alerts`+where+` ORDER BY `+order+s.d.limit(q.Limit, q.Offset), args...)
+		// The page's ids are chosen first, from an index where one covers
+		// the filters and the order, so that rows skipped by the offset are
+		// never read; then only the page's rows and documents are.
+		page := `SELECT id FROM alerts` + where + ` ORDER BY ` + order + s.d.limit(q.Limit, q.Offset)
+		rows, err := rq.query(ctx, `SELECT `+alertColumns+` FROM (`+page+`) p JOIN alerts a ON a.id = p.id`+
+			` JOIN alert_documents d ON d.id = a.id ORDER BY `+outerOrder, args...)
 		if err != nil {
 			return err
 		}
@@ -397,7 +432,7 @@ func (tx *Tx) GetAlert(ctx context.Context, id string) (AlertRecord, error) {
 }
 
 func (q querier) getAlert(ctx context.Context, id string) (AlertRecord, error) {
-	a, err := scanAlert(q.queryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = ?`, id))
+	a, err := scanAlert(q.queryRow(ctx, `SELECT `+alertColumns+alertsWithDocuments+` WHERE a.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return AlertRecord{}, fmt.Errorf("alert %q: %w", id, ErrNotFound)
 	}

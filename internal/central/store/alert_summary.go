@@ -76,10 +76,12 @@ func alertGroupSQL(by, byteOrder string) (groupSQL, bool) {
 	most := "COUNT(*) DESC, "
 	switch by {
 	case GroupSeverity:
-		return groupSQL{cols: "severity, severity_rank", order: "severity_rank DESC", scan: func(sc func(...any) error) (AlertCount, error) {
+		// By rank, which an index holds, and named from it.
+		return groupSQL{cols: "severity_rank", order: "severity_rank DESC", scan: func(sc func(...any) error) (AlertCount, error) {
 			var c AlertCount
 			var rank int
-			err := sc(&c.Severity, &rank, &c.Count)
+			err := sc(&rank, &c.Count)
+			c.Severity = severityOfRank(rank)
 			return c, err
 		}}, true
 	case GroupState:

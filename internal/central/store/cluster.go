@@ -466,7 +466,8 @@ func (q querier) deploymentClusters(ctx context.Context, ids []string, out map[s
 // OpenDeploymentAlerts returns the ACTIVE alerts of the deployment with
 // id, oldest first.
 func (tx *Tx) OpenDeploymentAlerts(ctx context.Context, deploymentID string) ([]AlertRecord, error) {
-	rows, err := tx.q().query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE deployment_id = ? AND state = ? ORDER BY created_at, id`,
+	rows, err := tx.q().query(ctx, `SELECT `+alertColumns+alertsWithDocuments+
+		` WHERE a.deployment_id = ? AND a.state = ? ORDER BY a.created_at, a.id`,
 		deploymentID, AlertActive)
 	if err != nil {
 		return nil, fmt.Errorf("open alerts of deployment %q: %w", deploymentID, err)
@@ -493,9 +494,15 @@ func (tx *Tx) UpdateAlertDocument(ctx context.Context, id string, doc []byte) er
 	if err := checkDoc(fmt.Sprintf("alert %q JSON", id), doc); err != nil {
 		return err
 	}
-	res, err := tx.q().exec(ctx, `UPDATE alerts SET body = ?, updated_at = ? WHERE id = ?`, doc, now().UnixNano(), id)
+	res, err := tx.q().exec(ctx, `UPDATE alerts SET updated_at = ? WHERE id = ?`, now().UnixNano(), id)
 	if err != nil {
 		return fmt.Errorf("update alert %q: %w", id, err)
 	}
-	return mustAffect(res, fmt.Sprintf("alert %q", id))
+	if err := mustAffect(res, fmt.Sprintf("alert %q", id)); err != nil {
+		return err
+	}
+	if _, err := tx.q().exec(ctx, `UPDATE alert_documents SET body = ? WHERE id = ?`, doc, id); err != nil {
+		return fmt.Errorf("update alert %q document: %w", id, err)
+	}
+	return nil
 }
