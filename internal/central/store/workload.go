@@ -147,27 +147,7 @@ func (s *Store) listDeploymentsByViolations(ctx context.Context, q DeploymentQue
 		}
 		byID := make(map[string]DeploymentRecord, len(ids))
 		for start := 0; start < len(ids); start += idChunk {
-			chunk := ids[start:min(start+idChunk, len(ids))]
-			cargs := make([]any, len(chunk))
-			for i, id := range chunk {
-				cargs[i] = id
-			}
-			rows, err := rq.query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id IN (`+inList(len(chunk))+`)`, cargs...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				d, err := scanDeployment(rows)
-				if err != nil {
-					_ = rows.Close() // the scan error is the one to report
-					return err
-				}
-				byID[d.ID] = d
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if err := rows.Err(); err != nil {
+			if err := rq.deploymentsIn(ctx, ids[start:min(start+idChunk, len(ids))], byID); err != nil {
 				return err
 			}
 		}
@@ -183,6 +163,27 @@ func (s *Store) listDeploymentsByViolations(ctx context.Context, q DeploymentQue
 		return nil, 0, fmt.Errorf("list deployments by violations: %w", err)
 	}
 	return out, total, nil
+}
+
+// deploymentsIn reads the deployments with ids into out by id.
+func (q querier) deploymentsIn(ctx context.Context, ids []string, out map[string]DeploymentRecord) error {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := q.query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id IN (`+inList(len(ids))+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
+	for rows.Next() {
+		d, err := scanDeployment(rows)
+		if err != nil {
+			return err
+		}
+		out[d.ID] = d
+	}
+	return rows.Err()
 }
 
 // strings runs a query of one text column and returns its values.
