@@ -44,6 +44,32 @@ func (v *ViolationCounts) add(rank, n int) {
 // literal, so that SQLite sees the partial indexes apply.
 const openAlert = `state = '` + AlertActive + `'`
 
+// openIndex names, on SQLite, the partial index a grouped count over every
+// open alert must read: without statistics SQLite's planner prefers
+// alerts_state and then reads every open alert's row (30,000 rows for
+// 50,000 alerts: 100 ms instead of 5). PostgreSQL's planner has
+// statistics and no such syntax.
+func (d dialect) openIndex(name string) string {
+	if d.name == "sqlite" {
+		return " INDEXED BY " + name
+	}
+	return ""
+}
+
+// deploymentIndex names, on SQLite, the index of deployments a sort by
+// violations scans when q filters on nothing outside it: without
+// statistics SQLite scans deployments_updated and reads every row,
+// document and all, for its name.
+func (d dialect) deploymentIndex(q DeploymentQuery) string {
+	if d.name != "sqlite" || q.Kind != "" || q.Source != "" || q.Text != "" {
+		return ""
+	}
+	if q.Cluster != "" {
+		return " INDEXED BY deployments_location"
+	}
+	return " INDEXED BY deployments_name"
+}
+
 // idChunk bounds the ids of one IN list.
 const idChunk = 500
 
@@ -117,19 +143,16 @@ func (s *Store) listDeploymentsByViolations(ctx context.Context, q DeploymentQue
 	if err != nil {
 		return nil, 0, fmt.Errorf("list deployments: %w", err)
 	}
-	var order []string
-	for _, c := range []string{"v4", "v3", "v2", "v1"} {
-		order = append(order, "COALESCE(v."+c+", 0)"+dir)
-	}
-	order = append(order, "deployments.name ASC", "deployments.namespace ASC", "deployments.cluster ASC", "deployments.id ASC")
-	idQuery := `SELECT deployments.id FROM deployments LEFT JOIN (
+	// One sort key per deployment, its open violations weighted by
+	// severity: 2^45 per critical, 2^30 per high, 2^15 per medium, 1 per
+	// low, which orders by critical, then high, medium and low counts as
+	// long as each stays under 32,768, and sorts faster than four keys.
+	idQuery := `SELECT deployments.id FROM deployments` + s.d.deploymentIndex(q) + ` LEFT JOIN (
 			SELECT deployment_id AS vid,
-				SUM(CASE WHEN severity_rank = 4 THEN 1 ELSE 0 END) AS v4,
-				SUM(CASE WHEN severity_rank = 3 THEN 1 ELSE 0 END) AS v3,
-				SUM(CASE WHEN severity_rank = 2 THEN 1 ELSE 0 END) AS v2,
-				SUM(CASE WHEN severity_rank = 1 THEN 1 ELSE 0 END) AS v1
-			FROM alerts WHERE ` + openAlert + ` GROUP BY deployment_id
-		) v ON v.vid` + bo + ` = deployments.id` + where + ` ORDER BY ` + strings.Join(order, ", ") + s.d.limit(q.Limit, q.Offset)
+				SUM(CASE severity_rank WHEN 4 THEN 35184372088832 WHEN 3 THEN 1073741824 WHEN 2 THEN 32768 WHEN 1 THEN 1 ELSE 0 END) AS weight
+			FROM alerts` + s.d.openIndex("alerts_open_by_deployment") + ` WHERE ` + openAlert + ` GROUP BY deployment_id
+		) v ON v.vid` + bo + ` = deployments.id` + where + ` ORDER BY COALESCE(v.weight, 0)` + dir +
+		`, deployments.name ASC, deployments.namespace ASC, deployments.cluster ASC, deployments.id ASC` + s.d.limit(q.Limit, q.Offset)
 	var (
 		out   []DeploymentRecord
 		total int
@@ -237,7 +260,7 @@ func (s *Store) ClusterStats(ctx context.Context) (map[string]PlaceStats, error)
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return q.openByPlace(ctx, `SELECT cluster_name, severity_rank, COUNT(*) FROM alerts WHERE `+openAlert+`
+		return q.openByPlace(ctx, `SELECT cluster_name, severity_rank, COUNT(*) FROM alerts`+q.d.openIndex("alerts_open_by_cluster")+` WHERE `+openAlert+`
 			GROUP BY cluster_name, severity_rank`, nil, out)
 	})
 	if err != nil {
@@ -272,7 +295,7 @@ func (s *Store) NamespaceStats(ctx context.Context, cluster string) (map[string]
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return q.openByPlace(ctx, `SELECT namespace, severity_rank, COUNT(*) FROM alerts WHERE `+openAlert+` AND cluster_name = ?
+		return q.openByPlace(ctx, `SELECT namespace, severity_rank, COUNT(*) FROM alerts`+q.d.openIndex("alerts_open_by_cluster")+` WHERE `+openAlert+` AND cluster_name = ?
 			GROUP BY namespace, severity_rank`, []any{cluster}, out)
 	})
 	if err != nil {
