@@ -239,7 +239,7 @@ function ContainerCard({ c }: { c: WorkloadContainer }) {
         <Term term="Image">
           <code>{c.Image.FullName || c.Image.Raw}</code>
         </Term>
-        <Term term="Privileged">{c.Privileged ? <Label color="red">Privileged</Label> : 'No'}</Term>
+        <Term term="Privileged">{c.Privileged ? <Label color="red">Yes, privileged</Label> : 'No'}</Term>
         <Term term="Privilege escalation">{c.AllowPrivilegeEscalation ? 'Allowed' : 'Not allowed'}</Term>
         <Term term="Read-only root file system">{yesNo(c.ReadOnlyRootFilesystem)}</Term>
         <Term term="Run as user">{c.RunAsUser === null ? 'not set (image default)' : String(c.RunAsUser)}</Term>
