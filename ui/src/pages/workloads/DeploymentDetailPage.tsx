@@ -141,14 +141,14 @@ function Images({ d }: { d: DeploymentDetail }) {
         <Table aria-label="Images" variant="compact" data-testid="deployment-images">
           <Thead>
             <Tr>
-              <Th>Image</Th>
-              <Th>Containers</Th>
-              <Th>CVEs</Th>
-              <Th>Critical</Th>
-              <Th>Important</Th>
-              <Th>Moderate</Th>
-              <Th>Low</Th>
-              <Th>Fixable</Th>
+              <Th modifier="wrap">Image</Th>
+              <Th modifier="wrap">Containers</Th>
+              <Th modifier="wrap">CVEs</Th>
+              <Th modifier="wrap">Critical</Th>
+              <Th modifier="wrap">Important</Th>
+              <Th modifier="wrap">Moderate</Th>
+              <Th modifier="wrap">Low</Th>
+              <Th modifier="wrap">Fixable</Th>
             </Tr>
           </Thead>
           <Tbody>
