@@ -14,3 +14,4 @@
 -- this index.
 CREATE INDEX alerts_open_by_deployment ON alerts (deployment_id${BYTEORDER}, state, severity_rank) WHERE state = 'ACTIVE';
 CREATE INDEX alerts_open_by_cluster ON alerts (cluster_name, namespace, state, severity_rank) WHERE state = 'ACTIVE';
+
