@@ -45,6 +45,19 @@ export function createRouter() {
                 { path: 'policies', lazy: async () => ({ Component: (await import('./pages/PoliciesPage')).PoliciesPage }) },
                 { path: 'notifiers', lazy: async () => ({ Component: (await import('./pages/NotifiersPage')).NotifiersPage }) },
                 { path: 'policies/:id', lazy: async () => ({ Component: (await import('./pages/PolicyDetailPage')).PolicyDetailPage }) },
+                { path: 'clusters', lazy: async () => ({ Component: (await import('./pages/workloads/ClustersPage')).ClustersPage }) },
+                {
+                  path: 'clusters/:id',
+                  lazy: async () => ({ Component: (await import('./pages/workloads/ClusterDetailPage')).ClusterDetailPage }),
+                },
+                {
+                  path: 'deployments',
+                  lazy: async () => ({ Component: (await import('./pages/workloads/DeploymentsPage')).DeploymentsPage }),
+                },
+                {
+                  path: 'deployments/:id',
+                  lazy: async () => ({ Component: (await import('./pages/workloads/DeploymentDetailPage')).DeploymentDetailPage }),
+                },
                 { path: '*', element: <NotFoundPage /> },
               ],
             },

@@ -8,6 +8,7 @@
 package clusterapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509/pkix"
 	"errors"
@@ -16,12 +17,15 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/certs"
+	"github.com/stockade-dev/stockade/internal/central/deploymentapi"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/initbundle"
@@ -54,6 +58,8 @@ type Store interface {
 	RevokeInitBundle(ctx context.Context, id string, at time.Time) (store.InitBundleRecord, error)
 	ListClusters(ctx context.Context) ([]store.ClusterRecord, error)
 	GetCluster(ctx context.Context, id string) (store.ClusterRecord, error)
+	ClusterStats(ctx context.Context) (map[string]store.PlaceStats, error)
+	NamespaceStats(ctx context.Context, cluster string) (map[string]store.PlaceStats, error)
 }
 
 // Issuer issues client certificates (Central's cluster CA).
@@ -324,7 +330,7 @@ func (a *API) revokeBundles(w http.ResponseWriter, r *http.Request) error {
 	return httpapi.WriteJSON(w, http.StatusOK, resp)
 }
 
-// Cluster is a secured cluster with its health.
+// Cluster is a secured cluster with its health and what it holds.
 type Cluster struct {
 	ID                string    `json:"id"`
 	Name              string    `json:"name"`
@@ -338,12 +344,18 @@ type Cluster struct {
 	LastContact time.Time `json:"lastContact"`
 	// Status is HEALTHY, DEGRADED or UNHEALTHY (see HealthyWithin).
 	Status string `json:"status"`
+	// Deployments and Namespaces count the cluster's deployments and the
+	// namespaces they are in; Violations its open violations.
+	Deployments int                      `json:"deployments"`
+	Namespaces  int                      `json:"namespaces"`
+	Violations  deploymentapi.Violations `json:"violations"`
 }
 
-// view merges the stored record with the live connection.
-func (a *API) view(c store.ClusterRecord, now time.Time) Cluster {
+// view merges the stored record with the live connection and the stats.
+func (a *API) view(c store.ClusterRecord, st store.PlaceStats, now time.Time) Cluster {
 	out := Cluster{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt, InitBundleID: c.InitBundleID, SensorVersion: c.SensorVersion,
-		KubernetesVersion: c.KubernetesVersion, Capabilities: c.Capabilities, LastContact: c.LastContact}
+		KubernetesVersion: c.KubernetesVersion, Capabilities: c.Capabilities, LastContact: c.LastContact,
+		Deployments: st.Deployments, Namespaces: st.Namespaces, Violations: deploymentapi.ViolationsOf(st.Violations)}
 	if out.Capabilities == nil {
 		out.Capabilities = []string{}
 	}
@@ -370,17 +382,158 @@ func Health(connected bool, age time.Duration) string {
 	return StatusUnhealthy
 }
 
+// statusRank orders statuses, healthy first.
+func statusRank(s string) int {
+	switch s {
+	case StatusHealthy:
+		return 0
+	case StatusDegraded:
+		return 1
+	}
+	return 2
+}
+
+// Page sizes of GET /v1/clusters.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// clusterOrder compares two clusters by a sort key of GET /v1/clusters
+// (without its "-"); ok is false for an unknown key. Every order ends with
+// the name, then the id.
+func clusterOrder(key string) (func(a, b Cluster) int, bool) {
+	var first func(a, b Cluster) int
+	switch key {
+	case "name":
+		first = func(Cluster, Cluster) int { return 0 }
+	case "status":
+		first = func(a, b Cluster) int { return statusRank(a.Status) - statusRank(b.Status) }
+	case "lastContact":
+		first = func(a, b Cluster) int { return a.LastContact.Compare(b.LastContact) }
+	case "deployments":
+		first = func(a, b Cluster) int { return b.Deployments - a.Deployments }
+	case "violations":
+		// Most first, by critical, then high, medium and low.
+		first = func(a, b Cluster) int {
+			for _, d := range [][2]int{
+				{a.Violations.Critical, b.Violations.Critical}, {a.Violations.High, b.Violations.High},
+				{a.Violations.Medium, b.Violations.Medium}, {a.Violations.Low, b.Violations.Low},
+			} {
+				if d[0] != d[1] {
+					return d[1] - d[0]
+				}
+			}
+			return 0
+		}
+	default:
+		return nil, false
+	}
+	return func(a, b Cluster) int {
+		if c := first(a, b); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	}, true
+}
+
+// ClusterList is the answer of GET /v1/clusters.
+type ClusterList struct {
+	Clusters []Cluster `json:"clusters"`
+	Total    int       `json:"total"`
+}
+
+func intParam(q map[string][]string, name string, def int) (int, error) {
+	vs := q[name]
+	if len(vs) == 0 || vs[0] == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(vs[0])
+	if err != nil || n < 0 {
+		return 0, httpapi.Invalid("bad query parameter", httpapi.Detail{Path: name, Message: "want a non-negative integer, got " + strconv.Quote(vs[0])})
+	}
+	return n, nil
+}
+
+// listClusters filters, sorts and pages in memory: a Central has few
+// clusters, and their health is known only here (the live connections).
 func (a *API) listClusters(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "query", "status", "sort", "offset", "limit":
+		default:
+			return httpapi.Invalid("unknown query parameter", httpapi.Detail{Path: k,
+				Message: "unknown query parameter; want query, status, sort, offset or limit"})
+		}
+	}
+	sortKey := q.Get("sort")
+	desc := strings.HasPrefix(sortKey, "-")
+	order, ok := clusterOrder(cmp.Or(strings.TrimPrefix(sortKey, "-"), "name"))
+	if !ok || sortKey == "-" {
+		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "sort",
+			Message: "want name, status, lastContact, deployments or violations, optionally prefixed with -, got " + strconv.Quote(sortKey)})
+	}
+	status := q.Get("status")
+	switch status {
+	case "", StatusHealthy, StatusDegraded, StatusUnhealthy:
+	default:
+		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "status",
+			Message: "want HEALTHY, DEGRADED or UNHEALTHY, got " + strconv.Quote(status)})
+	}
+	offset, err := intParam(q, "offset", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(q, "limit", DefaultLimit)
+	if err != nil {
+		return err
+	}
+	if limit == 0 || limit > MaxLimit {
+		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "limit", Message: "want 1 to " + strconv.Itoa(MaxLimit)})
+	}
 	cs, err := a.store.ListClusters(r.Context())
 	if err != nil {
 		return err
 	}
-	now := a.now()
-	out := make([]Cluster, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, a.view(c, now))
+	stats, err := a.store.ClusterStats(r.Context())
+	if err != nil {
+		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, map[string]any{"clusters": out})
+	text := strings.ToLower(q.Get("query"))
+	now := a.now()
+	all := make([]Cluster, 0, len(cs))
+	for _, c := range cs {
+		v := a.view(c, stats[c.Name], now)
+		if (status != "" && v.Status != status) || !strings.Contains(strings.ToLower(v.Name), text) {
+			continue
+		}
+		all = append(all, v)
+	}
+	slices.SortStableFunc(all, order)
+	if desc {
+		slices.Reverse(all)
+	}
+	out := ClusterList{Clusters: all[min(offset, len(all)):min(offset+limit, len(all))], Total: len(all)}
+	return httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// NamespaceStats is one namespace of a cluster: its deployments and open
+// violations.
+type NamespaceStats struct {
+	Name        string                   `json:"name"`
+	Deployments int                      `json:"deployments"`
+	Violations  deploymentapi.Violations `json:"violations"`
+}
+
+// ClusterDetail is the answer of GET /v1/clusters/{id}: the cluster and
+// its namespaces by name.
+type ClusterDetail struct {
+	Cluster    Cluster          `json:"cluster"`
+	Namespaces []NamespaceStats `json:"namespaces"`
 }
 
 func (a *API) getCluster(w http.ResponseWriter, r *http.Request) error {
@@ -388,5 +541,24 @@ func (a *API) getCluster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, map[string]any{"cluster": a.view(c, a.now())})
+	byNS, err := a.store.NamespaceStats(r.Context(), c.Name)
+	if err != nil {
+		return err
+	}
+	var total store.PlaceStats
+	out := ClusterDetail{Namespaces: make([]NamespaceStats, 0, len(byNS))}
+	for name, st := range byNS {
+		out.Namespaces = append(out.Namespaces, NamespaceStats{Name: name, Deployments: st.Deployments, Violations: deploymentapi.ViolationsOf(st.Violations)})
+		total.Deployments += st.Deployments
+		if st.Deployments > 0 {
+			total.Namespaces++
+		}
+		total.Violations.Critical += st.Violations.Critical
+		total.Violations.High += st.Violations.High
+		total.Violations.Medium += st.Violations.Medium
+		total.Violations.Low += st.Violations.Low
+	}
+	slices.SortFunc(out.Namespaces, func(a, b NamespaceStats) int { return strings.Compare(a.Name, b.Name) })
+	out.Cluster = a.view(c, total, a.now())
+	return httpapi.WriteJSON(w, http.StatusOK, out)
 }

@@ -1,20 +1,24 @@
 // Package deploymentapi is the /v1/deployments API: the deployments Central
 // knows of — streamed by each secured cluster's Sensor, or recorded by
-// deploy-time detection — listed with filters and read one by one with the
-// normalized workload document (containers, exposure, network-policy
-// coverage, service account and its RBAC level).
+// deploy-time detection — listed with filters and their open violations,
+// and read one by one with the normalized workload document (containers,
+// exposure, network-policy coverage, service account and its RBAC level)
+// and the scans of its images.
 package deploymentapi
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
 	"github.com/stockade-dev/stockade/internal/central/store"
+	"github.com/stockade-dev/stockade/internal/workload"
 )
 
 // Page sizes of GET /v1/deployments.
@@ -23,10 +27,13 @@ const (
 	MaxLimit     = 1000
 )
 
-// Store is where deployments are read from.
+// Store is where deployments, their open violations and their images' scans
+// are read from.
 type Store interface {
 	ListDeployments(ctx context.Context, q store.DeploymentQuery) ([]store.DeploymentRecord, int, error)
 	GetDeployment(ctx context.Context, id string) (store.DeploymentRecord, error)
+	DeploymentViolations(ctx context.Context, ids []string) (map[string]store.ViolationCounts, error)
+	ImagesByName(ctx context.Context, names, digests []string) (byName, byDigest map[string]store.ImageRecord, err error)
 }
 
 // API serves the deployment routes.
@@ -47,6 +54,20 @@ func (a *API) Routes() []httpapi.Route {
 	}
 }
 
+// Violations counts open (ACTIVE) violations by severity.
+type Violations struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Total    int `json:"total"`
+}
+
+// ViolationsOf turns the store's counts into the API's.
+func ViolationsOf(v store.ViolationCounts) Violations {
+	return Violations{Critical: v.Critical, High: v.High, Medium: v.Medium, Low: v.Low, Total: v.Total()}
+}
+
 // Summary is a deployment in a list.
 type Summary struct {
 	ID        string `json:"id"`
@@ -58,6 +79,10 @@ type Summary struct {
 	Source    string    `json:"source"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Images are the distinct images of its containers (init containers
+	// included), in container order.
+	Images     []string   `json:"images"`
+	Violations Violations `json:"violations"`
 }
 
 // List is the answer of GET /v1/deployments.
@@ -66,16 +91,72 @@ type List struct {
 	Total       int       `json:"total"`
 }
 
-// Deployment is the answer of GET /v1/deployments/{id}: the summary and
-// the workload document as stored.
+// ImageScan is one image of a deployment with what Central's scan of it
+// found; Scanned is false (and the counts zero) when Central has no scan
+// of the image.
+type ImageScan struct {
+	Name       string   `json:"name"`
+	Containers []string `json:"containers"`
+	Scanned    bool     `json:"scanned"`
+	// ID is the scanned image's manifest digest, the key of
+	// /v1/images/{id}.
+	ID        string     `json:"id,omitempty"`
+	ScanTime  *time.Time `json:"scanTime,omitempty"`
+	Vulns     int        `json:"vulns"`
+	Critical  int        `json:"critical"`
+	Important int        `json:"important"`
+	Moderate  int        `json:"moderate"`
+	Low       int        `json:"low"`
+	Fixable   int        `json:"fixable"`
+}
+
+// Deployment is the answer of GET /v1/deployments/{id}: the summary, the
+// RBAC level of its service account by name, its images' scans and the
+// workload document as stored.
 type Deployment struct {
 	Summary
+	RBACLevel  string          `json:"rbacLevel"`
+	ImageScans []ImageScan     `json:"imageScans"`
 	Deployment json.RawMessage `json:"deployment"`
 }
 
-func summary(r store.DeploymentRecord) Summary {
+// containers is the part of the workload document the list reads.
+type containers struct {
+	Containers []struct {
+		Name  string
+		Image workload.Image
+	}
+}
+
+// images lists the distinct images of a stored document's containers; a
+// document that does not decode has none.
+func images(doc []byte) (containers, []string) {
+	var c containers
+	if err := json.Unmarshal(doc, &c); err != nil {
+		return containers{}, []string{}
+	}
+	out := []string{}
+	for _, ct := range c.Containers {
+		if name := imageName(ct.Image); name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return c, out
+}
+
+// imageName is how a container's image is shown: its normalized name, else
+// what the manifest said.
+func imageName(im workload.Image) string {
+	if im.FullName != "" {
+		return im.FullName
+	}
+	return im.Raw
+}
+
+func summary(r store.DeploymentRecord, v store.ViolationCounts) Summary {
+	_, ims := images(r.JSON)
 	return Summary{ID: r.ID, Name: r.Name, Namespace: r.Namespace, Cluster: r.Cluster, Kind: r.Kind, Source: r.Source,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Images: ims, Violations: ViolationsOf(v)}
 }
 
 func intParam(q map[string][]string, name string, def int) (int, error) {
@@ -90,21 +171,37 @@ func intParam(q map[string][]string, name string, def int) (int, error) {
 	return n, nil
 }
 
+// severities are the values of the severity filter.
+var severities = []string{"LOW_SEVERITY", "MEDIUM_SEVERITY", "HIGH_SEVERITY", "CRITICAL_SEVERITY"}
+
 func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	for k := range q {
 		switch k {
-		case "cluster", "namespace", "name", "kind", "source", "query", "sort", "offset", "limit":
+		case "cluster", "namespace", "name", "kind", "source", "query", "violated", "severity", "sort", "offset", "limit":
 		default:
 			return httpapi.Invalid("unknown query parameter", httpapi.Detail{Path: k,
-				Message: "unknown query parameter; want cluster, namespace, name, kind, source, query, sort, offset or limit"})
+				Message: "unknown query parameter; want cluster, namespace, name, kind, source, query, violated, severity, sort, offset or limit"})
 		}
 	}
 	switch s := q.Get("sort"); s {
-	case "", "name", "-name", "namespace", "-namespace", "cluster", "-cluster", "updated", "-updated":
+	case "", "name", "-name", "namespace", "-namespace", "cluster", "-cluster", "updated", "-updated", "violations", "-violations":
 	default:
 		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "sort",
-			Message: "want name, namespace, cluster or updated, optionally prefixed with -, got " + strconv.Quote(s)})
+			Message: "want name, namespace, cluster, updated or violations, optionally prefixed with -, got " + strconv.Quote(s)})
+	}
+	var violated *bool
+	switch v := q.Get("violated"); v {
+	case "":
+	case "true", "false":
+		b := v == "true"
+		violated = &b
+	default:
+		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "violated", Message: "want true or false, got " + strconv.Quote(v)})
+	}
+	if s := q.Get("severity"); s != "" && !slices.Contains(severities, s) {
+		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "severity",
+			Message: "want LOW_SEVERITY, MEDIUM_SEVERITY, HIGH_SEVERITY or CRITICAL_SEVERITY, got " + strconv.Quote(s)})
 	}
 	offset, err := intParam(q, "offset", 0)
 	if err != nil {
@@ -119,22 +216,98 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	}
 	recs, total, err := a.store.ListDeployments(r.Context(), store.DeploymentQuery{
 		Cluster: q.Get("cluster"), Namespace: q.Get("namespace"), Name: q.Get("name"), Kind: q.Get("kind"), Source: q.Get("source"),
-		Text: q.Get("query"), Sort: q.Get("sort"), Offset: offset, Limit: limit,
+		Text: q.Get("query"), Violated: violated, Severity: q.Get("severity"), Sort: q.Get("sort"), Offset: offset, Limit: limit,
 	})
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.ID
+	}
+	counts, err := a.store.DeploymentViolations(r.Context(), ids)
 	if err != nil {
 		return err
 	}
 	out := List{Deployments: make([]Summary, 0, len(recs)), Total: total}
 	for _, rec := range recs {
-		out.Deployments = append(out.Deployments, summary(rec))
+		out.Deployments = append(out.Deployments, summary(rec, counts[rec.ID]))
 	}
 	return httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) error {
-	rec, err := a.store.GetDeployment(r.Context(), r.PathValue("id"))
+	ctx := r.Context()
+	rec, err := a.store.GetDeployment(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, Deployment{Summary: summary(rec), Deployment: json.RawMessage(rec.JSON)})
+	counts, err := a.store.DeploymentViolations(ctx, []string{rec.ID})
+	if err != nil {
+		return err
+	}
+	var doc struct{ RBAC workload.PermissionLevel }
+	if err := json.Unmarshal(rec.JSON, &doc); err != nil {
+		return fmt.Errorf("decode deployment %q: %w", rec.ID, err)
+	}
+	scans, err := a.imageScans(ctx, rec.JSON)
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, Deployment{Summary: summary(rec, counts[rec.ID]), RBACLevel: doc.RBAC.String(),
+		ImageScans: scans, Deployment: json.RawMessage(rec.JSON)})
+}
+
+// imageScans looks up the scans of a deployment's images: by digest when
+// the container pins one, else by the name the image was last scanned
+// under.
+func (a *API) imageScans(ctx context.Context, doc []byte) ([]ImageScan, error) {
+	c, _ := images(doc)
+	var (
+		out            []ImageScan
+		at             = map[string]int{}
+		names, digests []string
+	)
+	for _, ct := range c.Containers {
+		name := imageName(ct.Image)
+		if name == "" {
+			continue
+		}
+		if i, ok := at[name]; ok {
+			out[i].Containers = append(out[i].Containers, ct.Name)
+			continue
+		}
+		at[name] = len(out)
+		out = append(out, ImageScan{Name: name, Containers: []string{ct.Name}})
+		if ct.Image.Digest != "" {
+			digests = append(digests, ct.Image.Digest)
+		} else {
+			names = append(names, name)
+		}
+	}
+	if len(out) == 0 {
+		return []ImageScan{}, nil
+	}
+	byName, byDigest, err := a.store.ImagesByName(ctx, names, digests)
+	if err != nil {
+		return nil, err
+	}
+	for _, ct := range c.Containers {
+		i, ok := at[imageName(ct.Image)]
+		if !ok || out[i].Scanned {
+			continue
+		}
+		im, found := byName[imageName(ct.Image)]
+		if ct.Image.Digest != "" {
+			im, found = byDigest[ct.Image.Digest]
+		}
+		if !found {
+			continue
+		}
+		scanned := im.ScanTime
+		out[i].Scanned, out[i].ID, out[i].ScanTime = true, im.Digest, &scanned
+		out[i].Vulns, out[i].Critical, out[i].Important, out[i].Moderate, out[i].Low, out[i].Fixable =
+			im.Vulns, im.Critical, im.Important, im.Moderate, im.Low, im.Fixable
+	}
+	return out, nil
 }

@@ -35,8 +35,16 @@ type DeploymentRecord struct {
 // point), "updated" (least recently updated first), or one of them prefixed
 // with "-" for the reverse order ("-updated": most recently updated first).
 // Ties are broken by the other two of name, namespace and cluster, then by
-// id, in the same direction. Limit <= 0 returns every matching deployment after Offset; to read
-// all deployments without holding them in memory use EachDeployment.
+// id, in the same direction. "violations" puts the deployments with the
+// most open violations first, by their counts of critical, then high,
+// medium and low ones ("-violations": the fewest first); its ties go by
+// name, namespace, cluster and id, A→Z. Limit <= 0 returns every matching
+// deployment after Offset; to read all deployments without holding them in
+// memory use EachDeployment.
+//
+// Violated, when set, keeps the deployments with (true) or without (false)
+// an open (ACTIVE) alert; Severity keeps those with an open alert of that
+// severity (HIGH_SEVERITY, …).
 type DeploymentQuery struct {
 	Cluster   string
 	Namespace string
@@ -44,6 +52,8 @@ type DeploymentQuery struct {
 	Kind      string
 	Source    string
 	Text      string
+	Violated  *bool
+	Severity  string
 	Sort      string
 	Offset    int
 	Limit     int
@@ -280,8 +290,10 @@ func deploymentOrder(sort, table string) (order string, ok bool) {
 	return strings.Join(cols, dir+", ") + dir, true
 }
 
-// where renders the filters of q as a WHERE clause and its arguments.
-func (q DeploymentQuery) where() (string, []any, error) {
+// where renders the filters of q as a WHERE clause and its arguments, on
+// the unaliased deployments table. byteOrder is the dialect's code-point
+// collation, which the open-alert index is built with.
+func (q DeploymentQuery) where(byteOrder string) (string, []any, error) {
 	var (
 		conds []string
 		args  []any
@@ -305,6 +317,23 @@ func (q DeploymentQuery) where() (string, []any, error) {
 		conds = append(conds, `search_text LIKE ? ESCAPE '\'`)
 		args = append(args, "%"+likeEscaper.Replace(fold(q.Text))+"%")
 	}
+	// Each probe is one lookup in alerts_open_by_deployment.
+	open := `EXISTS (SELECT 1 FROM alerts a WHERE a.deployment_id` + byteOrder + ` = deployments.id AND a.state = '` + AlertActive + `'`
+	if q.Violated != nil {
+		if *q.Violated {
+			conds = append(conds, open+")")
+		} else {
+			conds = append(conds, "NOT "+open+")")
+		}
+	}
+	if q.Severity != "" {
+		rank := severityRank(q.Severity)
+		if rank == 0 {
+			return "", nil, fmt.Errorf("deployment query severity %q: want LOW_SEVERITY, MEDIUM_SEVERITY, HIGH_SEVERITY or CRITICAL_SEVERITY: %w", q.Severity, ErrInvalid)
+		}
+		conds = append(conds, open+" AND a.severity_rank = ?)")
+		args = append(args, rank)
+	}
 	if len(conds) == 0 {
 		return "", nil, nil
 	}
@@ -314,14 +343,17 @@ func (q DeploymentQuery) where() (string, []any, error) {
 // ListDeployments returns the page of deployments q selects and how many
 // deployments match q's filters in all.
 func (s *Store) ListDeployments(ctx context.Context, q DeploymentQuery) ([]DeploymentRecord, int, error) {
+	if strings.TrimPrefix(q.Sort, "-") == sortViolations {
+		return s.listDeploymentsByViolations(ctx, q)
+	}
 	order, ok := deploymentOrder(q.Sort, "")
 	if !ok {
-		return nil, 0, fmt.Errorf("list deployments: unknown sort %q: want name, namespace, cluster or updated, optionally prefixed with -: %w", q.Sort, ErrInvalid)
+		return nil, 0, fmt.Errorf("list deployments: unknown sort %q: want name, namespace, cluster, updated or violations, optionally prefixed with -: %w", q.Sort, ErrInvalid)
 	}
 	if q.Offset < 0 {
 		return nil, 0, fmt.Errorf("list deployments: negative offset %d: %w", q.Offset, ErrInvalid)
 	}
-	where, args, err := q.where()
+	where, args, err := q.where(s.d.byteOrder)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list deployments: %w", err)
 	}

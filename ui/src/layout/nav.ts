@@ -9,6 +9,8 @@ export const NAV: readonly NavEntry[] = [
   { path: '/', label: 'Dashboard' },
   { path: '/violations', label: 'Violations' },
   { path: '/policies', label: 'Policies' },
+  { path: '/clusters', label: 'Clusters' },
+  { path: '/deployments', label: 'Deployments' },
   { path: '/notifiers', label: 'Notifiers' },
 ];
 

@@ -139,11 +139,29 @@ function ViolationDetail({ alert, onChange }: { alert: Alert; onChange: (a: Aler
                   <Link to={`/policies/${encodeURIComponent(alert.policy.id)}`}>{alert.policy.name}</Link>
                 </Term>
                 <Term term="Deployment">
-                  {alert.deployment.name}
+                  {alert.deployment.id ? (
+                    <Link to={`/deployments/${encodeURIComponent(alert.deployment.id)}`}>{alert.deployment.name}</Link>
+                  ) : (
+                    alert.deployment.name
+                  )}
                   {alert.deployment.type ? ` (${alert.deployment.type})` : ''}
                 </Term>
-                <Term term="Cluster">{alert.deployment.clusterName}</Term>
-                <Term term="Namespace">{alert.deployment.namespace}</Term>
+                <Term term="Cluster">
+                  {alert.deployment.clusterName && (
+                    <Link to={`/deployments?cluster=${encodeURIComponent(alert.deployment.clusterName)}`}>
+                      {alert.deployment.clusterName}
+                    </Link>
+                  )}
+                </Term>
+                <Term term="Namespace">
+                  {alert.deployment.namespace && (
+                    <Link
+                      to={`/deployments?${new URLSearchParams({ cluster: alert.deployment.clusterName, namespace: alert.deployment.namespace }).toString()}`}
+                    >
+                      {alert.deployment.namespace}
+                    </Link>
+                  )}
+                </Term>
                 <Term term="Lifecycle stage">{stageLabel(alert.lifecycleStage)}</Term>
                 <Term term="First seen">
                   <time dateTime={alert.time}>{formatTime(alert.time)}</time>

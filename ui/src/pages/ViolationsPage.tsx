@@ -168,7 +168,11 @@ export function ViolationsPage() {
                   <SeverityLabel severity={a.policy.severity} />
                 </Td>
                 <Td dataLabel="Entity">
-                  {a.deployment.name}
+                  {a.deployment.id ? (
+                    <Link to={`/deployments/${encodeURIComponent(a.deployment.id)}`}>{a.deployment.name}</Link>
+                  ) : (
+                    a.deployment.name
+                  )}
                   {a.deployment.type && <Content component="small"> ({a.deployment.type})</Content>}
                 </Td>
                 <Td dataLabel="Cluster / namespace">{placeLabel(a.deployment.clusterName, a.deployment.namespace)}</Td>

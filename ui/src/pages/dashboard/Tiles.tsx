@@ -12,6 +12,7 @@ import {
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
+import { withQuery } from '../../api/client';
 import type { GroupCount } from '../../api/types';
 import { SeverityLabel } from '../../components/Labels';
 import { SEVERITY_CHART_COLORS } from '../../components/severityColors';
@@ -225,7 +226,11 @@ export function DeploymentsTile({ counts, place }: { counts: GroupCount[]; place
                     {c.deploymentName || c.deploymentId}
                   </Link>
                 </Td>
-                <Td dataLabel="Cluster / namespace">{[c.cluster, c.namespace].filter(Boolean).join(' / ') || '—'}</Td>
+                <Td dataLabel="Cluster / namespace">
+                  <Link to={withQuery('/deployments', { cluster: c.cluster, namespace: c.namespace })}>
+                    {[c.cluster, c.namespace].filter(Boolean).join(' / ') || '—'}
+                  </Link>
+                </Td>
                 <Td dataLabel="Most severe">
                   <SeverityLabel severity={c.maxSeverity} />
                 </Td>

@@ -1,0 +1,223 @@
+import { Content, PageSection, Title, Toolbar, ToolbarContent, ToolbarGroup, ToolbarItem } from '@patternfly/react-core';
+import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { Link } from 'react-router';
+import { withQuery } from '../../api/client';
+import { useApi } from '../../api/context';
+import { getCluster, listClusters } from '../../api/workloads';
+import { FilterSelect, LinkedFilter, SearchFilter } from '../../components/Filters';
+import { ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
+import { SEVERITIES, formatTime, plural, severityLabel } from '../../format';
+import { useFetch } from '../../hooks/useFetch';
+import { useListParams } from '../../hooks/useListParams';
+import { listDeployments } from '../../api/workloads';
+import { ViolationCounts } from './ViolationCounts';
+
+const FILTERS = ['query', 'cluster', 'namespace', 'kind', 'violated', 'severity'] as const;
+
+/** The workload kinds Stockade normalizes. */
+const KINDS = [
+  'Deployment',
+  'DaemonSet',
+  'StatefulSet',
+  'ReplicaSet',
+  'ReplicationController',
+  'Job',
+  'CronJob',
+  'Pod',
+  'DeploymentConfig',
+];
+
+// The columns, in order; sortable ones name the API's sort keys.
+const COLUMNS: readonly { title: string; sort?: SortColumn }[] = [
+  { title: 'Deployment', sort: { asc: 'name', desc: '-name', first: 'asc' } },
+  { title: 'Cluster', sort: { asc: 'cluster', desc: '-cluster', first: 'asc' } },
+  { title: 'Namespace', sort: { asc: 'namespace', desc: '-namespace', first: 'asc' } },
+  { title: 'Images' },
+  { title: 'Open violations', sort: { asc: '-violations', desc: 'violations', first: 'desc' } },
+  { title: 'Updated', sort: { asc: 'updated', desc: '-updated', first: 'desc' } },
+];
+
+/** How many images a row shows before "and n more". */
+const SHOWN_IMAGES = 2;
+
+/** Every deployment Central knows of, filtered, sorted and paged by Central. */
+export function DeploymentsPage() {
+  const api = useApi();
+  const list = useListParams(FILTERS, 'name');
+  const { filters } = list;
+  const deployments = useFetch(
+    (signal) => listDeployments(api, { ...filters, sort: list.sort, offset: list.offset, limit: list.perPage }, signal),
+    list.key,
+  );
+  // The clusters to choose from, and the chosen one's namespaces.
+  const clusters = useFetch((signal) => listClusters(api, { limit: 1000 }, signal), 'clusters');
+  const chosen = clusters.data?.clusters.find((c) => c.name === filters.cluster);
+  const cluster = useFetch((signal) => (chosen ? getCluster(api, chosen.id, signal) : Promise.resolve(undefined)), chosen?.id ?? '');
+  const clusterNames = [...new Set([...(clusters.data?.clusters.map((c) => c.name) ?? []), filters.cluster].filter(Boolean))].sort();
+  const namespaces = cluster.data?.namespaces.map((n) => n.name);
+  const filtered = FILTERS.some((f) => filters[f] !== '');
+  const sortColumns = COLUMNS.map((c) => c.sort);
+
+  const toolbar = (
+    <Toolbar aria-label="Deployment filters" clearAllFilters={list.clearFilters} collapseListedFiltersBreakpoint="xl">
+      <ToolbarContent>
+        <ToolbarGroup variant="filter-group">
+          <SearchFilter
+            key={filters.query}
+            value={filters.query}
+            placeholder="Search name, namespace or cluster"
+            onSearch={(query) => list.setFilters({ query })}
+          />
+          <FilterSelect
+            name="Cluster"
+            value={filters.cluster}
+            options={clusterNames.map((c) => ({ value: c, label: c }))}
+            onChange={(c) => list.setFilters({ cluster: c, namespace: '' })}
+          />
+          {namespaces ? (
+            <FilterSelect
+              name="Namespace"
+              value={filters.namespace}
+              options={[...new Set([...namespaces, filters.namespace].filter(Boolean))].map((n) => ({ value: n, label: n }))}
+              onChange={(namespace) => list.setFilters({ namespace })}
+            />
+          ) : (
+            <LinkedFilter name="Namespace" value={filters.namespace} onClear={() => list.setFilters({ namespace: '' })} />
+          )}
+          <FilterSelect
+            name="Kind"
+            value={filters.kind}
+            options={KINDS.map((k) => ({ value: k, label: k }))}
+            onChange={(kind) => list.setFilters({ kind })}
+          />
+          <FilterSelect
+            name="Violations"
+            value={filters.violated}
+            options={[
+              { value: 'true', label: 'With open violations' },
+              { value: 'false', label: 'Without open violations' },
+            ]}
+            onChange={(violated) => list.setFilters({ violated })}
+          />
+          <FilterSelect
+            name="Severity"
+            value={filters.severity}
+            options={SEVERITIES.map((s) => ({ value: s, label: `${severityLabel(s)} open` }))}
+            onChange={(severity) => list.setFilters({ severity })}
+          />
+        </ToolbarGroup>
+        <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
+          <ListPagination
+            what="deployments"
+            variant="top"
+            total={deployments.data?.total ?? 0}
+            page={list.page}
+            perPage={list.perPage}
+            setPage={list.setPage}
+            setPerPage={list.setPerPage}
+          />
+        </ToolbarItem>
+      </ToolbarContent>
+    </Toolbar>
+  );
+
+  let body;
+  if (deployments.error !== undefined) {
+    body = <ErrorState title="Deployments could not be loaded" error={deployments.error} onRetry={deployments.reload} />;
+  } else if (!deployments.data) {
+    body = <LoadingState label="Loading deployments" />;
+  } else if (deployments.data.deployments.length === 0) {
+    body =
+      deployments.data.total > 0 ? (
+        <EmptyListState title="This page is empty" filtered={false}>
+          There are {plural(deployments.data.total, 'deployment')}, all on earlier pages.
+        </EmptyListState>
+      ) : (
+        <EmptyListState title="No deployments" filtered={filtered} onClearFilters={list.clearFilters}>
+          Central knows of no deployment yet. A secured cluster&apos;s Sensor reports its workloads (see{' '}
+          <Link to="/clusters">Clusters</Link>), and deploy-time checks sent with <code>record: true</code> are kept too.
+        </EmptyListState>
+      );
+  } else {
+    body = (
+      <>
+        <Table aria-label="Deployments" variant="compact" data-testid="deployments-table">
+          <Thead>
+            <Tr>
+              {COLUMNS.map((c, i) => (
+                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
+                  {c.title}
+                </Th>
+              ))}
+            </Tr>
+          </Thead>
+          <Tbody>
+            {deployments.data.deployments.map((d) => (
+              <Tr key={d.id}>
+                <Td dataLabel="Deployment">
+                  <Link to={`/deployments/${encodeURIComponent(d.id)}`}>{d.name}</Link>
+                  {d.kind && <Content component="small"> ({d.kind})</Content>}
+                </Td>
+                <Td dataLabel="Cluster">{d.cluster || '—'}</Td>
+                <Td dataLabel="Namespace">{d.namespace || '—'}</Td>
+                <Td dataLabel="Images" modifier="breakWord">
+                  {d.images.length === 0
+                    ? '—'
+                    : d.images.slice(0, SHOWN_IMAGES).map((im) => (
+                        <div key={im}>
+                          <code>{im}</code>
+                        </div>
+                      ))}
+                  {d.images.length > SHOWN_IMAGES && <Content component="small">and {d.images.length - SHOWN_IMAGES} more</Content>}
+                </Td>
+                <Td dataLabel="Open violations">
+                  {d.violations.total > 0 ? (
+                    <Link
+                      to={withQuery('/violations', { state: 'ACTIVE', deployment: d.id })}
+                      aria-label={`${plural(d.violations.total, 'open violation')} of ${d.name}`}
+                    >
+                      <ViolationCounts counts={d.violations} />
+                    </Link>
+                  ) : (
+                    <ViolationCounts counts={d.violations} />
+                  )}
+                </Td>
+                <Td dataLabel="Updated">
+                  <time dateTime={d.updatedAt}>{formatTime(d.updatedAt)}</time>
+                </Td>
+              </Tr>
+            ))}
+          </Tbody>
+        </Table>
+        <ListPagination
+          what="deployments"
+          variant="bottom"
+          total={deployments.data.total}
+          page={list.page}
+          perPage={list.perPage}
+          setPage={list.setPage}
+          setPerPage={list.setPerPage}
+        />
+      </>
+    );
+  }
+
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Deployments</Title>
+        <Content component="p" aria-live="polite" data-testid="deployments-count">
+          {deployments.data
+            ? plural(deployments.data.total, 'deployment') +
+              (filtered ? (deployments.data.total === 1 ? ' matches' : ' match') + ' the filters' : '')
+            : '\u00a0'}
+        </Content>
+      </PageSection>
+      <PageSection aria-busy={deployments.loading}>
+        {toolbar}
+        {body}
+      </PageSection>
+    </>
+  );
+}
