@@ -9,7 +9,7 @@ import (
 // The workload views (the deployments and clusters pages) show open
 // violations next to each deployment, namespace and cluster. Open means an
 // ACTIVE alert; the counts are grouped queries over the partial indexes of
-// migration 0009, one query per page rather than one per row.
+// migration 0008, one query per page rather than one per row.
 
 // sortViolations is the DeploymentQuery sort by open violations.
 const sortViolations = "violations"
