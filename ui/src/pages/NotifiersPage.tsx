@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { errorMessage } from '../api/client';
 import { deleteNotifier, listNotifierPage, saveNotifier, testNotifier } from '../api/config';
 import { useApi } from '../api/context';
+import { useCanWrite } from '../auth/AuthContext';
 import { retryDeadDeliveries } from '../api/endpoints';
 import type { Notifier } from '../api/types';
 import { FilterSelect, SearchFilter } from '../components/Filters';
@@ -45,6 +46,7 @@ function typeLabel(type: string): string {
  */
 export function NotifiersPage() {
   const api = useApi();
+  const canWrite = useCanWrite();
   const list = useListParams(FILTERS, 'name');
   const { filters } = list;
   const notifiers = useFetch(
@@ -117,9 +119,11 @@ export function NotifiersPage() {
           </>
         }
         actions={
-          <Button variant="primary" onClick={() => setForm({ title: 'New notifier', name: '', type: 'generic' })}>
-            New notifier
-          </Button>
+          canWrite && (
+            <Button variant="primary" onClick={() => setForm({ title: 'New notifier', name: '', type: 'generic' })}>
+              New notifier
+            </Button>
+          )
         }
         columns={COLUMNS}
         empty="Create one, then name it in a policy's notifiers."
@@ -136,27 +140,31 @@ export function NotifiersPage() {
               {n.status.lastErrorAt && <Content component="small"> ({formatTime(n.status.lastErrorAt)})</Content>}
             </Td>
             <Td dataLabel="Actions" isActionCell>
-              {n.status.dead > 0 && (
-                <Button
-                  variant="secondary"
-                  size="sm"
-                  isLoading={busy === n.id}
-                  isDisabled={busy !== ''}
-                  aria-label={`Retry the dead messages of ${n.name}`}
-                  onClick={() => void retry(n)}
-                >
-                  Retry dead messages
-                </Button>
-              )}{' '}
-              <Button variant="secondary" size="sm" aria-label={`Test ${n.name}`} isDisabled={busy !== ''} onClick={() => void test(n)}>
-                Test
-              </Button>{' '}
-              <Button variant="link" size="sm" aria-label={`Edit ${n.name}`} onClick={() => edit(n)}>
-                Edit
-              </Button>{' '}
-              <Button variant="link" isDanger size="sm" aria-label={`Delete ${n.name}`} onClick={() => setDeleting(n)}>
-                Delete
-              </Button>
+              {canWrite && (
+                <>
+                  {n.status.dead > 0 && (
+                    <Button
+                      variant="secondary"
+                      size="sm"
+                      isLoading={busy === n.id}
+                      isDisabled={busy !== ''}
+                      aria-label={`Retry the dead messages of ${n.name}`}
+                      onClick={() => void retry(n)}
+                    >
+                      Retry dead messages
+                    </Button>
+                  )}{' '}
+                  <Button variant="secondary" size="sm" aria-label={`Test ${n.name}`} isDisabled={busy !== ''} onClick={() => void test(n)}>
+                    Test
+                  </Button>{' '}
+                  <Button variant="link" size="sm" aria-label={`Edit ${n.name}`} onClick={() => edit(n)}>
+                    Edit
+                  </Button>{' '}
+                  <Button variant="link" isDanger size="sm" aria-label={`Delete ${n.name}`} onClick={() => setDeleting(n)}>
+                    Delete
+                  </Button>
+                </>
+              )}
             </Td>
           </Tr>
         )}

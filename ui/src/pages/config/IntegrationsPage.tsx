@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { errorMessage } from '../../api/client';
 import { deleteIntegration, listIntegrations, saveIntegration, testIntegration, type ImageIntegration } from '../../api/config';
 import { useApi } from '../../api/context';
+import { useCanWrite } from '../../auth/AuthContext';
 import { FilterSelect, SearchFilter } from '../../components/Filters';
 import { ConfirmModal, SpecFormModal, type FormStart } from '../../components/SpecForm';
 import { INTEGRATION_TYPES, payload, specOf, valuesFrom } from '../../config/fields';
@@ -30,6 +31,7 @@ export function integrationTypeLabel(type: string): string {
 /** The registries Central scans images from, and the credentials it uses. */
 export function IntegrationsPage() {
   const api = useApi();
+  const canWrite = useCanWrite();
   const list = useListParams(FILTERS, 'name');
   const { filters } = list;
   const fetched = useFetch(
@@ -91,9 +93,11 @@ export function IntegrationsPage() {
           </>
         }
         actions={
-          <Button variant="primary" onClick={() => setForm({ title: 'New image integration', name: '', type: 'docker' })}>
-            New integration
-          </Button>
+          canWrite && (
+            <Button variant="primary" onClick={() => setForm({ title: 'New image integration', name: '', type: 'docker' })}>
+              New integration
+            </Button>
+          )
         }
         columns={COLUMNS}
         empty="Add the registries your images come from, so Central can scan them."
@@ -117,22 +121,26 @@ export function IntegrationsPage() {
               )}
             </Td>
             <Td dataLabel="Actions" isActionCell>
-              <Button
-                variant="secondary"
-                size="sm"
-                aria-label={`Test ${i.name}`}
-                isLoading={testing === i.id}
-                isDisabled={testing !== ''}
-                onClick={() => void test(i)}
-              >
-                Test
-              </Button>{' '}
-              <Button variant="link" size="sm" aria-label={`Edit ${i.name}`} onClick={() => edit(i)}>
-                Edit
-              </Button>{' '}
-              <Button variant="link" isDanger size="sm" aria-label={`Delete ${i.name}`} onClick={() => setDeleting(i)}>
-                Delete
-              </Button>
+              {canWrite && (
+                <>
+                  <Button
+                    variant="secondary"
+                    size="sm"
+                    aria-label={`Test ${i.name}`}
+                    isLoading={testing === i.id}
+                    isDisabled={testing !== ''}
+                    onClick={() => void test(i)}
+                  >
+                    Test
+                  </Button>{' '}
+                  <Button variant="link" size="sm" aria-label={`Edit ${i.name}`} onClick={() => edit(i)}>
+                    Edit
+                  </Button>{' '}
+                  <Button variant="link" isDanger size="sm" aria-label={`Delete ${i.name}`} onClick={() => setDeleting(i)}>
+                    Delete
+                  </Button>
+                </>
+              )}
             </Td>
           </Tr>
         )}

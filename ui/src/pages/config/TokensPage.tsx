@@ -21,6 +21,7 @@ import { useState, type FormEvent } from 'react';
 import { ApiError, errorMessage } from '../../api/client';
 import { ROLES, generateToken, listTokens, revokeToken, type ApiToken } from '../../api/config';
 import { useApi } from '../../api/context';
+import { useCanWrite } from '../../auth/AuthContext';
 import { FilterSelect, SearchFilter } from '../../components/Filters';
 import { ConfirmModal } from '../../components/SpecForm';
 import { formatTime } from '../../format';
@@ -161,6 +162,7 @@ function ShowTokenModal({ token, meta, onClose }: { token: string; meta: ApiToke
 /** API tokens: generate (shown once), list and revoke. */
 export function TokensPage() {
   const api = useApi();
+  const canWrite = useCanWrite();
   const list = useListParams(FILTERS, '-issuedAt');
   const { filters } = list;
   const fetched = useFetch(
@@ -211,9 +213,11 @@ export function TokensPage() {
           </>
         }
         actions={
-          <Button variant="primary" onClick={() => setGenerating(true)}>
-            Generate token
-          </Button>
+          canWrite && (
+            <Button variant="primary" onClick={() => setGenerating(true)}>
+              Generate token
+            </Button>
+          )
         }
         columns={COLUMNS}
         empty="Generate one for the CLI or a CI pipeline."
@@ -241,10 +245,14 @@ export function TokensPage() {
                 )}
               </Td>
               <Td dataLabel="Actions" isActionCell>
-                {!t.revoked && (
-                  <Button variant="link" isDanger size="sm" aria-label={`Revoke ${t.name}`} onClick={() => setRevoking(t)}>
-                    Revoke
-                  </Button>
+                {canWrite && (
+                  <>
+                    {!t.revoked && (
+                      <Button variant="link" isDanger size="sm" aria-label={`Revoke ${t.name}`} onClick={() => setRevoking(t)}>
+                        Revoke
+                      </Button>
+                    )}
+                  </>
                 )}
               </Td>
             </Tr>
