@@ -2,12 +2,17 @@ package central
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stockade-dev/stockade/internal/central/integrationapi"
+	"github.com/stockade-dev/stockade/internal/notify/notifier"
 	"github.com/stockade-dev/stockade/internal/registrytest"
+	"github.com/stockade-dev/stockade/internal/scanner/registry"
 )
 
 func listNames[T any](items []T, name func(T) string) []string {
@@ -168,5 +173,32 @@ func TestConfigListsOfNotifiersAndTokens(t *testing.T) {
 	}
 	if r := c.do(admin, "GET", "/v1/apitokens?role=root", nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `"role"`) {
 		t.Errorf("bad role filter: %d %s", r.status, r.body)
+	}
+}
+
+// TestDashboardFormsCoverEveryType keeps the dashboard's typed field
+// descriptions (ui/src/config/fields.ts) in step with the notifier and
+// registry types the API takes: a new type needs its form.
+func TestDashboardFormsCoverEveryType(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(moduleRoot(t), "ui", "src", "config", "fields.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	described := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+type: '([a-z]+)',$`).FindAllStringSubmatch(string(src), -1) {
+		described[m[1]] = true
+	}
+	var want []string
+	want = append(want, notifier.Types()...)
+	for _, rt := range registry.Types() {
+		want = append(want, string(rt))
+	}
+	for _, typ := range want {
+		if !described[typ] {
+			t.Errorf("type %q has no field description in ui/src/config/fields.ts", typ)
+		}
+	}
+	if len(described) != len(want) {
+		t.Errorf("fields.ts describes %d types, the API has %d", len(described), len(want))
 	}
 }
