@@ -7,7 +7,9 @@ import path from 'node:path';
 // pass the address and the admin password in the environment.
 const baseURL = process.env.STOCKADE_URL;
 if (!baseURL) {
-  throw new Error('STOCKADE_URL is not set: run the end-to-end tests through their Go tests, e.g. `go test -run EndToEnd ./internal/central/`');
+  throw new Error(
+    'STOCKADE_URL is not set: run the end-to-end tests through their Go tests, e.g. `go test -run EndToEnd ./internal/central/`',
+  );
 }
 
 export default defineConfig({
