@@ -82,7 +82,9 @@ func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, e
 	routes = append(routes, clusterRoutes...)
 	routes = append(routes, deploymentapi.New(s.store).Routes()...)
 	s.retention = sysconfig.NewPruner(s.store, 0, log.With("component", "retention"))
-	routes = append(routes, sysconfig.New(s.store, s.retention, log.With("component", "sysconfig")).Routes()...)
+	idle := sysconfig.NewSessionIdle(s.store, log.With("component", "sysconfig"))
+	s.authn.SetSessionIdle(idle.Get)
+	routes = append(routes, sysconfig.New(s.store, s.retention, idle, log.With("component", "sysconfig")).Routes()...)
 	return routes, nil
 }
 

@@ -30,6 +30,7 @@ type sysConfig struct {
 			ResolvedDays          int `json:"resolvedDays"`
 			DeletedDeploymentDays int `json:"deletedDeploymentDays"`
 		} `json:"alertRetention"`
+		SessionIdleMinutes int `json:"sessionIdleMinutes"`
 	} `json:"privateConfig"`
 }
 
@@ -39,7 +40,7 @@ func configBody(notice, banner string, resolvedDays, deletedDays int) map[string
 			"loginNotice": map[string]any{"enabled": notice != "", "text": notice},
 			"header":      map[string]any{"enabled": banner != "", "text": banner, "color": "#FFFFFF", "backgroundColor": "#c9190b"},
 		},
-		"privateConfig": map[string]any{"alertRetention": map[string]any{"resolvedDays": resolvedDays, "deletedDeploymentDays": deletedDays}},
+		"privateConfig": map[string]any{"alertRetention": map[string]any{"resolvedDays": resolvedDays, "deletedDeploymentDays": deletedDays}, "sessionIdleMinutes": 45},
 	}
 }
 
@@ -54,8 +55,9 @@ func TestSystemConfig(t *testing.T) {
 
 	var cfg sysConfig
 	c.must(http.StatusOK, c.admin(), "GET", "/v1/config", nil).json(t, &cfg)
-	if cfg.PrivateConfig == nil || cfg.PrivateConfig.AlertRetention.ResolvedDays != 30 || cfg.PrivateConfig.AlertRetention.DeletedDeploymentDays != 7 {
-		t.Errorf("default private config = %+v, want retention 30 and 7 days", cfg.PrivateConfig)
+	if cfg.PrivateConfig == nil || cfg.PrivateConfig.AlertRetention.ResolvedDays != 30 || cfg.PrivateConfig.AlertRetention.DeletedDeploymentDays != 7 ||
+		cfg.PrivateConfig.SessionIdleMinutes != 60 {
+		t.Errorf("default private config = %+v, want retention 30 and 7 days, sessions idle 60 minutes", cfg.PrivateConfig)
 	}
 	if cfg.PublicConfig.LoginNotice.Enabled || cfg.PublicConfig.Header.Enabled {
 		t.Errorf("default public config = %+v, want nothing enabled", cfg.PublicConfig)
@@ -74,6 +76,7 @@ func TestSystemConfig(t *testing.T) {
 	pub := bad["publicConfig"].(map[string]any)
 	pub["loginNotice"] = map[string]any{"enabled": true, "text": "  "}
 	pub["header"].(map[string]any)["color"] = "red"
+	bad["privateConfig"].(map[string]any)["sessionIdleMinutes"] = 2
 	r := c.must(http.StatusBadRequest, c.admin(), "PUT", "/v1/config", bad)
 	var eb struct {
 		Error   string `json:"error"`
@@ -86,7 +89,7 @@ func TestSystemConfig(t *testing.T) {
 	}
 	sort.Strings(paths)
 	want := []string{"privateConfig.alertRetention.deletedDeploymentDays", "privateConfig.alertRetention.resolvedDays",
-		"publicConfig.header.color", "publicConfig.header.text", "publicConfig.loginNotice.text"}
+		"privateConfig.sessionIdleMinutes", "publicConfig.header.color", "publicConfig.header.text", "publicConfig.loginNotice.text"}
 	if !slices.Equal(paths, want) {
 		t.Errorf("error paths = %v, want %v (%s)", paths, want, r.body)
 	}
@@ -131,6 +134,7 @@ func TestSystemConfig(t *testing.T) {
 	c = start(t, dir)
 	c.must(http.StatusOK, bearer(analyst), "GET", "/v1/config", nil).json(t, &cfg)
 	if cfg.PrivateConfig == nil || cfg.PrivateConfig.AlertRetention.ResolvedDays != 14 || cfg.PrivateConfig.AlertRetention.DeletedDeploymentDays != 3 ||
+		cfg.PrivateConfig.SessionIdleMinutes != 45 ||
 		cfg.PublicConfig.LoginNotice.Text != saved.PublicConfig.LoginNotice.Text {
 		t.Errorf("after restart, as Analyst: %+v %+v", cfg.PublicConfig, cfg.PrivateConfig)
 	}

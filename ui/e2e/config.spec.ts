@@ -191,6 +191,8 @@ test('system settings: the banner shows on every page and the notice on the sign
   await page.getByRole('link', { name: 'System settings', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'System settings', level: 1 })).toBeVisible();
   await expect(page.getByLabel('Keep resolved violations (days)')).toHaveValue('30');
+  await expect(page.getByLabel('Sign out idle sessions after (minutes)')).toHaveValue('60');
+  await page.getByLabel('Sign out idle sessions after (minutes)').fill('90');
   await page.getByLabel('Show a notice on the sign-in page').check();
   await page.getByLabel('Notice text').fill('Authorized use only.\nActivity on this system is monitored.');
   await page.getByLabel('Show a banner above every page').check();
@@ -205,8 +207,11 @@ test('system settings: the banner shows on every page and the notice on the sign
   await expectAccessible(page, 'settings');
   await screenshot(page, 'config-settings');
 
-  const cfg = await json<{ privateConfig: { alertRetention: { resolvedDays: number } } }>(await page.request.get('/v1/config'));
+  const cfg = await json<{ privateConfig: { alertRetention: { resolvedDays: number }; sessionIdleMinutes: number } }>(
+    await page.request.get('/v1/config'),
+  );
   expect(cfg.privateConfig.alertRetention.resolvedDays).toBe(14);
+  expect(cfg.privateConfig.sessionIdleMinutes).toBe(90);
 
   // Every page, after a reload, shows the banner.
   await page.goto('/violations');

@@ -20,12 +20,13 @@ type Kicker interface{ Kick() }
 type API struct {
 	settings Settings
 	changed  Kicker
+	idle     *SessionIdle
 	log      *slog.Logger
 }
 
-// New returns the configuration API; changed may be nil.
-func New(st Settings, changed Kicker, log *slog.Logger) *API {
-	return &API{settings: st, changed: changed, log: log}
+// New returns the configuration API; changed and idle may be nil.
+func New(st Settings, changed Kicker, idle *SessionIdle, log *slog.Logger) *API {
+	return &API{settings: st, changed: changed, idle: idle, log: log}
 }
 
 // Routes are the configuration endpoints: the login notice is public (the
@@ -84,9 +85,12 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) error {
 	}
 	ret := cfg.PrivateConfig.AlertRetention
 	a.log.Info("system configuration updated", "login_notice", cfg.PublicConfig.LoginNotice.Enabled,
-		"header", cfg.PublicConfig.Header.Enabled, "resolved_days", ret.ResolvedDays, "deleted_deployment_days", ret.DeletedDeploymentDays)
+		"header", cfg.PublicConfig.Header.Enabled, "resolved_days", ret.ResolvedDays, "deleted_deployment_days", ret.DeletedDeploymentDays, "session_idle_minutes", cfg.PrivateConfig.SessionIdleMinutes)
 	if a.changed != nil {
 		a.changed.Kick()
+	}
+	if a.idle != nil {
+		a.idle.set(cfg.PrivateConfig.SessionIdleMinutes)
 	}
 	return httpapi.WriteJSON(w, http.StatusOK, forCaller(r.Context(), cfg))
 }

@@ -1,6 +1,7 @@
 // Package sysconfig is Central's system configuration (/v1/config), as ACS
 // has it: what every page shows (the notice on the sign-in page and a
-// banner on top of every dashboard page) and how long alerts are kept.
+// banner on top of every dashboard page), how long alerts are kept, and
+// how long an idle dashboard session lives.
 //
 // The one idea: a setting is stored only once it is valid, and takes
 // effect from the store — the sign-in page and the banner read it on every
@@ -30,6 +31,10 @@ const (
 	MaxNoticeLen  = 4000
 	MaxBannerLen  = 200
 	MaxRetainDays = 3650
+	// Session idle times, in minutes.
+	MinSessionIdle     = 5
+	MaxSessionIdle     = 720
+	DefaultSessionIdle = 60
 )
 
 // Config is the system configuration. PrivateConfig is left out of the
@@ -65,6 +70,9 @@ type Banner struct {
 // PrivateConfig is the configuration only Admin and Analyst read.
 type PrivateConfig struct {
 	AlertRetention AlertRetention `json:"alertRetention"`
+	// SessionIdleMinutes is how long a dashboard session lives without a
+	// request (it still ends 12 hours after sign-in).
+	SessionIdleMinutes int `json:"sessionIdleMinutes"`
 }
 
 // AlertRetention says how many days alerts are kept; 0 keeps them forever.
@@ -84,7 +92,7 @@ func Default() Config {
 		PublicConfig: PublicConfig{Header: Banner{Color: "#ffffff", BackgroundColor: "#0066cc"}},
 		PrivateConfig: &PrivateConfig{AlertRetention: AlertRetention{
 			ResolvedDays: 30, DeletedDeploymentDays: 7,
-		}},
+		}, SessionIdleMinutes: DefaultSessionIdle},
 	}
 }
 
@@ -108,6 +116,9 @@ func Load(ctx context.Context, st Settings) (Config, error) {
 	}
 	if cfg.PrivateConfig == nil {
 		cfg.PrivateConfig = Default().PrivateConfig
+	}
+	if cfg.PrivateConfig.SessionIdleMinutes == 0 {
+		cfg.PrivateConfig.SessionIdleMinutes = DefaultSessionIdle
 	}
 	return cfg, nil
 }
@@ -172,6 +183,9 @@ func (c Config) Validate() []httpapi.Detail {
 			if v < 0 || v > MaxRetainDays {
 				bad(path, fmt.Sprintf("want 0 (keep forever) to %d days, got %d", MaxRetainDays, v))
 			}
+		}
+		if m := p.SessionIdleMinutes; m < MinSessionIdle || m > MaxSessionIdle {
+			bad("privateConfig.sessionIdleMinutes", fmt.Sprintf("want %d to %d minutes, got %d", MinSessionIdle, MaxSessionIdle, m))
 		}
 	}
 	// Map order is random: sort so answers are stable.

@@ -146,7 +146,7 @@ export interface Banner {
 
 export interface SystemConfig {
   publicConfig: { loginNotice: LoginNotice; header: Banner };
-  privateConfig?: { alertRetention: { resolvedDays: number; deletedDeploymentDays: number } };
+  privateConfig?: { alertRetention: { resolvedDays: number; deletedDeploymentDays: number }; sessionIdleMinutes: number };
 }
 
 export function getSystemConfig(api: ApiClient, signal?: AbortSignal): Promise<SystemConfig> {

@@ -8,7 +8,7 @@ function config(): SystemConfig {
       loginNotice: { enabled: false, text: '' },
       header: { enabled: false, text: '', color: '#ffffff', backgroundColor: '#0066cc' },
     },
-    privateConfig: { alertRetention: { resolvedDays: 30, deletedDeploymentDays: 7 } },
+    privateConfig: { alertRetention: { resolvedDays: 30, deletedDeploymentDays: 7 }, sessionIdleMinutes: 60 },
   };
 }
 
@@ -21,10 +21,11 @@ describe('checkSystemConfig', () => {
     const c = config();
     c.publicConfig.loginNotice.enabled = true;
     c.publicConfig.header = { enabled: true, text: 'x'.repeat(201), color: 'red', backgroundColor: '#00f' };
-    c.privateConfig = { alertRetention: { resolvedDays: -1, deletedDeploymentDays: 1.5 } };
+    c.privateConfig = { alertRetention: { resolvedDays: -1, deletedDeploymentDays: 1.5 }, sessionIdleMinutes: 4 };
     expect(Object.keys(checkSystemConfig(c)).sort()).toEqual([
       'privateConfig.alertRetention.deletedDeploymentDays',
       'privateConfig.alertRetention.resolvedDays',
+      'privateConfig.sessionIdleMinutes',
       'publicConfig.header.backgroundColor',
       'publicConfig.header.color',
       'publicConfig.header.text',
@@ -34,7 +35,7 @@ describe('checkSystemConfig', () => {
 
   it('takes 0 as keep forever', () => {
     const c = config();
-    c.privateConfig = { alertRetention: { resolvedDays: 0, deletedDeploymentDays: 0 } };
+    c.privateConfig = { alertRetention: { resolvedDays: 0, deletedDeploymentDays: 0 }, sessionIdleMinutes: 5 };
     expect(checkSystemConfig(c)).toEqual({});
   });
 });

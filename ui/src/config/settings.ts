@@ -20,5 +20,8 @@ export function checkSystemConfig(cfg: SystemConfig): Record<string, string> {
     if (n === undefined || !Number.isInteger(n) || n < 0 || n > 3650)
       errs[`privateConfig.alertRetention.${key}`] = 'want 0 (keep forever) to 3650 days';
   }
+  const idle = cfg.privateConfig?.sessionIdleMinutes;
+  if (idle === undefined || !Number.isInteger(idle) || idle < 5 || idle > 720)
+    errs['privateConfig.sessionIdleMinutes'] = 'want 5 to 720 minutes';
   return errs;
 }

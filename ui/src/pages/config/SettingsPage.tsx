@@ -43,6 +43,7 @@ function SettingsForm({ initial, canEdit }: { initial: SystemConfig; canEdit: bo
   const [days, setDays] = useState({
     resolvedDays: String(initial.privateConfig?.alertRetention.resolvedDays ?? ''),
     deletedDeploymentDays: String(initial.privateConfig?.alertRetention.deletedDeploymentDays ?? ''),
+    sessionIdleMinutes: String(initial.privateConfig?.sessionIdleMinutes ?? ''),
   });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string }>();
@@ -63,6 +64,7 @@ function SettingsForm({ initial, canEdit }: { initial: SystemConfig; canEdit: bo
           resolvedDays: days.resolvedDays.trim() === '' ? NaN : Number(days.resolvedDays),
           deletedDeploymentDays: days.deletedDeploymentDays.trim() === '' ? NaN : Number(days.deletedDeploymentDays),
         },
+        sessionIdleMinutes: days.sessionIdleMinutes.trim() === '' ? NaN : Number(days.sessionIdleMinutes),
       },
     };
     const errs = checkSystemConfig(toSend);
@@ -86,15 +88,15 @@ function SettingsForm({ initial, canEdit }: { initial: SystemConfig; canEdit: bo
     }
   };
 
-  const dayField = (key: 'resolvedDays' | 'deletedDeploymentDays', label: string, help: string) => {
-    const path = `privateConfig.alertRetention.${key}`;
+  const dayField = (key: 'resolvedDays' | 'deletedDeploymentDays' | 'sessionIdleMinutes', label: string, help: string) => {
+    const path = key === 'sessionIdleMinutes' ? `privateConfig.${key}` : `privateConfig.alertRetention.${key}`;
     return (
       <FormGroup label={label} fieldId={`settings-${key}`} isRequired>
         <TextInput
           id={`settings-${key}`}
           type="number"
-          min={0}
-          max={3650}
+          min={key === 'sessionIdleMinutes' ? 5 : 0}
+          max={key === 'sessionIdleMinutes' ? 720 : 3650}
           value={days[key]}
           isDisabled={!canEdit}
           validated={errors[path] ? 'error' : 'default'}
@@ -191,6 +193,15 @@ function SettingsForm({ initial, canEdit }: { initial: SystemConfig; canEdit: bo
             'deletedDeploymentDays',
             'Keep violations of deleted deployments (days)',
             'Violations of deployments removed from their cluster are deleted after this; 0 keeps them forever.',
+          )}
+        </FormSection>
+      )}
+      {cfg.privateConfig && (
+        <FormSection title="Sessions" titleElement="h2">
+          {dayField(
+            'sessionIdleMinutes',
+            'Sign out idle sessions after (minutes)',
+            'A dashboard session without a request for this long ends; every session ends 12 hours after sign-in. 5 to 720.',
           )}
         </FormSection>
       )}
