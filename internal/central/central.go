@@ -39,6 +39,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/rescan"
 	"github.com/stockade-dev/stockade/internal/central/sensorconn"
 	"github.com/stockade-dev/stockade/internal/central/store"
+	"github.com/stockade-dev/stockade/internal/central/sysconfig"
 	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
 	"github.com/stockade-dev/stockade/internal/version"
 )
@@ -89,6 +90,9 @@ type Server struct {
 	// outbox delivers notifications; it stops with the schedules, before
 	// the store closes.
 	outbox *outbox.Outbox
+	// retention prunes old alerts as the system configuration says; it
+	// stops with the schedules.
+	retention *sysconfig.Pruner
 	// sensors serves the Sensor connection (gRPC) on the HTTPS listener;
 	// its streams end when the server shuts down.
 	sensors *sensorconn.Service
@@ -238,6 +242,11 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Error("notification delivery stopped", "err", err)
 		}
 	}()
+	retentionDone := make(chan struct{})
+	go func() {
+		defer close(retentionDone)
+		s.retention.Run(rctx)
+	}()
 	s.printBanner()
 	s.log.Info("central started", "url", s.url, "version", version.Version, "store", s.store.Backend())
 
@@ -262,6 +271,7 @@ func (s *Server) Run(ctx context.Context) error {
 	<-feedsDone
 	<-optimizeDone
 	<-outboxDone
+	<-retentionDone
 	s.closeScanning()
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err

@@ -20,6 +20,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/detectapi"
 	"github.com/stockade-dev/stockade/internal/central/policyapi"
 	"github.com/stockade-dev/stockade/internal/central/sessionapi"
+	"github.com/stockade-dev/stockade/internal/central/sysconfig"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
 	"github.com/stockade-dev/stockade/internal/policy"
 )
@@ -153,6 +154,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"VulnDBImportResult":   reflect.TypeFor[vulndb.ImportResult](),
 		"VulnDBStatus":         reflect.TypeFor[vulndb.Status](),
 		"DeploymentSummary":    reflect.TypeFor[deploymentapi.Summary](),
+		"SystemConfig":         reflect.TypeFor[sysconfig.Config](),
+		"LoginNotice":          reflect.TypeFor[sysconfig.LoginNotice](),
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {

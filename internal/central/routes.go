@@ -31,6 +31,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/secret"
 	"github.com/stockade-dev/stockade/internal/central/sessionapi"
 	"github.com/stockade-dev/stockade/internal/central/store"
+	"github.com/stockade-dev/stockade/internal/central/sysconfig"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
 	"github.com/stockade-dev/stockade/internal/central/vulndbapi"
 	"github.com/stockade-dev/stockade/internal/notify"
@@ -80,6 +81,10 @@ func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, e
 	routes = append(routes, vulnAPI.Routes()...)
 	routes = append(routes, clusterRoutes...)
 	routes = append(routes, deploymentapi.New(s.store).Routes()...)
+	s.retention = sysconfig.NewPruner(s.store, 0, log.With("component", "retention"))
+	idle := sysconfig.NewSessionIdle(s.store, log.With("component", "sysconfig"))
+	s.authn.SetSessionIdle(idle.Get)
+	routes = append(routes, sysconfig.New(s.store, s.retention, idle, log.With("component", "sysconfig")).Routes()...)
 	return routes, nil
 }
 

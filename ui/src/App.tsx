@@ -1,4 +1,4 @@
-import { createBrowserRouter, Outlet } from 'react-router';
+import { createBrowserRouter, Navigate, Outlet } from 'react-router';
 import { AuthProvider } from './auth/AuthContext';
 import { RequireAuth } from './auth/RequireAuth';
 import { AppLayout } from './layout/AppLayout';
@@ -43,7 +43,20 @@ export function createRouter() {
                   lazy: async () => ({ Component: (await import('./pages/ViolationDetailPage')).ViolationDetailPage }),
                 },
                 { path: 'policies', lazy: async () => ({ Component: (await import('./pages/PoliciesPage')).PoliciesPage }) },
-                { path: 'notifiers', lazy: async () => ({ Component: (await import('./pages/NotifiersPage')).NotifiersPage }) },
+                { path: 'notifiers', element: <Navigate to="/configuration/notifiers" replace /> },
+                {
+                  path: 'configuration',
+                  children: [
+                    { index: true, element: <Navigate to="/configuration/integrations" replace /> },
+                    {
+                      path: 'integrations',
+                      lazy: async () => ({ Component: (await import('./pages/config/IntegrationsPage')).IntegrationsPage }),
+                    },
+                    { path: 'notifiers', lazy: async () => ({ Component: (await import('./pages/NotifiersPage')).NotifiersPage }) },
+                    { path: 'tokens', lazy: async () => ({ Component: (await import('./pages/config/TokensPage')).TokensPage }) },
+                    { path: 'settings', lazy: async () => ({ Component: (await import('./pages/config/SettingsPage')).SettingsPage }) },
+                  ],
+                },
                 { path: 'policies/:id', lazy: async () => ({ Component: (await import('./pages/PolicyDetailPage')).PolicyDetailPage }) },
                 { path: 'clusters', lazy: async () => ({ Component: (await import('./pages/workloads/ClustersPage')).ClustersPage }) },
                 {

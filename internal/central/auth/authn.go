@@ -42,6 +42,9 @@ type Authenticator struct {
 	limiter      *Limiter
 	log          *slog.Logger
 	now          func() time.Time
+	// idle is how long a session lives without a request (SessionIdle
+	// unless the system configuration says otherwise).
+	idle func(ctx context.Context) time.Duration
 
 	// verified is the SHA-256 of the last admin password bcrypt accepted, so
 	// that a client sending Basic credentials on every request pays bcrypt's
@@ -54,8 +57,13 @@ type Authenticator struct {
 // tokens and sessions against st; failed sign-ins are rate limited by lim.
 func NewAuthenticator(adminHash string, st Store, lim *Limiter, log *slog.Logger) *Authenticator {
 	return &Authenticator{adminHash: []byte(adminHash), passwordCred: passwordCredential([]byte(adminHash)),
-		store: st, limiter: lim, log: log, now: time.Now}
+		store: st, limiter: lim, log: log, now: time.Now,
+		idle: func(context.Context) time.Duration { return SessionIdle }}
 }
+
+// SetSessionIdle makes idle decide how long a session lives without a
+// request, in place of SessionIdle. Call it while wiring, before serving.
+func (a *Authenticator) SetSessionIdle(idle func(ctx context.Context) time.Duration) { a.idle = idle }
 
 // ClientIP is the address failed attempts are counted against.
 func ClientIP(r *http.Request) string {

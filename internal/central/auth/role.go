@@ -27,6 +27,9 @@ const (
 	ResourceCluster Resource = "Cluster"
 	// ResourceDeployment is the deployments Central knows of.
 	ResourceDeployment Resource = "Deployment"
+	// ResourceConfig is Central's system configuration: the sign-in notice,
+	// the banner and the alert retention.
+	ResourceConfig Resource = "Config"
 )
 
 // Access is a level of access to a resource.

@@ -31,7 +31,8 @@ const (
 	CSRFHeader = "X-Stockade-CSRF"
 )
 
-// Session lifetimes: a session ends SessionIdle after its last request or
+// Session lifetimes: a session ends SessionIdle (or the idle time the system
+// configuration sets, see SetSessionIdle) after its last request or
 // SessionLifetime after sign-in, whichever comes first (and never after
 // the API token it was opened with expires).
 const (
@@ -151,7 +152,7 @@ func (a *Authenticator) SignIn(ctx context.Context, r *http.Request, c Credentia
 		return Session{}, fmt.Errorf("%s: %w", err.Error(), ErrUnauthenticated)
 	}
 
-	if n, err := a.store.DeleteExpiredSessions(ctx, now, now.Add(-SessionIdle)); err != nil {
+	if n, err := a.store.DeleteExpiredSessions(ctx, now, now.Add(-a.idle(ctx))); err != nil {
 		a.log.Warn("delete expired sessions failed", "err", err)
 	} else if n > 0 {
 		a.log.Debug("expired sessions deleted", "count", n)
@@ -211,7 +212,7 @@ func (a *Authenticator) authenticateSession(r *http.Request, sid string, now tim
 	if err != nil {
 		return Identity{}, fmt.Errorf("look up session: %w", err)
 	}
-	if !now.Before(rec.ExpiresAt) || !now.Before(rec.LastSeenAt.Add(SessionIdle)) {
+	if !now.Before(rec.ExpiresAt) || !now.Before(rec.LastSeenAt.Add(a.idle(ctx))) {
 		return Identity{}, fmt.Errorf("session expired: %w", ErrUnauthenticated)
 	}
 	role, err := ParseRole(rec.Role)

@@ -175,3 +175,37 @@ func TestSessionsPerCredentialBounded(t *testing.T) {
 		t.Errorf("the oldest session survived: %v", err)
 	}
 }
+
+// TestSessionIdleFromConfiguration: the idle time SetSessionIdle gives
+// replaces SessionIdle, read at each request.
+func TestSessionIdleFromConfiguration(t *testing.T) {
+	st := testStore(t)
+	c := &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+	a := newTestAuthenticator(t, st, "correct horse battery", c)
+	idle := 10 * time.Minute
+	a.SetSessionIdle(func(context.Context) time.Duration { return idle })
+	ctx := context.Background()
+	login := httptest.NewRequest("POST", "/v1/auth/login", nil)
+	s, err := a.SignIn(ctx, login, Credentials{Username: "admin", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(9 * time.Minute)
+	if _, err := a.Authenticate(withSession("GET", s, "")); err != nil {
+		t.Fatalf("9 minutes idle of 10: %v", err)
+	}
+	c.t = c.t.Add(11 * time.Minute)
+	if _, err := a.Authenticate(withSession("GET", s, "")); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("11 minutes idle of 10: %v", err)
+	}
+	// A longer idle time applies to sessions already open.
+	s2, err := a.SignIn(ctx, login, Credentials{Username: "admin", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle = 3 * time.Hour
+	c.t = c.t.Add(2 * time.Hour)
+	if _, err := a.Authenticate(withSession("GET", s2, "")); err != nil {
+		t.Fatalf("2 hours idle of 3: %v", err)
+	}
+}

@@ -11,7 +11,9 @@
 package integrationapi
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +37,12 @@ const TestTimeout = 30 * time.Second
 // maxBody bounds a request: an integration with a service-account key.
 const maxBody = 1 << 20
 
+// MaxListLimit bounds a page of GET /v1/imageintegrations.
+const MaxListLimit = 1000
+
+// listSorts are the sort keys of the list; the first is the default.
+var listSorts = []string{"name", "type", "endpoint", "lastTest"}
+
 // Store is what the integration API keeps integrations in.
 type Store interface {
 	ListImageIntegrations(ctx context.Context) ([]store.ImageIntegrationRecord, error)
@@ -42,6 +50,10 @@ type Store interface {
 	CreateImageIntegration(ctx context.Context, rec store.ImageIntegrationRecord) error
 	UpdateImageIntegration(ctx context.Context, rec store.ImageIntegrationRecord) error
 	DeleteImageIntegration(ctx context.Context, id string) error
+	// The settings table keeps each integration's last test result.
+	GetSetting(ctx context.Context, key string) (value string, ok bool, err error)
+	SetSetting(ctx context.Context, key, value string) error
+	DeleteSetting(ctx context.Context, key string) error
 }
 
 // Registries receives the stored integrations, secrets decrypted, whenever
@@ -97,11 +109,23 @@ type ImageIntegration struct {
 	Categories []string  `json:"categories"`
 	CreatedAt  time.Time `json:"createdAt"`
 	UpdatedAt  time.Time `json:"updatedAt"`
+	// LastTest is the outcome of the last test of the stored integration.
+	LastTest *LastTest `json:"lastTest,omitempty"`
 }
 
-// List is the answer of GET /v1/imageintegrations.
+// LastTest is when an integration was last tested and what the registry
+// answered.
+type LastTest struct {
+	At      time.Time `json:"at"`
+	OK      bool      `json:"ok"`
+	Message string    `json:"message"`
+}
+
+// List is the answer of GET /v1/imageintegrations: a page and how many
+// integrations match.
 type List struct {
 	Integrations []ImageIntegration `json:"integrations"`
+	Total        int                `json:"total"`
 }
 
 // TestResult is the answer of a successful test.
@@ -126,32 +150,104 @@ func mask(in registry.Integration) registry.Integration {
 	return in
 }
 
+// list serves GET /v1/imageintegrations: the integrations whose name, type
+// or endpoint hold every word of query, of one type if asked, sorted and
+// paged.
 func (a *API) list(w http.ResponseWriter, r *http.Request) error {
+	q, err := httpapi.ParseListQuery(r.URL.Query(), listSorts, MaxListLimit)
+	if err != nil {
+		return err
+	}
+	typ := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("type")))
 	recs, err := a.store.ListImageIntegrations(r.Context())
 	if err != nil {
 		return err
 	}
-	out := List{Integrations: make([]ImageIntegration, 0, len(recs))}
+	all := make([]ImageIntegration, 0, len(recs))
 	for _, rec := range recs {
 		in, err := decodeSealed(rec)
 		if err != nil {
 			return err
 		}
-		out.Integrations = append(out.Integrations, view(in, rec))
+		if (typ != "" && string(in.Type) != typ) || !q.Matches(in.Name, string(in.Type), in.Endpoint) {
+			continue
+		}
+		v := view(in, rec)
+		if v.LastTest, err = a.lastTest(r.Context(), in.ID); err != nil {
+			return err
+		}
+		all = append(all, v)
 	}
+	out := List{Total: len(all), Integrations: httpapi.SortAndPage(all, q, compareBy(q.Sort), byName)}
 	return httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
+// compareBy orders integrations by a sort key, ties broken by byName.
+func compareBy(key string) func(a, b ImageIntegration) int {
+	return func(a, b ImageIntegration) int {
+		var c int
+		switch key {
+		case "name":
+			c = byName(a, b)
+		case "type":
+			c = strings.Compare(string(a.Type), string(b.Type))
+		case "endpoint":
+			c = strings.Compare(a.Endpoint, b.Endpoint)
+		case "lastTest":
+			c = compareLastTest(a.LastTest, b.LastTest)
+		}
+		return c
+	}
+}
+
+// byName orders by name, case-insensitively, then by id.
+func byName(a, b ImageIntegration) int {
+	return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.ID, b.ID))
+}
+
+// compareLastTest orders never-tested first, then by test time.
+func compareLastTest(a, b *LastTest) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	return a.At.Compare(b.At)
+}
+
 func (a *API) get(w http.ResponseWriter, r *http.Request) error {
-	rec, err := a.store.GetImageIntegration(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
+	return a.respond(r.Context(), w, r.PathValue("id"))
+}
+
+// lastTestKey is the setting holding an integration's last test.
+func lastTestKey(id string) string { return "imageintegration/lasttest/" + id }
+
+// lastTest reads the last test of integration id; nil when never tested.
+func (a *API) lastTest(ctx context.Context, id string) (*LastTest, error) {
+	raw, ok, err := a.store.GetSetting(ctx, lastTestKey(id))
+	if err != nil || !ok {
+		return nil, err
 	}
-	in, err := decodeSealed(rec)
-	if err != nil {
-		return err
+	var lt LastTest
+	if err := json.Unmarshal([]byte(raw), &lt); err != nil {
+		return nil, fmt.Errorf("image integration %q: read last test: %w", id, err)
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, view(in, rec))
+	return &lt, nil
+}
+
+// recordTest keeps the outcome of a test of stored integration id. Failing
+// to keep it is logged: the test itself happened and is answered.
+func (a *API) recordTest(ctx context.Context, id string, ok bool, msg string) {
+	doc, err := json.Marshal(LastTest{At: time.Now().UTC(), OK: ok, Message: msg})
+	if err == nil {
+		err = a.store.SetSetting(ctx, lastTestKey(id), string(doc))
+	}
+	if err != nil {
+		a.log.Warn("image integration test result not kept", "id", id, "err", err)
+	}
 }
 
 // decodeIntegration reads a request body into an integration, trimmed.
@@ -176,9 +272,30 @@ func validate(in registry.Integration) error {
 		}
 	}
 	if err := in.Validate(); err != nil {
-		return httpapi.Invalid(err.Error())
+		return httpapi.Invalid(err.Error(), fieldDetails(err)...)
 	}
 	return nil
+}
+
+// fieldDetails names the fields of a validation error, which the registry
+// package words as "path: message" or "path, path: message".
+func fieldDetails(err error) []httpapi.Detail {
+	var re *registry.Error
+	if !errors.As(err, &re) || re.Err == nil {
+		return nil
+	}
+	paths, msg, ok := strings.Cut(re.Err.Error(), ": ")
+	if !ok {
+		return nil
+	}
+	var ds []httpapi.Detail
+	for p := range strings.SplitSeq(paths, ", ") {
+		if p == "" || strings.ContainsAny(p, " \t") {
+			return nil
+		}
+		ds = append(ds, httpapi.Detail{Path: p, Message: msg})
+	}
+	return ds
 }
 
 func (a *API) create(w http.ResponseWriter, r *http.Request) error {
@@ -261,13 +378,20 @@ func (a *API) respond(ctx context.Context, w http.ResponseWriter, id string) err
 	if err != nil {
 		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, view(in, rec))
+	v := view(in, rec)
+	if v.LastTest, err = a.lastTest(ctx, id); err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, v)
 }
 
 func (a *API) delete(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if err := a.store.DeleteImageIntegration(r.Context(), id); err != nil {
 		return err
+	}
+	if err := a.store.DeleteSetting(r.Context(), lastTestKey(id)); err != nil {
+		a.log.Warn("last test of a deleted image integration not removed", "id", id, "err", err)
 	}
 	a.log.Info("image integration deleted", "id", id)
 	a.Reload(context.WithoutCancel(r.Context()))
@@ -299,10 +423,17 @@ func (a *API) testIntegration(w http.ResponseWriter, r *http.Request) error {
 		if errors.As(err, &re) {
 			msg = re.Error()
 		}
+		if in.ID != "" {
+			a.recordTest(context.WithoutCancel(r.Context()), in.ID, false, msg)
+		}
 		return httpapi.Invalid("registry test failed: " + msg)
 	}
 	a.log.Info("image integration test succeeded", "integration", in)
-	return httpapi.WriteJSON(w, http.StatusOK, TestResult{OK: true, Message: fmt.Sprintf("logged in to %s", in)})
+	res := TestResult{OK: true, Message: fmt.Sprintf("logged in to %s", in)}
+	if in.ID != "" {
+		a.recordTest(context.WithoutCancel(r.Context()), in.ID, true, res.Message)
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, res)
 }
 
 // Reload gives Registries the stored integrations with their secrets. After

@@ -12,6 +12,7 @@
 package notifierapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,9 +123,40 @@ type Status struct {
 	Unusable string `json:"unusable,omitempty"`
 }
 
-// List is the answer of GET /v1/notifiers.
+// List is the answer of GET /v1/notifiers: a page and how many notifiers
+// match.
 type List struct {
 	Notifiers []Notifier `json:"notifiers"`
+	Total     int        `json:"total"`
+}
+
+// MaxListLimit bounds a page of GET /v1/notifiers.
+const MaxListLimit = 1000
+
+// listSorts are the sort keys of the list; the first is the default.
+var listSorts = []string{"name", "type", "dead", "pending"}
+
+// compareBy orders notifiers by a sort key, ties broken by byName.
+func compareBy(key string) func(a, b Notifier) int {
+	return func(a, b Notifier) int {
+		var c int
+		switch key {
+		case "name":
+			c = byName(a, b)
+		case "type":
+			c = strings.Compare(a.Type, b.Type)
+		case "dead":
+			c = a.Status.Dead - b.Status.Dead
+		case "pending":
+			c = a.Status.Pending - b.Status.Pending
+		}
+		return c
+	}
+}
+
+// byName orders by name, case-insensitively, then by id.
+func byName(a, b Notifier) int {
+	return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.ID, b.ID))
 }
 
 // Delivery is one outbox message as the API shows it.
@@ -199,7 +231,14 @@ func mask(c notifier.Config) notifier.Config {
 	return c
 }
 
+// list serves GET /v1/notifiers: the notifiers whose name or type hold
+// every word of query, of one type if asked, sorted and paged.
 func (a *API) list(w http.ResponseWriter, r *http.Request) error {
+	q, err := httpapi.ParseListQuery(r.URL.Query(), listSorts, MaxListLimit)
+	if err != nil {
+		return err
+	}
+	typ := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("type")))
 	recs, err := a.store.ListNotifiers(r.Context())
 	if err != nil {
 		return err
@@ -209,14 +248,18 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	broken := a.outbox.Broken()
-	out := List{Notifiers: make([]Notifier, 0, len(recs))}
+	all := make([]Notifier, 0, len(recs))
 	for _, rec := range recs {
 		cfg, err := decode(rec)
 		if err != nil {
 			return err
 		}
-		out.Notifiers = append(out.Notifiers, a.view(cfg, rec, stats[rec.ID], broken[rec.ID]))
+		if (typ != "" && cfg.Type != typ) || !q.Matches(cfg.Name, cfg.Type) {
+			continue
+		}
+		all = append(all, a.view(cfg, rec, stats[rec.ID], broken[rec.ID]))
 	}
+	out := List{Total: len(all), Notifiers: httpapi.SortAndPage(all, q, compareBy(q.Sort), byName)}
 	return httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
@@ -277,6 +320,10 @@ func (a *API) validate(c notifier.Config) error {
 		}
 	}
 	if _, err := a.check(c); err != nil {
+		var fe *notifier.FieldError
+		if errors.As(err, &fe) {
+			return httpapi.Invalid(err.Error(), httpapi.Detail{Path: fe.Field, Message: fe.Message})
+		}
 		return httpapi.Invalid(err.Error())
 	}
 	return nil

@@ -103,6 +103,7 @@ func storeSuite(t *testing.T, b backend) {
 		{"NotifierCRUD", testNotifierCRUD},
 		{"OutboxLifecycle", testOutboxLifecycle},
 		{"OutboxFoldRetryPrune", testOutboxFoldRetryPrune},
+		{"AlertPrune", testAlertPrune},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,7 @@
 package tokenapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -126,7 +127,65 @@ func (a *API) generate(w http.ResponseWriter, r *http.Request) error {
 	return httpapi.WriteJSON(w, http.StatusOK, GenerateResponse{Token: token, Metadata: metadata(rec)})
 }
 
+// MaxListLimit bounds a page of GET /v1/apitokens.
+const MaxListLimit = 1000
+
+// listSorts are the sort keys of the token list; the first is the default.
+var listSorts = []string{"issuedAt", "name", "role", "expiration"}
+
+// compareBy orders tokens by a sort key, ties broken by byName. Tokens that
+// never expire sort after every expiration.
+func compareBy(key string) func(a, b Metadata) int {
+	return func(a, b Metadata) int {
+		var c int
+		switch key {
+		case "name":
+			c = byName(a, b)
+		case "issuedAt":
+			c = a.IssuedAt.Compare(b.IssuedAt)
+		case "role":
+			c = strings.Compare(a.Role, b.Role)
+		case "expiration":
+			switch {
+			case a.Expiration == nil && b.Expiration == nil:
+			case a.Expiration == nil:
+				c = 1
+			case b.Expiration == nil:
+				c = -1
+			default:
+				c = a.Expiration.Compare(*b.Expiration)
+			}
+		}
+		return c
+	}
+}
+
+// byName orders by name, case-insensitively, then by id.
+func byName(a, b Metadata) int {
+	return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.ID, b.ID))
+}
+
+// List is the answer of GET /v1/apitokens: a page and how many tokens
+// match.
+type List struct {
+	Tokens []Metadata `json:"tokens"`
+	Total  int        `json:"total"`
+}
+
+// list serves GET /v1/apitokens: the tokens whose name or role hold every
+// word of query, only revoked or only valid ones if asked, of one role if
+// asked, sorted and paged.
 func (a *API) list(w http.ResponseWriter, r *http.Request) error {
+	q, err := httpapi.ParseListQuery(r.URL.Query(), listSorts, MaxListLimit)
+	if err != nil {
+		return err
+	}
+	var role auth.Role
+	if v := r.URL.Query().Get("role"); v != "" {
+		if role, err = auth.ParseRole(v); err != nil {
+			return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "role", Message: err.Error()})
+		}
+	}
 	var revoked *bool
 	if v := r.URL.Query().Get("revoked"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -139,13 +198,13 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []Metadata{}
+	all := []Metadata{}
 	for _, t := range recs {
-		if revoked == nil || *revoked == (t.RevokedAt != nil) {
-			out = append(out, metadata(t))
+		if (revoked == nil || *revoked == (t.RevokedAt != nil)) && (role == "" || t.Role == string(role)) && q.Matches(t.Name, t.Role) {
+			all = append(all, metadata(t))
 		}
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	return httpapi.WriteJSON(w, http.StatusOK, List{Total: len(all), Tokens: httpapi.SortAndPage(all, q, compareBy(q.Sort), byName)})
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) error {

@@ -209,9 +209,21 @@ func Secrets(c *Config) []SecretField {
 // ErrInvalid marks a configuration the API refuses (HTTP 400).
 var ErrInvalid = errors.New("invalid notifier")
 
-// Invalid returns an ErrInvalid error naming the field.
+// FieldError is an invalid configuration field: its JSON path (such as
+// generic.headers[0].key) and what is wrong with it. It is an ErrInvalid.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message + ": " + ErrInvalid.Error() }
+
+// Unwrap makes a FieldError an ErrInvalid.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Invalid returns an ErrInvalid error naming the field (a *FieldError).
 func Invalid(field, format string, args ...any) error {
-	return fmt.Errorf("%s: %s: %w", field, fmt.Sprintf(format, args...), ErrInvalid)
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // CheckURL checks that field holds an absolute http(s) URL and returns it

@@ -10,6 +10,7 @@ import {
   MastheadToggle,
   MenuToggle,
   Nav,
+  NavExpandable,
   NavItem,
   NavList,
   Page,
@@ -27,7 +28,8 @@ import { useState, type ComponentProps } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
 import { errorMessage } from '../api/client';
 import { useAuth, useUser } from '../auth/AuthContext';
-import { NAV, isActive } from './nav';
+import { BannerBar, BannerProvider } from './Banner';
+import { NAV, isActive, navTree } from './nav';
 
 const MAIN_ID = 'main-content';
 
@@ -113,25 +115,44 @@ export function AppLayout() {
       <PageSidebarBody>
         <Nav aria-label="Stockade">
           <NavList>
-            {NAV.map((entry) => (
-              <NavItem key={entry.path} isActive={isActive(entry, pathname)}>
-                <Link to={entry.path}>{entry.label}</Link>
-              </NavItem>
-            ))}
+            {navTree(NAV).map((node) =>
+              'entries' in node ? (
+                <NavExpandable
+                  key={node.group}
+                  title={node.group}
+                  buttonProps={{ id: `nav-${node.group.toLowerCase()}` }}
+                  isActive={node.entries.some((e) => isActive(e, pathname))}
+                  isExpanded
+                >
+                  {node.entries.map((entry) => (
+                    <NavItem key={entry.path} isActive={isActive(entry, pathname)}>
+                      <Link to={entry.path}>{entry.label}</Link>
+                    </NavItem>
+                  ))}
+                </NavExpandable>
+              ) : (
+                <NavItem key={node.path} isActive={isActive(node, pathname)}>
+                  <Link to={node.path}>{node.label}</Link>
+                </NavItem>
+              ),
+            )}
           </NavList>
         </Nav>
       </PageSidebarBody>
     </PageSidebar>
   );
   return (
-    <Page
-      masthead={masthead}
-      sidebar={sidebar}
-      isManagedSidebar
-      mainContainerId={MAIN_ID}
-      skipToContent={<SkipToContent href={`#${MAIN_ID}`}>Skip to content</SkipToContent>}
-    >
-      <Outlet />
-    </Page>
+    <BannerProvider>
+      <Page
+        masthead={masthead}
+        sidebar={sidebar}
+        isManagedSidebar
+        mainContainerId={MAIN_ID}
+        banner={<BannerBar />}
+        skipToContent={<SkipToContent href={`#${MAIN_ID}`}>Skip to content</SkipToContent>}
+      >
+        <Outlet />
+      </Page>
+    </BannerProvider>
   );
 }

@@ -9,9 +9,11 @@ import {
   ToggleGroup,
   ToggleGroupItem,
 } from '@patternfly/react-core';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Navigate, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { ApiError, errorMessage } from '../api/client';
+import { getLoginNotice, type LoginNotice } from '../api/config';
+import { useApi } from '../api/context';
 import { useAuth } from '../auth/AuthContext';
 import { safeNext } from '../auth/RequireAuth';
 
@@ -24,6 +26,25 @@ function failureMessage(err: unknown, method: Method): string {
     if (err.status === 429) return 'Too many failed sign-ins from this address. Wait a minute and try again.';
   }
   return errorMessage(err);
+}
+
+/**
+ * The notice of the system configuration, shown before signing in; none
+ * while it loads, when it is disabled, or when it cannot be read (signing
+ * in matters more).
+ */
+function useLoginNotice(): LoginNotice | undefined {
+  const api = useApi();
+  const [notice, setNotice] = useState<LoginNotice>();
+  useEffect(() => {
+    const ctrl = new AbortController();
+    getLoginNotice(api, ctrl.signal).then(
+      (n) => setNotice(n.enabled && n.text ? n : undefined),
+      () => {},
+    );
+    return () => ctrl.abort();
+  }, [api]);
+  return notice;
 }
 
 /** Sign in with the admin password or an API token. */
@@ -41,6 +62,7 @@ export function LoginPage() {
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState('');
+  const notice = useLoginNotice();
 
   if (session.state === 'signedIn') return <Navigate to={next} replace />;
 
@@ -64,6 +86,11 @@ export function LoginPage() {
       loginSubtitle="Kubernetes security from build to runtime"
       textContent="The user name is admin; its password is in the admin-password file of Central's data directory. An API token signs you in with the token's role."
     >
+      {notice && (
+        <Alert variant="custom" isInline title="Notice" className="pf-v6-u-mb-md" data-testid="login-notice">
+          <div className="stk-login-notice">{notice.text}</div>
+        </Alert>
+      )}
       <Form onSubmit={submit} aria-label="Sign in" noValidate>
         {reason && !failure && <Alert variant="info" isInline isPlain title={reason} />}
         {failure && <Alert variant="danger" isInline title={failure} aria-live="assertive" />}
