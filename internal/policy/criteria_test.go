@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -56,7 +57,8 @@ func probePolicy(t *testing.T, c Criterion, u Usage, g PolicyGroup) *Policy {
 // pathsOf returns the paths of Validate's errors for p.
 func pathsOf(p *Policy) []string {
 	var out []string
-	if ve, ok := Validate(p).(*ValidationError); ok {
+	var ve *ValidationError
+	if errors.As(Validate(p), &ve) {
 		for _, e := range ve.Errors {
 			out = append(out, e.Path)
 		}
