@@ -44,7 +44,12 @@ export function createRouter() {
                 },
                 { path: 'policies', lazy: async () => ({ Component: (await import('./pages/PoliciesPage')).PoliciesPage }) },
                 { path: 'notifiers', lazy: async () => ({ Component: (await import('./pages/NotifiersPage')).NotifiersPage }) },
+                { path: 'policies/new', lazy: async () => ({ Component: (await import('./pages/PolicyWizardPage')).PolicyWizardPage }) },
                 { path: 'policies/:id', lazy: async () => ({ Component: (await import('./pages/PolicyDetailPage')).PolicyDetailPage }) },
+                {
+                  path: 'policies/:id/edit',
+                  lazy: async () => ({ Component: (await import('./pages/PolicyWizardPage')).PolicyWizardPage }),
+                },
                 { path: '*', element: <NotFoundPage /> },
               ],
             },
