@@ -83,6 +83,11 @@ const STEPS: { id: StepId; name: string }[] = [
 /** How long typing must pause before the policy is validated by Central. */
 const VALIDATE_DELAY_MS = 400;
 
+/** Text with `code` spans, as the criteria catalogue writes them. */
+function WithCode({ text }: { text: string }) {
+  return <>{text.split('`').map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : part))}</>;
+}
+
 /** Messages under a field, as PatternFly helper text. */
 function Problems({ id, messages }: { id?: string; messages: string[] }) {
   if (messages.length === 0) return null;
@@ -411,7 +416,7 @@ function CriteriaStep({ policy, update, shown, locked, criteria }: EditorProps &
                     </Title>
                     {c && (
                       <Content component="small">
-                        {c.description}
+                        <WithCode text={c.description} />
                         {c.unit ? ` Unit: ${c.unit}.` : ''}
                       </Content>
                     )}
@@ -800,9 +805,9 @@ function ReviewStep({ policy, errors }: { policy: Policy; errors: FieldError[] }
             <Table aria-label="Deployments that would violate the policy" variant="compact" data-testid="dryrun-table">
               <Thead>
                 <Tr>
-                  <Th>Deployment</Th>
-                  <Th>Cluster / namespace</Th>
-                  <Th>Violations</Th>
+                  <Th modifier="wrap">Deployment</Th>
+                  <Th modifier="wrap">Cluster / namespace</Th>
+                  <Th modifier="wrap">Violations</Th>
                 </Tr>
               </Thead>
               <Tbody>
