@@ -206,3 +206,22 @@ test('excluding a violation’s deployment adds an exclusion and resolves the vi
   const a = await api<{ state: string }>(`/v1/alerts/${alert.id}`);
   expect(a.state).toBe('RESOLVED');
 });
+
+test('a built-in policy opens in the wizard with its criteria locked and its exclusions editable', async () => {
+  const policies = await api<{ policies: { id: string; name: string }[] }>('/v1/policies?query=privileged+mode');
+  const builtin = policies.policies.find((p) => p.name === 'Container running in privileged mode');
+  expect(builtin).toBeTruthy();
+  if (!builtin) return;
+  await page.goto(`/policies/${builtin.id}/edit`);
+  await expect(page.getByRole('heading', { name: 'Edit Container running in privileged mode', level: 1 })).toBeVisible();
+  await expect(page.getByLabel('Name')).toBeDisabled();
+  await page.getByRole('navigation', { name: 'Policy wizard steps' }).getByRole('button', { name: 'Criteria' }).click();
+  await expect(page.getByText('The criteria of this built-in policy are locked.', { exact: false })).toBeVisible();
+  await expect(page.getByLabel('Privileged Container value 1')).toBeDisabled();
+  await expectAccessible(page, 'locked criteria');
+  await screenshot(page, 'policy-wizard-locked-criteria');
+  await page.getByRole('navigation', { name: 'Policy wizard steps' }).getByRole('button', { name: 'Scope and exclusions' }).click();
+  const last = page.getByLabel(/^Exclusion \d+ deployment name$/).last();
+  await expect(last).toHaveValue('priv');
+  await expect(last).toBeEnabled();
+});

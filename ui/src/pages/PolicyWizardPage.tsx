@@ -118,6 +118,7 @@ function DetailsStep({ policy, update, shown, locked }: EditorProps) {
     const msgs = shown(key);
     const common = {
       id,
+      isDisabled: locked,
       value: policy[key] ?? '',
       validated: msgs.length > 0 ? ('error' as const) : ('default' as const),
       'aria-describedby': msgs.length > 0 ? `${id}-problems` : undefined,
@@ -137,10 +138,18 @@ function DetailsStep({ policy, update, shown, locked }: EditorProps) {
   const setMitre = (v: typeof mitre, path: string) => update({ ...policy, mitreAttackVectors: v }, path);
   return (
     <Form>
+      {locked && (
+        <PFAlert
+          isInline
+          variant="info"
+          title="This built-in policy’s details, stages and criteria are locked; its scope, exclusions, enforcement and notifiers can change. Clone it to change the rest."
+        />
+      )}
       {text('name', 'Name')}
       <FormGroup label="Severity" fieldId="policy-severity" isRequired>
         <FormSelect
           id="policy-severity"
+          isDisabled={locked}
           value={policy.severity}
           onChange={(_e, v) => update({ ...policy, severity: v as Policy['severity'] }, 'severity')}
         >
@@ -156,6 +165,7 @@ function DetailsStep({ policy, update, shown, locked }: EditorProps) {
       <FormGroup label="Categories" fieldId="policy-categories">
         <TextInput
           id="policy-categories"
+          isDisabled={locked}
           value={(policy.categories ?? []).join(', ')}
           onChange={(_e, v) => update({ ...policy, categories: v.split(',').map((c) => c.trimStart()) }, 'categories')}
           aria-describedby="policy-categories-help"
