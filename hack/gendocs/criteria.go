@@ -52,170 +52,37 @@ func dockerfileInstructions() []string {
 }
 
 // criterionDocs describes every criterion, keyed by its name as in
-// policy.Fields(). A criterion added there without an entry here fails
-// gendocs_test.go and the generator.
+// policy.Fields(), from what policy.Criteria() says about it (the same
+// metadata Central serves to the dashboard's criteria builder).
 func criterionDocs() map[string]criterionDoc {
-	return map[string]criterionDoc{
-		// Deployment criteria.
-		"Add Capabilities": {what: "A Linux capability a container adds (`securityContext.capabilities.add`), upper-cased and without the `CAP_` prefix.",
-			syntax: synRegex, example: "SYS_ADMIN"},
-		"Allow Privilege Escalation": {what: "Whether a container may gain more privileges than its parent process (`securityContext.allowPrivilegeEscalation`). Kubernetes' default is `true`, and it is always `true` for a privileged container or one that adds `SYS_ADMIN`.",
-			syntax: synBool, example: "true"},
-		"AppArmor Profile": {what: "A container's AppArmor profile in annotation form (`runtime/default`, `localhost/NAME`, `unconfined`), from `securityContext.appArmorProfile` or the legacy annotation; empty when unset.",
-			syntax: synRegex, example: "unconfined"},
-		"Automount Service Account Token": {what: "Whether the pod mounts its service account's API token: the pod's `automountServiceAccountToken`, else the service account's (when it is among the inputs), else `true`.",
-			syntax: synBool, example: "true"},
-		"Container CPU Limit": {what: "A container's CPU limit; `0` when unset.",
-			syntax: synNumber, unit: "cores (`500m` in a manifest is `0.5`)", example: "0"},
-		"Container CPU Request": {what: "A container's CPU request; the limit when only the limit is set, `0` when neither is.",
-			syntax: synNumber, unit: "cores (`500m` in a manifest is `0.5`)", example: "> 2"},
-		"Container Memory Limit": {what: "A container's memory limit; `0` when unset.",
-			syntax: synNumber, unit: "MB of 10^6 bytes (`512Mi` in a manifest is about `536.9`)", example: "0"},
-		"Container Memory Request": {what: "A container's memory request; the limit when only the limit is set, `0` when neither is.",
-			syntax: synNumber, unit: "MB of 10^6 bytes (`512Mi` in a manifest is about `536.9`)", example: ">= 4096"},
-		"Container Name": {what: "A container's name. Init containers are included.",
-			syntax: synRegex, example: "debug-.*"},
-		"Disallowed Annotation": {what: "Violated when the workload has an annotation matching `key=value`.",
-			syntax: synKeyValue, example: `admission\.stockade\.io/break-glass=`},
-		"Drop Capabilities": {what: "Violated when a container does not drop the given capabilities (`securityContext.capabilities.drop`). Dropping `ALL` drops every capability. With AND, every value must be dropped.",
-			syntax: synRegex, example: "ALL"},
-		"Environment Variable": {what: "A container's environment variable, by where its value comes from, its name and its value. A value is known, and matched, only for `RAW` variables (a literal `value:` in the manifest); a secret's value is never read.",
-			syntax: synEnv, example: "RAW=.*PASSWORD.*="},
-		"Exposed Node Port": {what: "The node port through which a NodePort or LoadBalancer Service exposes a container port (the host port for a `hostPort`); `0` when there is none.",
-			syntax: synNumber, unit: "a port number", example: "> 0"},
-		"Exposed Port": {what: "A container port, declared in the container or targeted by a Service.",
-			syntax: synNumber, unit: "a port number", example: "22"},
-		"Exposed Port Protocol": {what: "The protocol of a container port: `TCP`, `UDP` or `SCTP`.",
-			syntax: synRegex, example: "UDP"},
-		"Has Egress Network Policy": {what: "Whether a NetworkPolicy among the inputs restricts the egress of the workload's pods.",
-			syntax: synBool, example: "false"},
-		"Has Ingress Network Policy": {what: "Whether a NetworkPolicy among the inputs restricts the ingress of the workload's pods.",
-			syntax: synBool, example: "false"},
-		"Host IPC": {what: "Whether the pod shares the node's IPC namespace (`hostIPC`).",
-			syntax: synBool, example: "true"},
-		"Host Network": {what: "Whether the pod uses the node's network namespace (`hostNetwork`).",
-			syntax: synBool, example: "true"},
-		"Host PID": {what: "Whether the pod shares the node's process namespace (`hostPID`).",
-			syntax: synBool, example: "true"},
-		"Image Registry": {what: "The registry of a container's image; `docker.io` when the image names none.",
-			syntax: synRegex, example: "docker.io"},
-		"Image Remote": {what: "The repository path of a container's image, without registry and tag (`library/nginx` for `nginx:1.27`).",
-			syntax: synRegex, example: ".*/nginx"},
-		"Image Tag": {what: "The tag of a container's image: `latest` when neither a tag nor a digest is given, empty when only a digest is.",
-			syntax: synRegex, example: "latest"},
-		"Liveness Probe Defined": {what: "Whether a container has a liveness probe. Init containers, which cannot have probes, never match.",
-			syntax: synBool, example: "false"},
-		"Minimum RBAC Permissions": {what: "Violated when the workload's service account has at least this level of Kubernetes API permissions, from the Roles, ClusterRoles and bindings among the inputs.",
-			syntax: synEnum, enum: []string{"DEFAULT", "ELEVATED_IN_NAMESPACE", "ELEVATED_CLUSTER_WIDE", "CLUSTER_ADMIN"}, example: "ELEVATED_CLUSTER_WIDE"},
-		"Mount Propagation": {what: "The mount propagation of a volume mount (`mountPropagation`); `NONE` when unset.",
-			syntax: synEnum, enum: []string{"NONE", "HOST_TO_CONTAINER", "BIDIRECTIONAL"}, example: "BIDIRECTIONAL"},
-		"Namespace": {what: "The workload's namespace.",
-			syntax: synRegex, example: "default"},
-		"Port Exposure Method": {what: "How a container port is reachable: `INTERNAL` (ClusterIP Service), `HOST` (`hostPort`), `NODE` (NodePort Service), `EXTERNAL` (LoadBalancer Service or Ingress), `ROUTE` (OpenShift Route), or `UNSET` when nothing exposes it.",
-			syntax: synEnum, enum: []string{"UNSET", "EXTERNAL", "NODE", "HOST", "INTERNAL", "ROUTE"}, example: "EXTERNAL"},
-		"Privileged Container": {what: "Whether a container runs in privileged mode (`securityContext.privileged`).",
-			syntax: synBool, example: "true"},
-		"Read-Only Root Filesystem": {what: "Whether a container's root filesystem is read-only (`securityContext.readOnlyRootFilesystem`).",
-			syntax: synBool, example: "false"},
-		"Readiness Probe Defined": {what: "Whether a container has a readiness probe. Init containers, which cannot have probes, never match.",
-			syntax: synBool, example: "false"},
-		"Replicas": {what: "The workload's number of replicas.",
-			syntax: synNumber, unit: "a count", example: "< 2"},
-		"Required Annotation": {what: "Violated when the workload has no annotation matching `key=value`; with AND, when any one of the pairs is missing.",
-			syntax: synKeyValue, example: "owner=.+"},
-		"Required Label": {what: "Violated when the workload has no label matching `key=value`; with AND, when any one of the pairs is missing.",
-			syntax: synKeyValue, example: `app\.kubernetes\.io/name=`},
-		"Runtime Class": {what: "The pod's `runtimeClassName`; empty when unset.",
-			syntax: synRegex, example: "gvisor"},
-		"Seccomp Profile Type": {what: "A container's seccomp profile type: its own `securityContext.seccompProfile`, else the pod's, else the legacy annotations; `UNCONFINED` when none is set.",
-			syntax: synEnum, enum: []string{"UNCONFINED", "RUNTIME_DEFAULT", "LOCALHOST"}, example: "UNCONFINED"},
-		"Service Account": {what: "The pod's service account; `default` when unset.",
-			syntax: synRegex, example: "default"},
-		"Volume Destination": {what: "Where a volume is mounted in a container (`mountPath`).",
-			syntax: synRegex, example: "/var/run/docker.sock"},
-		"Volume Name": {what: "The name of a volume a container mounts.",
-			syntax: synRegex, example: "docker-socket"},
-		"Volume Source": {what: "What a mounted volume points at: the host path, the secret, config map or claim name, or NFS `server:path`; empty for an emptyDir.",
-			syntax: synRegex, example: "/proc(/.*)?"},
-		"Volume Type": {what: "The kind of a mounted volume as the pod spec names it, capitalised: `HostPath`, `Secret`, `ConfigMap`, `EmptyDir`, `PersistentVolumeClaim`, `Projected`, `NFS`, ….",
-			syntax: synRegex, example: "HostPath"},
-		"Writable Host Mount": {what: "Whether a container mounts a `hostPath` volume read-write.",
-			syntax: synBool, example: "true"},
-		"Writable Mounted Volume": {what: "Whether a container mounts a volume read-write.",
-			syntax: synBool, example: "true"},
-
-		// Image criteria.
-		"CVE": {what: "The ID of a vulnerability found in the image, or one of its aliases (a GHSA or a distribution's advisory ID).",
-			syntax: synRegex, example: "CVE-2021-44228"},
-		"CVSS": {what: "The CVSS score of a vulnerability found in the image; a vulnerability without a score never matches.",
-			syntax: synNumber, unit: "a score from 0 to 10", example: ">= 7"},
-		"NVD CVSS": {what: "The CVSS score the NVD gives a vulnerability found in the image; a vulnerability without an NVD score never matches.",
-			syntax: synNumber, unit: "a score from 0 to 10", example: ">= 9"},
-		"Severity": {what: "The severity of a vulnerability found in the image.",
-			syntax: synSeverity, example: ">= IMPORTANT"},
-		"Fixed By": {what: "The version of a component that fixes a vulnerability found in the image; a vulnerability without a fix never matches, not even `.*`.",
-			syntax: synRegex, example: `2\.17\..*`},
-		"Fixable": {what: "Whether a vulnerability found in the image has a fixed version.",
-			syntax: synBool, example: "true"},
-		"Days Since CVE Was Published": {what: "The age of a vulnerability found in the image, from its publication.",
-			syntax: synDays, example: "> 30"},
-		"Days Since CVE Was First Discovered In Image": {what: "The time since a vulnerability was first found in this image.",
-			syntax: synDays, example: "> 30"},
-		"Days Since CVE Was First Discovered In System": {what: "The time since a vulnerability was first found in any image Stockade knows.",
-			syntax: synDays, example: "> 30"},
-		"Dockerfile Line": {what: "A line of the image's build history: a Dockerfile instruction and its arguments.",
-			syntax: synDockerfile, example: "USER=root"},
-		"Image Age": {what: "The time since the image was created.",
-			syntax: synDays, example: "> 90"},
-		"Image Component": {what: "A package found in the image, as `name=version`; the version may be left out.",
-			syntax: synKeyValue, example: `log4j-core=2\.1[0-4]\..*`},
-		"Image OS": {what: "The operating system of the image as `ID:VERSION` from its os-release file, such as `debian:12` or `alpine:3.20`.",
-			syntax: synRegex, example: "ubuntu:18.04"},
-		"Image Scan Age": {what: "The time since the image was last scanned.",
-			syntax: synDays, example: "> 7"},
-		"Image User": {what: "The user the image's configuration runs as (`USER`), `root` when it sets none; `0` and `root` match each other.",
-			syntax: synRegex, example: "root|0"},
-		"Required Image Label": {what: "Violated when the image has no label matching `key=value`.",
-			syntax: synKeyValue, example: `org\.opencontainers\.image\.source=`},
-		"Disallowed Image Label": {what: "Violated when the image has a label matching `key=value`.",
-			syntax: synKeyValue, example: "deprecated=true"},
-		"Unscanned Image": {what: "Whether the image has not been scanned. An unscanned image matches no other image criterion.",
-			syntax: synBool, example: "true"},
-		"Image Signature Verified By": {what: "The ID of a signature integration; violated when none of the given integrations verifies the image's signature.",
-			syntax: synText, example: "io.stackrox.signatureintegration.12377a62-e9c1-4c39-b9d1-a2ab12e5d5c8"},
-
-		// Runtime criteria.
-		"Process Name": {what: "The executable name of a process started in a container.",
-			syntax: synRegex, example: "nc|ncat|nmap"},
-		"Process Ancestor": {what: "The executable name of an ancestor of a process started in a container.",
-			syntax: synRegex, example: "java"},
-		"Process Arguments": {what: "The command-line arguments of a process started in a container.",
-			syntax: synRegex, example: ".*/dev/tcp/.*"},
-		"Process UID": {what: "The user ID a process runs as.",
-			syntax: synNumber, unit: "a user ID", example: "0"},
-		"Unexpected Process Executed": {what: "Whether a process outside the deployment's learned process baseline ran.",
-			syntax: synBool, example: "true"},
-		"Unexpected Network Flow Detected": {what: "Whether a network connection outside the deployment's learned network baseline was seen.",
-			syntax: synBool, example: "true"},
-		"Kubernetes Resource": {what: "The resource of a Kubernetes API event: with `DEPLOYMENT_EVENT`, an exec, attach or port-forward into a pod (`PODS_EXEC`, `PODS_ATTACH`, `PODS_PORTFORWARD`); with `AUDIT_LOG_EVENT`, the resource of an audited request.",
-			syntax: synEnum, enum: []string{"SECRETS", "CONFIGMAPS", "CLUSTER_ROLES", "CLUSTER_ROLE_BINDINGS", "NETWORK_POLICIES", "SECURITY_CONTEXT_CONSTRAINTS", "EGRESS_FIREWALLS", "PODS_EXEC", "PODS_PORTFORWARD", "PODS_ATTACH"}, example: "PODS_EXEC"},
-		"Kubernetes User Name": {what: "The user who made a Kubernetes API request.",
-			syntax: synRegex, example: "system:anonymous"},
-		"Kubernetes User Groups": {what: "A group of the user who made a Kubernetes API request.",
-			syntax: synRegex, example: "system:unauthenticated"},
-
-		// Audit-log criteria.
-		"Kubernetes API Verb": {what: "The verb of an audited Kubernetes API request.",
-			syntax: synEnum, enum: []string{"CREATE", "DELETE", "GET", "PATCH", "UPDATE"}, example: "GET"},
-		"Kubernetes Resource Name": {what: "The name of the object an audited request concerns.",
-			syntax: synRegex, example: "db-credentials"},
-		"User Agent": {what: "The user agent of an audited request.",
-			syntax: synRegex, example: "curl/.*"},
-		"Source IP Address": {what: "The source IP address of an audited request.",
-			syntax: synRegex, example: `203\.0\.113\..*`},
-		"Is Impersonated User": {what: "Whether an audited request was made by impersonating another user.",
-			syntax: synBool, example: "true"},
+	out := map[string]criterionDoc{}
+	for _, c := range policy.Criteria() {
+		d := criterionDoc{what: c.Description, unit: c.Unit, example: c.Example}
+		switch c.ValueKind {
+		case policy.ValueBoolean:
+			d.syntax = synBool
+		case policy.ValueNumber:
+			d.syntax = synNumber
+		case policy.ValueDays:
+			d.syntax = synDays
+		case policy.ValueEnum:
+			d.syntax, d.enum = synEnum, c.Options
+		case policy.ValueKeyValue:
+			d.syntax = synKeyValue
+		case policy.ValueEnvironment:
+			d.syntax = synEnv
+		case policy.ValueSeverity:
+			d.syntax = synSeverity
+		case policy.ValueDockerfile:
+			d.syntax = synDockerfile
+		case policy.ValueText:
+			d.syntax = synText
+		default:
+			d.syntax = synRegex
+		}
+		out[c.Name] = d
 	}
+	return out
 }
 
 // describe renders the value syntax of a criterion.
@@ -471,7 +338,7 @@ func criteriaPage() ([]byte, error) {
 	byData := map[string][]*policy.Field{}
 	for _, f := range fields {
 		if _, ok := docs[f.Name]; !ok {
-			return nil, fmt.Errorf("criterion %q has no entry in criterionDocs (hack/gendocs/criteria.go): describe its values there", f.Name)
+			return nil, fmt.Errorf("criterion %q has no entry in criterionDocs (hack/gendocs/criteria.go): describe it in criterionTexts (internal/policy/criteria.go)", f.Name)
 		}
 		byData[f.Data.String()] = append(byData[f.Data.String()], f)
 	}

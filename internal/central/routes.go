@@ -73,7 +73,7 @@ func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, e
 	routes = append(routes, tokenapi.New(s.store, log.With("component", "tokenapi")).Routes()...)
 	routes = append(routes, sessionapi.New(s.authn, log.With("component", "sessionapi")).Routes()...)
 	routes = append(routes, policyapi.New(s.store, cache, inv, log.With("component", "policyapi")).Routes()...)
-	routes = append(routes, alertapi.New(s.store, s.outbox, log.With("component", "alertapi")).Routes()...)
+	routes = append(routes, alertapi.New(s.store, s.outbox, cache.Invalidate, log.With("component", "alertapi")).Routes()...)
 	routes = append(routes, detectapi.New(cache, s.store, inv, s.images, s.metrics.AlertsRecorded, s.outbox, log.With("component", "detectapi")).Routes()...)
 	routes = append(routes, notifiers.Routes()...)
 	routes = append(routes, imageapi.New(s.images, s.store).Routes()...)

@@ -23,7 +23,7 @@ import (
 const requireUIEnv = "STOCKADE_REQUIRE_UI"
 
 // e2eTimeout bounds the whole browser run.
-const e2eTimeout = 8 * time.Minute
+const e2eTimeout = 15 * time.Minute
 
 // moduleRoot walks up from the test's directory to the one holding go.mod.
 func moduleRoot(t *testing.T) string {

@@ -217,7 +217,7 @@ test('the policies list filters, toggles and opens a policy', async () => {
   await expect(page.getByTestId('policies-count')).toHaveText(
     `${critical.total} ${critical.total === 1 ? 'policy matches' : 'policies match'} the filters`,
   );
-  for (const severity of await column('Policies', 2)) expect(severity).toBe('Critical');
+  for (const severity of await column('Policies', 3)) expect(severity).toBe('Critical');
   await expectAccessible(page, 'policies');
   await screenshot(page, 'policies');
 
@@ -236,7 +236,7 @@ test('the policies list filters, toggles and opens a policy', async () => {
   await page.goto('/policies');
   await page.getByRole('button', { name: 'Severity', exact: true }).click();
   await expect(page).toHaveURL(/sort=severity/);
-  await expect.poll(async () => (await column('Policies', 2))[0]).toBe('Critical');
+  await expect.poll(async () => (await column('Policies', 3))[0]).toBe('Critical');
 
   await page.goto(`/policies?severity=CRITICAL_SEVERITY`);
   await page.getByRole('link', { name: first.name, exact: true }).click();

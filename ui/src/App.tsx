@@ -57,7 +57,12 @@ export function createRouter() {
                     { path: 'settings', lazy: async () => ({ Component: (await import('./pages/config/SettingsPage')).SettingsPage }) },
                   ],
                 },
+                { path: 'policies/new', lazy: async () => ({ Component: (await import('./pages/PolicyWizardPage')).PolicyWizardPage }) },
                 { path: 'policies/:id', lazy: async () => ({ Component: (await import('./pages/PolicyDetailPage')).PolicyDetailPage }) },
+                {
+                  path: 'policies/:id/edit',
+                  lazy: async () => ({ Component: (await import('./pages/PolicyWizardPage')).PolicyWizardPage }),
+                },
                 { path: 'clusters', lazy: async () => ({ Component: (await import('./pages/workloads/ClustersPage')).ClustersPage }) },
                 {
                   path: 'clusters/:id',

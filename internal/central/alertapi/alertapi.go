@@ -7,7 +7,6 @@ package alertapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,7 +20,6 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
 	"github.com/stockade-dev/stockade/internal/central/outbox"
 	"github.com/stockade-dev/stockade/internal/central/store"
-	"github.com/stockade-dev/stockade/internal/policy"
 )
 
 // Paging bounds of GET /v1/alerts.
@@ -50,24 +48,29 @@ type Notifications interface {
 
 // API serves the alert routes.
 type API struct {
-	store  Store
-	notify Notifications
-	log    *slog.Logger
+	store         Store
+	notify        Notifications
+	policyChanged func()
+	log           *slog.Logger
 }
 
 // New returns the alert API; notify may be nil (no forwarding).
-func New(st Store, notify Notifications, log *slog.Logger) *API {
-	return &API{store: st, notify: notify, log: log}
+// policyChanged, when set, is called after excluding a deployment changed
+// a policy (Central invalidates its compiled policy set).
+func New(st Store, notify Notifications, policyChanged func(), log *slog.Logger) *API {
+	return &API{store: st, notify: notify, policyChanged: policyChanged, log: log}
 }
 
 // Routes are the alert endpoints: reading needs Alert read, resolving
-// Alert write.
+// Alert write; excluding the alert's deployment from its policy changes
+// the policy, and needs Policy write.
 func (a *API) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Method: http.MethodGet, Path: "/v1/alerts", Permission: auth.Need(auth.ResourceAlert, auth.Read), Handler: a.list},
 		{Method: http.MethodGet, Path: "/v1/alerts/summary", Permission: auth.Need(auth.ResourceAlert, auth.Read), Handler: a.summary},
 		{Method: http.MethodGet, Path: "/v1/alerts/{id}", Permission: auth.Need(auth.ResourceAlert, auth.Read), Handler: a.get},
 		{Method: http.MethodPatch, Path: "/v1/alerts/{id}", Permission: auth.Need(auth.ResourceAlert, auth.Write), Handler: a.patch},
+		{Method: http.MethodPost, Path: "/v1/alerts/{id}/exclude", Permission: auth.Need(auth.ResourcePolicy, auth.Write), Handler: a.exclude},
 	}
 }
 
@@ -264,34 +267,15 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.SetAlertState(r.Context(), id, state); err != nil {
 			return err
 		}
-		event := outbox.StateEvent(before.State, state)
-		if a.notify == nil || event == "" {
+		if a.notify == nil || outbox.StateEvent(before.State, state) == "" {
 			return nil
 		}
-		pol, err := tx.GetPolicy(r.Context(), before.PolicyID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil // the policy is gone, and with it its notifiers
-		}
-		if err != nil {
+		notifiers, err := policyNotifiers(r.Context(), tx, before.PolicyID)
+		if err != nil || len(notifiers) == 0 {
 			return err
 		}
-		var p policy.Policy
-		if err := json.Unmarshal(pol.JSON, &p); err != nil {
-			return fmt.Errorf("policy %q: read document: %w", pol.ID, err)
-		}
-		if len(p.Notifiers) == 0 {
-			return nil
-		}
-		after, err := tx.GetAlert(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		na, err := outbox.AlertFromRecord(after)
-		if err != nil {
-			return err
-		}
-		queued = true
-		return a.notify.EnqueueAlerts(r.Context(), tx, []outbox.AlertChange{{Notifiers: p.Notifiers, Event: event, Alert: na}})
+		queued, err = a.queue(r.Context(), tx, before, state, notifiers)
+		return err
 	})
 	if err != nil {
 		return err

@@ -139,6 +139,13 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		prev, err := policyset.Decode(old)
+		if err != nil {
+			return err
+		}
+		if locked := lockedChanges(prev, p); len(locked) > 0 {
+			return httpapi.Invalid("locked parts of the policy cannot change", locked...)
+		}
 		// Editing a built-in policy is allowed; it stays built-in.
 		p.IsDefault = old.Builtin
 		rec, err := policyset.Encode(p, old.Builtin)

@@ -8,12 +8,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/stockade-dev/stockade/internal/central/auth"
 	"github.com/stockade-dev/stockade/internal/central/httpapi"
 	"github.com/stockade-dev/stockade/internal/central/policyset"
 	"github.com/stockade-dev/stockade/internal/central/store"
+	"github.com/stockade-dev/stockade/internal/policy"
 	"github.com/stockade-dev/stockade/internal/workload"
 )
 
@@ -40,15 +42,19 @@ type API struct {
 	seen  Deployments
 	log   *slog.Logger
 	now   func() time.Time
+	// catalogue is the criteria metadata, computed once: it probes
+	// validation for every criterion.
+	catalogue func() []policy.Criterion
 }
 
 // New returns the policy API. Every write invalidates cache.
 func New(st Store, cache *policyset.Cache, seen Deployments, log *slog.Logger) *API {
-	return &API{store: st, cache: cache, seen: seen, log: log, now: time.Now}
+	return &API{store: st, cache: cache, seen: seen, log: log, now: time.Now, catalogue: sync.OnceValue(policy.Criteria)}
 }
 
 // Routes are the policy endpoints with their permissions: reading, exporting
-// and dry-running need Policy read; every change needs Policy write.
+// dry-running, validating and the criteria catalogue need Policy read;
+// every change needs Policy write.
 func (a *API) Routes() []httpapi.Route {
 	read := auth.Need(auth.ResourcePolicy, auth.Read)
 	write := auth.Need(auth.ResourcePolicy, auth.Write)
@@ -62,5 +68,7 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodPost, Path: "/v1/policies/import", Permission: write, Handler: a.importPolicies},
 		{Method: http.MethodPost, Path: "/v1/policies/export", Permission: read, Handler: a.export},
 		{Method: http.MethodPost, Path: "/v1/policies/dryrun", Permission: read, Handler: a.dryRun},
+		{Method: http.MethodGet, Path: "/v1/policies/criteria", Permission: read, Handler: a.criteria},
+		{Method: http.MethodPost, Path: "/v1/policies/validate", Permission: read, Handler: a.validate},
 	}
 }

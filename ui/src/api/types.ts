@@ -161,6 +161,10 @@ export interface Policy {
   notifiers?: string[];
   policySections: PolicySection[];
   isDefault?: boolean;
+  mitreAttackVectors?: { tactic: string; techniques?: string[] }[];
+  criteriaLocked?: boolean;
+  mitreVectorsLocked?: boolean;
+  lastUpdated?: string;
 }
 
 /** How a notifier's deliveries stand (GET /v1/notifiers). */

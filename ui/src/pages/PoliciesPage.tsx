@@ -1,7 +1,24 @@
-import { Content, LabelGroup, Label, PageSection, Title, Toolbar, ToolbarContent, ToolbarGroup, ToolbarItem } from '@patternfly/react-core';
-import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
-import { Link } from 'react-router';
+import {
+  Alert as PFAlert,
+  AlertActionCloseButton,
+  Button,
+  Content,
+  LabelGroup,
+  Label,
+  PageSection,
+  Title,
+  Toolbar,
+  ToolbarContent,
+  ToolbarGroup,
+  ToolbarItem,
+} from '@patternfly/react-core';
+import { ActionsColumn, Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { useState } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { errorMessage } from '../api/client';
 import { useApi } from '../api/context';
+import { useCanWrite } from '../auth/AuthContext';
+import { DeletePolicyModal, ImportModal, exportAndDownload } from '../policy/PolicyActions';
 import { listPolicies } from '../api/endpoints';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../components/Filters';
 import { SeverityLabel, StageLabels } from '../components/Labels';
@@ -25,6 +42,28 @@ const COLUMNS: readonly { title: string; sort?: SortColumn }[] = [
 /** Every policy, filtered, sorted and paged by Central, with its switch. */
 export function PoliciesPage() {
   const api = useApi();
+  const navigate = useNavigate();
+  const canWrite = useCanWrite();
+  const [selected, setSelected] = useState<Set<string>>(() => new Set());
+  const [importing, setImporting] = useState(false);
+  const [deleting, setDeleting] = useState<{ id: string; name: string } | null>(null);
+  const [notice, setNotice] = useState<{ variant: 'success' | 'danger'; text: string } | null>(null);
+  const toggle = (id: string, on: boolean) =>
+    setSelected((prev) => {
+      const next = new Set(prev);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  const exportSelected = async () => {
+    setNotice(null);
+    try {
+      const name = await exportAndDownload(api, [...selected]);
+      setNotice({ variant: 'success', text: `Exported ${plural(selected.size, 'policy', 'policies')} to ${name}.` });
+    } catch (err) {
+      setNotice({ variant: 'danger', text: `The export failed: ${errorMessage(err)}` });
+    }
+  };
   const list = useListParams(FILTERS, 'name');
   const { filters } = list;
   const policies = useFetch(
@@ -76,6 +115,27 @@ export function PoliciesPage() {
           />
           <LinkedFilter name="Category" value={filters.category} onClear={() => list.setFilters({ category: '' })} />
         </ToolbarGroup>
+        <ToolbarGroup variant="action-group">
+          {canWrite && (
+            <ToolbarItem>
+              <Button variant="primary" onClick={() => navigate('/policies/new')}>
+                Create policy
+              </Button>
+            </ToolbarItem>
+          )}
+          {canWrite && (
+            <ToolbarItem>
+              <Button variant="secondary" onClick={() => setImporting(true)}>
+                Import
+              </Button>
+            </ToolbarItem>
+          )}
+          <ToolbarItem>
+            <Button variant="secondary" isDisabled={selected.size === 0} onClick={() => void exportSelected()}>
+              Export selected ({selected.size})
+            </Button>
+          </ToolbarItem>
+        </ToolbarGroup>
         <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
           <ListPagination
             what="policies"
@@ -104,7 +164,7 @@ export function PoliciesPage() {
         </EmptyListState>
       ) : (
         <EmptyListState title="No policies" filtered={filtered} onClearFilters={list.clearFilters}>
-          Central has no policies. Import some with <code>stockade policy import</code>.
+          Central has no policies. Create one, or import some here or with <code>stockade policy import</code>.
         </EmptyListState>
       );
   } else {
@@ -113,18 +173,42 @@ export function PoliciesPage() {
         <Table aria-label="Policies" variant="compact" data-testid="policies-table">
           <Thead>
             <Tr>
+              <Th screenReaderText="Select" />
               {COLUMNS.map((c, i) => (
                 <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
                   {c.title}
                 </Th>
               ))}
+              <Th screenReaderText="Actions" />
             </Tr>
           </Thead>
           <Tbody>
-            {policies.data.policies.map((p) => {
+            {policies.data.policies.map((p, rowIndex) => {
               const actions = activeEnforcements(p.enforcementActions);
+              const rowActions = [
+                { title: 'Edit', onClick: () => navigate(`/policies/${encodeURIComponent(p.id)}/edit`), isDisabled: !canWrite },
+                { title: 'Clone', onClick: () => navigate(`/policies/new?clone=${encodeURIComponent(p.id)}`), isDisabled: !canWrite },
+                {
+                  title: 'Export',
+                  onClick: () =>
+                    void exportAndDownload(api, [p.id]).then(
+                      (name) => setNotice({ variant: 'success', text: `Exported ${p.name} to ${name}.` }),
+                      (err: unknown) => setNotice({ variant: 'danger', text: `The export failed: ${errorMessage(err)}` }),
+                    ),
+                },
+                {
+                  title: 'Delete',
+                  onClick: () => setDeleting({ id: p.id, name: p.name }),
+                  isDisabled: !canWrite || p.isDefault,
+                  description: p.isDefault ? 'Built-in policies can be disabled, not deleted.' : undefined,
+                },
+              ];
               return (
                 <Tr key={p.id}>
+                  <Td
+                    select={{ rowIndex, isSelected: selected.has(p.id), onSelect: (_e, on) => toggle(p.id, on) }}
+                    aria-label={`Select ${p.name}`}
+                  />
                   <Td dataLabel="Policy">
                     <Link to={`/policies/${encodeURIComponent(p.id)}`}>{p.name}</Link>
                     {p.description && (
@@ -156,6 +240,9 @@ export function PoliciesPage() {
                       </LabelGroup>
                     )}
                   </Td>
+                  <Td isActionCell>
+                    <ActionsColumn items={rowActions} popperProps={{ position: 'right' }} aria-label={`Actions of ${p.name}`} />
+                  </Td>
                 </Tr>
               );
             })}
@@ -185,9 +272,40 @@ export function PoliciesPage() {
         </Content>
       </PageSection>
       <PageSection aria-busy={policies.loading}>
+        {notice && (
+          <PFAlert
+            className="pf-v6-u-mb-md"
+            isInline
+            variant={notice.variant}
+            title={notice.text}
+            data-testid="policies-notice"
+            actionClose={<AlertActionCloseButton onClose={() => setNotice(null)} />}
+          />
+        )}
         {toolbar}
         {body}
       </PageSection>
+      {importing && (
+        <ImportModal
+          onClose={() => setImporting(false)}
+          onImported={() => {
+            policies.reload();
+          }}
+        />
+      )}
+      {deleting && (
+        <DeletePolicyModal
+          id={deleting.id}
+          name={deleting.name}
+          onClose={() => setDeleting(null)}
+          onDeleted={() => {
+            setNotice({ variant: 'success', text: `Deleted ${deleting.name}.` });
+            toggle(deleting.id, false);
+            setDeleting(null);
+            policies.reload();
+          }}
+        />
+      )}
     </>
   );
 }

@@ -1,5 +1,7 @@
 import {
+  Alert as PFAlert,
   Breadcrumb,
+  Button,
   BreadcrumbItem,
   Card,
   CardBody,
@@ -22,12 +24,14 @@ import {
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { useState, type ReactNode } from 'react';
-import { Link, useParams } from 'react-router';
-import { withQuery } from '../api/client';
+import { Link, useNavigate, useParams } from 'react-router';
+import { errorMessage, withQuery } from '../api/client';
 import { useApi } from '../api/context';
 import { getPolicy } from '../api/endpoints';
 import type { Exclusion, Policy, Scope } from '../api/types';
+import { useCanWrite } from '../auth/AuthContext';
 import { SeverityLabel, StageLabels } from '../components/Labels';
+import { DeletePolicyModal, exportAndDownload } from '../policy/PolicyActions';
 import { PolicyToggle } from '../components/PolicyToggle';
 import { ErrorState, LoadingState } from '../components/StateViews';
 import { activeEnforcements, enforcementLabel, formatTime } from '../format';
@@ -110,6 +114,62 @@ function Criteria({ policy }: { policy: Policy }) {
   );
 }
 
+/** Edit, clone, export and delete. */
+function PolicyButtons({ policy }: { policy: Policy }) {
+  const api = useApi();
+  const navigate = useNavigate();
+  const canWrite = useCanWrite();
+  const [deleting, setDeleting] = useState(false);
+  const [notice, setNotice] = useState<{ variant: 'success' | 'danger'; text: string } | null>(null);
+  const id = encodeURIComponent(policy.id);
+  return (
+    <>
+      {canWrite && (
+        <FlexItem>
+          <Button variant="primary" onClick={() => navigate(`/policies/${id}/edit`)}>
+            Edit
+          </Button>
+        </FlexItem>
+      )}
+      {canWrite && (
+        <FlexItem>
+          <Button variant="secondary" onClick={() => navigate(`/policies/new?clone=${id}`)}>
+            Clone
+          </Button>
+        </FlexItem>
+      )}
+      <FlexItem>
+        <Button
+          variant="secondary"
+          onClick={() =>
+            void exportAndDownload(api, [policy.id]).then(
+              (name) => setNotice({ variant: 'success', text: `Exported to ${name}.` }),
+              (err: unknown) => setNotice({ variant: 'danger', text: `The export failed: ${errorMessage(err)}` }),
+            )
+          }
+        >
+          Export
+        </Button>
+      </FlexItem>
+      {canWrite && !policy.isDefault && (
+        <FlexItem>
+          <Button variant="danger" onClick={() => setDeleting(true)}>
+            Delete
+          </Button>
+        </FlexItem>
+      )}
+      {notice && (
+        <FlexItem>
+          <PFAlert isInline isPlain variant={notice.variant} title={notice.text} data-testid="policy-notice" />
+        </FlexItem>
+      )}
+      {deleting && (
+        <DeletePolicyModal id={policy.id} name={policy.name} onClose={() => setDeleting(false)} onDeleted={() => navigate('/policies')} />
+      )}
+    </>
+  );
+}
+
 function PolicyDetail({ policy, onToggled }: { policy: Policy; onToggled: (disabled: boolean) => void }) {
   const actions = activeEnforcements(policy.enforcementActions);
   return (
@@ -132,7 +192,12 @@ function PolicyDetail({ policy, onToggled }: { policy: Policy; onToggled: (disab
             </LabelGroup>
           </FlexItem>
           <FlexItem>
-            <PolicyToggle id={policy.id} name={policy.name} disabled={Boolean(policy.disabled)} onChanged={onToggled} />
+            <Flex alignItems={{ default: 'alignItemsCenter' }}>
+              <FlexItem>
+                <PolicyToggle id={policy.id} name={policy.name} disabled={Boolean(policy.disabled)} onChanged={onToggled} />
+              </FlexItem>
+              <PolicyButtons policy={policy} />
+            </Flex>
           </FlexItem>
         </Flex>
         <Content component="p" className="pf-v6-u-mt-sm">
@@ -205,7 +270,7 @@ function PolicyDetail({ policy, onToggled }: { policy: Policy; onToggled: (disab
   );
 }
 
-/** One policy, read-only but for its enabled switch. */
+/** One policy, with its enabled switch, edit, clone, export and delete. */
 export function PolicyDetailPage() {
   const { id = '' } = useParams();
   const api = useApi();

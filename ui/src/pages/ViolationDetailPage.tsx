@@ -18,6 +18,10 @@ import {
   GridItem,
   Label,
   LabelGroup,
+  Modal,
+  ModalBody,
+  ModalFooter,
+  ModalHeader,
   PageSection,
   Title,
 } from '@patternfly/react-core';
@@ -27,6 +31,7 @@ import { Link, useParams } from 'react-router';
 import { errorMessage } from '../api/client';
 import { useApi } from '../api/context';
 import { getAlert, setAlertState } from '../api/endpoints';
+import { excludeAlertDeployment } from '../api/policies';
 import type { Alert } from '../api/types';
 import { useCanWrite } from '../auth/AuthContext';
 import { SeverityLabel, StageLabels, StateLabel } from '../components/Labels';
@@ -72,6 +77,8 @@ function ViolationDetail({ alert, onChange }: { alert: Alert; onChange: (a: Aler
   const canWrite = useCanWrite();
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<{ variant: 'success' | 'danger'; text: string } | null>(null);
+  const [confirmExclude, setConfirmExclude] = useState(false);
+  const place = [alert.deployment.clusterName, alert.deployment.namespace].filter(Boolean).join(' / ');
   const images = new Map(alert.deployment.containers.map((c) => [c.name, c.image]));
 
   const resolve = async () => {
@@ -83,6 +90,28 @@ function ViolationDetail({ alert, onChange }: { alert: Alert; onChange: (a: Aler
       setNotice({ variant: 'success', text: 'The violation is resolved.' });
     } catch (err) {
       setNotice({ variant: 'danger', text: `The violation could not be resolved: ${errorMessage(err)}` });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const exclude = async () => {
+    setBusy(true);
+    setNotice(null);
+    try {
+      const res = await excludeAlertDeployment(api, alert.id);
+      setConfirmExclude(false);
+      onChange(await getAlert(api, alert.id));
+      const resolved = res.resolved.length === 1 ? 'Its violation is resolved.' : `${res.resolved.length} violations are resolved.`;
+      setNotice({
+        variant: 'success',
+        text: res.added
+          ? `${alert.deployment.name} is excluded from ${res.policy.name}. ${resolved}`
+          : `${res.policy.name} already excluded ${alert.deployment.name}. ${resolved}`,
+      });
+    } catch (err) {
+      setConfirmExclude(false);
+      setNotice({ variant: 'danger', text: `The deployment could not be excluded: ${errorMessage(err)}` });
     } finally {
       setBusy(false);
     }
@@ -112,13 +141,24 @@ function ViolationDetail({ alert, onChange }: { alert: Alert; onChange: (a: Aler
               <Label variant="outline">{stageLabel(alert.lifecycleStage)}</Label>
             </LabelGroup>
           </FlexItem>
-          {canWrite && alert.state !== 'RESOLVED' && (
-            <FlexItem>
-              <Button variant="primary" onClick={resolve} isLoading={busy} isDisabled={busy}>
-                Resolve
-              </Button>
-            </FlexItem>
-          )}
+          <FlexItem>
+            <Flex>
+              {canWrite && alert.state !== 'RESOLVED' && (
+                <FlexItem>
+                  <Button variant="primary" onClick={resolve} isLoading={busy} isDisabled={busy}>
+                    Resolve
+                  </Button>
+                </FlexItem>
+              )}
+              {canWrite && alert.deployment.name && (
+                <FlexItem>
+                  <Button variant="secondary" onClick={() => setConfirmExclude(true)} isDisabled={busy}>
+                    Exclude this deployment
+                  </Button>
+                </FlexItem>
+              )}
+            </Flex>
+          </FlexItem>
         </Flex>
         {notice && (
           <PFAlert
@@ -128,6 +168,26 @@ function ViolationDetail({ alert, onChange }: { alert: Alert; onChange: (a: Aler
             title={notice.text}
             actionClose={<AlertActionCloseButton onClose={() => setNotice(null)} />}
           />
+        )}
+        {confirmExclude && (
+          <Modal isOpen variant="small" onClose={() => setConfirmExclude(false)} aria-labelledby="exclude-title">
+            <ModalHeader title="Exclude this deployment from the policy?" labelId="exclude-title" titleIconVariant="warning" />
+            <ModalBody>
+              <p>
+                <strong>{alert.policy.name}</strong> will no longer apply to the deployment <strong>{alert.deployment.name}</strong>
+                {place ? ` in ${place}` : ''}: an exclusion is added to the policy, and the open violations of this policy on this
+                deployment are resolved.
+              </p>
+            </ModalBody>
+            <ModalFooter>
+              <Button variant="primary" onClick={() => void exclude()} isLoading={busy} isDisabled={busy}>
+                Exclude
+              </Button>
+              <Button variant="link" onClick={() => setConfirmExclude(false)}>
+                Cancel
+              </Button>
+            </ModalFooter>
+          </Modal>
         )}
       </PageSection>
       <PageSection>
