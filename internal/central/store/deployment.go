@@ -172,6 +172,9 @@ func (tx *Tx) UpsertDeployments(ctx context.Context, deployments []DeploymentRec
 		if err := q.upsertDeployments(ctx, rows[start:end]); err != nil {
 			return fmt.Errorf("upsert deployments: %w", err)
 		}
+		if err := q.indexDeployments(ctx, rows[start:end]); err != nil {
+			return fmt.Errorf("upsert deployments: %w", err)
+		}
 		start = end
 	}
 	return nil
@@ -231,6 +234,9 @@ func (s *Store) DeleteDeployment(ctx context.Context, id string) error {
 func (tx *Tx) DeleteDeployment(ctx context.Context, id string) error {
 	res, err := tx.q().exec(ctx, `DELETE FROM deployments WHERE id = ?`, id)
 	if err != nil {
+		return fmt.Errorf("delete deployment %q: %w", id, err)
+	}
+	if _, err := tx.q().exec(ctx, `DELETE FROM deployment_images WHERE deployment_id = ?`, id); err != nil {
 		return fmt.Errorf("delete deployment %q: %w", id, err)
 	}
 	return mustAffect(res, fmt.Sprintf("deployment %q", id))

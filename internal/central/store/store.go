@@ -76,6 +76,9 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*Store, e
 	if err == nil {
 		err = s.migrate(ctx, ms)
 	}
+	if err == nil {
+		err = s.reindexVulns(ctx)
+	}
 	if err != nil {
 		_ = s.db.Close() // the migration error is the one to report
 		return nil, fmt.Errorf("open store: %w", err)

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/stockade-dev/stockade/internal/scanner/scan"
+)
+
+// The vulnerability index (migration 0007) is two tables the store derives
+// from the documents it keeps: image_cves from each image's scan.Image, and
+// deployment_images from each deployment's workload.Deployment. They are
+// rewritten in the transaction that writes the document, so they never
+// disagree with it.
+
+// cveRowWidth is the number of columns of one image_cves insert.
+const cveRowWidth = 14
+
+// cveChunk bounds the rows of one image_cves insert (14 parameters each:
+// 1,400, below both backends' limits).
+const cveChunk = 100
+
+// reindexSetting marks a database whose documents predate the index.
+const reindexSetting = "store/reindex-vulns"
+
+// cvssVersion is the CVSS version a vector names ("CVSS:3.1/…" → "3.1");
+// a vector without the prefix is version 2.
+func cvssVersion(vector string) string {
+	if vector == "" {
+		return ""
+	}
+	if rest, ok := strings.CutPrefix(vector, "CVSS:"); ok {
+		v, _, _ := strings.Cut(rest, "/")
+		return v
+	}
+	return "2.0"
+}
+
+// imageCVERows turns a scan document into image_cves rows.
+func imageCVERows(digest string, doc []byte) ([][]any, error) {
+	var img scan.Image
+	if err := json.Unmarshal(doc, &img); err != nil {
+		return nil, fmt.Errorf("decode scan document of %s: %w", digest, err)
+	}
+	var rows [][]any
+	for _, c := range img.Components {
+		for _, v := range c.Vulns {
+			if v.ID == "" {
+				continue
+			}
+			fixable := 0
+			if v.FixedBy != "" {
+				fixable = 1
+			}
+			rows = append(rows, []any{digest, len(rows), v.ID, v.Severity.Rank(), v.CVSS, cvssVersion(v.CVSSVector), fixable,
+				c.Name, c.Version, string(c.Ecosystem), c.Layer, v.FixedBy, v.Summary,
+				fold(v.ID + "\n" + c.Name + "\n" + v.Summary)})
+		}
+	}
+	return rows, nil
+}
+
+// indexImage rewrites the image_cves rows of digest from its document.
+func (q querier) indexImage(ctx context.Context, digest string, doc []byte) error {
+	rows, err := imageCVERows(digest, doc)
+	if err != nil {
+		return err
+	}
+	if _, err := q.exec(ctx, `DELETE FROM image_cves WHERE digest = ?`, digest); err != nil {
+		return fmt.Errorf("clear vulnerability index of %s: %w", digest, err)
+	}
+	for start := 0; start < len(rows); start += cveChunk {
+		chunk := rows[start:min(start+cveChunk, len(rows))]
+		args := make([]any, 0, len(chunk)*cveRowWidth)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := q.exec(ctx, `INSERT INTO image_cves (digest, seq, vuln_id, severity, cvss, cvss_version, fixable,
+			component, version, comp_type, layer, fixed_by, summary, search_text) VALUES `+placeholders(len(chunk), cveRowWidth), args...); err != nil {
+			return fmt.Errorf("index vulnerabilities of %s: %w", digest, err)
+		}
+	}
+	return nil
+}
+
+// deploymentImagesDoc is the part of a workload.Deployment document the
+// index reads: its containers' images (the type has no JSON tags, so the
+// field names are the Go names).
+type deploymentImagesDoc struct {
+	Containers []struct {
+		Image struct {
+			FullName, Registry, Remote, Digest string
+		}
+	}
+}
+
+// deploymentImageNames are the image names a deployment document's
+// containers run, as image_names keys them: the full name, or for a pinned
+// image its repository at the digest (the name every scan is stored under).
+func deploymentImageNames(id string, doc []byte) ([]string, error) {
+	var d deploymentImagesDoc
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("decode deployment %q document: %w", id, err)
+	}
+	seen := make(map[string]bool, len(d.Containers))
+	var names []string
+	for _, c := range d.Containers {
+		im := c.Image
+		n := im.FullName
+		if im.Digest != "" && im.Registry != "" && im.Remote != "" {
+			n = im.Registry + "/" + im.Remote + "@" + im.Digest
+		}
+		if n == "" || seen[n] || checkKey("image name", n, true) != nil {
+			continue
+		}
+		seen[n] = true
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+// indexDeployments rewrites the deployment_images rows of rows (deployment
+// upsert rows: id first, document last).
+func (q querier) indexDeployments(ctx context.Context, rows [][]any) error {
+	ids := make([]any, 0, len(rows))
+	var pairs []any
+	for _, r := range rows {
+		id, doc := r[0].(string), r[len(r)-1].([]byte)
+		ids = append(ids, id)
+		names, err := deploymentImageNames(id, doc)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			pairs = append(pairs, id, n)
+		}
+	}
+	if _, err := q.exec(ctx, `DELETE FROM deployment_images WHERE deployment_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`)`, ids...); err != nil {
+		return fmt.Errorf("clear image index of %d deployments: %w", len(ids), err)
+	}
+	for start := 0; start < len(pairs); start += 2 * cveChunk {
+		chunk := pairs[start:min(start+2*cveChunk, len(pairs))]
+		if _, err := q.exec(ctx, `INSERT INTO deployment_images (deployment_id, image_name) VALUES `+
+			placeholders(len(chunk)/2, 2), chunk...); err != nil {
+			return fmt.Errorf("index images of deployments: %w", err)
+		}
+	}
+	return nil
+}
+
+// reindexVulns fills the vulnerability index from the documents stored
+// before it existed, once: the marker setting is removed when done.
+func (s *Store) reindexVulns(ctx context.Context) error {
+	if _, pending, err := s.GetSetting(ctx, reindexSetting); err != nil || !pending {
+		return err
+	}
+	images, deployments := 0, 0
+	err := s.EachImage(ctx, func(r ImageRecord) error {
+		images++
+		return s.InTx(ctx, func(tx *Tx) error { return tx.q().indexImage(ctx, r.Digest, r.JSON) })
+	})
+	if err != nil {
+		return fmt.Errorf("index stored images: %w", err)
+	}
+	var batch [][]any
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := s.InTx(ctx, func(tx *Tx) error { return tx.q().indexDeployments(ctx, batch) })
+		batch = batch[:0]
+		return err
+	}
+	err = s.EachDeployment(ctx, func(d DeploymentRecord) error {
+		deployments++
+		batch = append(batch, []any{d.ID, d.JSON})
+		if len(batch) == deploymentChunk {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("index stored deployments: %w", err)
+	}
+	if err := s.DeleteSetting(ctx, reindexSetting); err != nil {
+		return err
+	}
+	if images+deployments > 0 {
+		s.log.Info("vulnerability index built", "images", images, "deployments", deployments)
+	}
+	return nil
+}
