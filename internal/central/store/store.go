@@ -46,6 +46,8 @@ type Store struct {
 	// cancellable, whereas SQLite's busy handler polls with sleeps. It is
 	// nil on PostgreSQL, which handles concurrent writers itself.
 	writeSlot chan struct{}
+	// marks caches the CVEs of each image for deployments' counts.
+	marks markCache
 }
 
 // Open opens (and migrates) the store. An empty dsn selects SQLite in the file

@@ -286,35 +286,7 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 	if err != nil {
 		return nil, 0, err
 	}
-	var (
-		conds, having []string
-		args          []any
-	)
-	if sub, sargs := scopeDigests(q.Cluster, q.Namespace); sub != "" {
-		conds, args = append(conds, "c.digest IN ("+sub+")"), append(args, sargs...)
-	}
-	if q.Text != "" {
-		conds = append(conds, `c.vuln_id IN (SELECT vuln_id FROM image_cves WHERE search_text LIKE ? ESCAPE '\')`)
-		args = append(args, "%"+likeEscaper.Replace(fold(q.Text))+"%")
-	}
-	if len(q.Severities) > 0 {
-		having = append(having, "MAX(c.severity) IN "+inList(len(q.Severities)))
-		for _, sev := range q.Severities {
-			args = append(args, sev.Rank())
-		}
-	}
-	if q.Fixable != nil {
-		having, args = append(having, "MAX(c.fixable) = ?"), append(args, map[bool]int{false: 0, true: 1}[*q.Fixable])
-	}
-	query := `SELECT c.vuln_id, MAX(c.severity), MAX(c.cvss), MAX(c.cvss_version), MAX(c.fixable), COUNT(DISTINCT c.digest) FROM image_cves c`
-	if len(conds) > 0 {
-		query += " WHERE " + strings.Join(conds, " AND ")
-	}
-	query += " GROUP BY c.vuln_id"
-	if len(having) > 0 {
-		query += " HAVING " + strings.Join(having, " AND ")
-	}
-	query = `SELECT a.*, v.first_seen FROM (` + query + `) a LEFT JOIN vulns_seen v ON v.vuln_id = a.vuln_id`
+	query, args := cveListQuery(&q)
 	var (
 		all  []CVESummary
 		page []CVESummary
@@ -332,7 +304,7 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 					sev, fix  int
 					firstSeen *int64
 				)
-				if err := rows.Scan(&c.ID, &sev, &c.CVSS, &c.CVSSVersion, &fix, &c.Images, &firstSeen); err != nil {
+				if err := rows.Scan(&c.ID, &sev, &c.CVSS, &c.CVSSVersion, &fix, &c.Images, &c.Summary, &firstSeen); err != nil {
 					return err
 				}
 				c.Severity, c.Fixable = severityRanks[min(max(sev, 0), len(severityRanks)-1)], fix == 1
@@ -346,6 +318,9 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 		if err != nil {
 			return err
 		}
+		if len(all) == 0 || q.Offset >= len(all) {
+			return nil
+		}
 		byDigest, ids, err := deploymentDigests(ctx, rq, q.Cluster, q.Namespace)
 		if err != nil {
 			return err
@@ -358,16 +333,70 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 		sortCVEs(all, key, desc)
 		page = pageOf(all, q.Offset, q.Limit)
 		if key != "deployments" {
-			if err := countDeployments(ctx, rq, page, byDigest, len(ids)); err != nil {
-				return err
-			}
+			return countDeployments(ctx, rq, page, byDigest, len(ids))
 		}
-		return cveSummaries(ctx, rq, page)
+		return nil
 	})
 	if err != nil {
 		return nil, 0, err
 	}
 	return page, len(all), nil
+}
+
+// cveListQuery renders the query of every CVE q's filters select, unsorted:
+// from the cves table when the whole system is asked about, or aggregated
+// from image_cves over the images deployments in q's cluster and namespace
+// run.
+func cveListQuery(q *CVEQuery) (string, []any) {
+	var (
+		conds []string
+		args  []any
+	)
+	col := "c.severity"
+	fixCol := "c.fixable"
+	scope, scopeArgs := scopeDigests(q.Cluster, q.Namespace)
+	if scope != "" {
+		col, fixCol = "MAX(c.severity)", "MAX(c.fixable)"
+	}
+	var having []string
+	if len(q.Severities) > 0 {
+		having = append(having, col+" IN "+inList(len(q.Severities)))
+		for _, sev := range q.Severities {
+			args = append(args, sev.Rank())
+		}
+	}
+	if q.Fixable != nil {
+		having, args = append(having, fixCol+" = ?"), append(args, map[bool]int{false: 0, true: 1}[*q.Fixable])
+	}
+	like := "%" + likeEscaper.Replace(fold(q.Text)) + "%"
+	if scope == "" {
+		if q.Text != "" {
+			conds, args = append(conds, `c.search_text LIKE ? ESCAPE '\'`), append(args, like)
+		}
+		conds = append(conds, having...)
+		query := `SELECT c.vuln_id, c.severity, c.cvss, c.cvss_version, c.fixable, c.images, c.summary, v.first_seen
+			FROM cves c LEFT JOIN vulns_seen v ON v.vuln_id = c.vuln_id`
+		if len(conds) > 0 {
+			query += " WHERE " + strings.Join(conds, " AND ")
+		}
+		return query, args
+	}
+	// The HAVING arguments come last in this form.
+	havingArgs := args
+	args = append([]any(nil), scopeArgs...)
+	conds = append(conds, "c.digest IN ("+scope+")")
+	if q.Text != "" {
+		conds = append(conds, `c.vuln_id IN (SELECT vuln_id FROM cves WHERE search_text LIKE ? ESCAPE '\')`)
+		args = append(args, like)
+	}
+	args = append(args, havingArgs...)
+	query := `SELECT c.vuln_id, MAX(c.severity), MAX(c.cvss), MAX(c.cvss_version), MAX(c.fixable), COUNT(DISTINCT c.digest)
+		FROM image_cves c WHERE ` + strings.Join(conds, " AND ") + ` GROUP BY c.vuln_id`
+	if len(having) > 0 {
+		query += " HAVING " + strings.Join(having, " AND ")
+	}
+	return `SELECT a.*, COALESCE(cv.summary, ''), v.first_seen FROM (` + query + `) a
+		LEFT JOIN cves cv ON cv.vuln_id = a.vuln_id LEFT JOIN vulns_seen v ON v.vuln_id = a.vuln_id`, args
 }
 
 func sortCVEs(all []CVESummary, key string, desc bool) {
@@ -379,40 +408,6 @@ func sortCVEs(all []CVESummary, key string, desc bool) {
 		}
 		return c
 	})
-}
-
-// cveSummaries fills in the Summary of each of page, in chunks.
-func cveSummaries(ctx context.Context, rq querier, page []CVESummary) error {
-	at := make(map[string]int, len(page))
-	for i := range page {
-		at[page[i].ID] = i
-	}
-	for start := 0; start < len(page); start += vulnChunk {
-		chunk := page[start:min(start+vulnChunk, len(page))]
-		ids := make([]any, len(chunk))
-		for i := range chunk {
-			ids[i] = chunk[i].ID
-		}
-		rows, err := rq.query(ctx, `SELECT vuln_id, MAX(summary) FROM image_cves WHERE vuln_id IN `+inList(len(ids))+` GROUP BY vuln_id`, ids...)
-		if err != nil {
-			return fmt.Errorf("read CVE summaries: %w", err)
-		}
-		err = func() error {
-			defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
-			for rows.Next() {
-				var id, summary string
-				if err := rows.Scan(&id, &summary); err != nil {
-					return err
-				}
-				page[at[id]].Summary = summary
-			}
-			return rows.Err()
-		}()
-		if err != nil {
-			return fmt.Errorf("read CVE summaries: %w", err)
-		}
-	}
-	return nil
 }
 
 // EachCVE calls fn with every CVE q selects, in q's order and from its

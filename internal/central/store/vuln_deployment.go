@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // imagesByDigest reads the summaries of the stored images among digests,
@@ -216,33 +217,42 @@ func (s *Store) ListDeploymentVulns(ctx context.Context, q DeploymentVulnQuery) 
 		if err != nil {
 			return err
 		}
-		return countDeploymentVulns(ctx, rq, all)
+		return s.countDeploymentVulns(ctx, rq, all)
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list deployment vulnerabilities: %w", err)
 	}
-	slices.SortFunc(all, func(a, b DeploymentVulns) int {
-		c := cmp.Or(by(&a, &b), strings.Compare(a.Name, b.Name), strings.Compare(a.Namespace, b.Namespace),
+	order := make([]*DeploymentVulns, len(all))
+	for i := range all {
+		order[i] = &all[i]
+	}
+	slices.SortFunc(order, func(a, b *DeploymentVulns) int {
+		c := cmp.Or(by(a, b), strings.Compare(a.Name, b.Name), strings.Compare(a.Namespace, b.Namespace),
 			strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.ID, b.ID))
 		if desc {
 			return -c
 		}
 		return c
 	})
-	return pageOf(all, q.Offset, q.Limit), len(all), nil
+	page := pageOf(order, q.Offset, q.Limit)
+	out := make([]DeploymentVulns, len(page))
+	for i, d := range page {
+		out[i] = *d
+	}
+	return out, len(all), nil
 }
 
 // readDeploymentImages reads the deployments where selects (a WHERE clause
 // on deployments) with the images they run.
 func readDeploymentImages(ctx context.Context, rq querier, where string, args []any) ([]DeploymentVulns, error) {
 	rows, err := rq.query(ctx, `SELECT d.id, d.name, d.namespace, d.cluster, di.image_name, n.digest FROM (SELECT id, name, namespace, cluster FROM deployments`+
-		where+`) d LEFT JOIN deployment_images di ON di.deployment_id = d.id LEFT JOIN image_names n ON n.full_name = di.image_name
-		ORDER BY d.id, di.image_name`, args...)
+		where+`) d LEFT JOIN deployment_images di ON di.deployment_id = d.id LEFT JOIN image_names n ON n.full_name = di.image_name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read deployments' images: %w", err)
 	}
 	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 	var out []DeploymentVulns
+	at := map[string]int{}
 	for rows.Next() {
 		var (
 			d            DeploymentVulns
@@ -251,7 +261,10 @@ func readDeploymentImages(ctx context.Context, rq querier, where string, args []
 		if err := rows.Scan(&d.ID, &d.Name, &d.Namespace, &d.Cluster, &name, &digest); err != nil {
 			return nil, fmt.Errorf("read deployments' images: %w", err)
 		}
-		if len(out) == 0 || out[len(out)-1].ID != d.ID {
+		i, ok := at[d.ID]
+		if !ok {
+			i = len(out)
+			at[d.ID] = i
 			out = append(out, d)
 		}
 		if name != nil {
@@ -259,12 +272,14 @@ func readDeploymentImages(ctx context.Context, rq querier, where string, args []
 			if digest != nil {
 				im.Digest = *digest
 			}
-			last := &out[len(out)-1]
-			last.Images = append(last.Images, im)
+			out[i].Images = append(out[i].Images, im)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read deployments' images: %w", err)
+	}
+	for i := range out {
+		slices.SortFunc(out[i].Images, func(a, b DeploymentImage) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return out, nil
 }
@@ -272,23 +287,25 @@ func readDeploymentImages(ctx context.Context, rq querier, where string, args []
 // countDeploymentVulns fills in the counts of each of ds. A deployment
 // running one scanned image has that image's counts; one running several
 // has the distinct CVEs of them all, computed once per set of digests.
-func countDeploymentVulns(ctx context.Context, rq querier, ds []DeploymentVulns) error {
-	rows, err := rq.query(ctx, `SELECT digest, vulns, critical, important, moderate, low, fixable FROM images`)
+func (s *Store) countDeploymentVulns(ctx context.Context, rq querier, ds []DeploymentVulns) error {
+	rows, err := rq.query(ctx, `SELECT digest, vulns, critical, important, moderate, low, fixable, updated_at FROM images`)
 	if err != nil {
 		return fmt.Errorf("read image counts: %w", err)
 	}
 	single := map[string]VulnCounts{}
+	updated := map[string]int64{}
 	err = func() error {
 		defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 		for rows.Next() {
 			var (
-				d string
-				c VulnCounts
+				d  string
+				c  VulnCounts
+				at int64
 			)
-			if err := rows.Scan(&d, &c.CVEs, &c.Critical, &c.Important, &c.Moderate, &c.Low, &c.Fixable); err != nil {
+			if err := rows.Scan(&d, &c.CVEs, &c.Critical, &c.Important, &c.Moderate, &c.Low, &c.Fixable, &at); err != nil {
 				return err
 			}
-			single[d] = c
+			single[d], updated[d] = c, at
 		}
 		return rows.Err()
 	}()
@@ -317,7 +334,7 @@ func countDeploymentVulns(ctx context.Context, rq querier, ds []DeploymentVulns)
 	if len(sets) == 0 {
 		return nil
 	}
-	counts, err := unionCounts(ctx, rq, sets)
+	counts, err := s.unionCounts(ctx, rq, sets, updated)
 	if err != nil {
 		return err
 	}
@@ -329,30 +346,84 @@ func countDeploymentVulns(ctx context.Context, rq querier, ds []DeploymentVulns)
 	return nil
 }
 
-// vulnMark is a CVE's highest severity rank and whether it is fixable in
-// one image.
+// vulnMark is one CVE of one image: its id, its severity rank and whether
+// the image has a fix.
 type vulnMark struct {
-	rank    int
+	vuln    string
+	rank    int8
 	fixable bool
 }
 
-// unionCounts counts the distinct CVEs of each set of digests.
-func unionCounts(ctx context.Context, rq querier, sets map[string][]string) (map[string]VulnCounts, error) {
-	var args []any
-	seen := map[string]bool{}
-	for _, digests := range sets {
-		for _, d := range digests {
-			if !seen[d] {
-				seen[d] = true
-				args = append(args, d)
+// imageMarks are the CVEs of one image as of its updated_at.
+type imageMarks struct {
+	updated int64
+	marks   []vulnMark
+}
+
+// markCache keeps the CVEs of each image for deployments' counts, keyed by
+// digest and valid while the image's updated_at is unchanged: an image's
+// index rows change only with its upsert, which moves updated_at. Stale
+// entries are replaced on their next use.
+type markCache struct {
+	mu     sync.Mutex
+	images map[string]imageMarks
+}
+
+// get returns the cached CVEs of each of digests still current, and the
+// digests to read.
+func (c *markCache) get(digests []string, updated map[string]int64) (map[string][]vulnMark, []any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string][]vulnMark, len(digests))
+	var missing []any
+	for _, d := range digests {
+		if m, ok := c.images[d]; ok && m.updated == updated[d] {
+			out[d] = m.marks
+			continue
+		}
+		missing = append(missing, d)
+	}
+	return out, missing
+}
+
+func (c *markCache) put(read map[string][]vulnMark, updated map[string]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.images == nil {
+		c.images = map[string]imageMarks{}
+	}
+	for d, m := range read {
+		c.images[d] = imageMarks{updated: updated[d], marks: m}
+	}
+	// Images are never deleted today; should that change, bound the cache.
+	if len(c.images) > 4*len(updated)+1024 {
+		for d := range c.images {
+			if _, ok := updated[d]; !ok {
+				delete(c.images, d)
 			}
 		}
 	}
-	perImage := map[string]map[string]vulnMark{}
-	for start := 0; start < len(args); start += vulnChunk {
-		chunk := args[start:min(start+vulnChunk, len(args))]
-		rows, err := rq.query(ctx, `SELECT digest, vuln_id, MAX(severity), MAX(fixable) FROM image_cves WHERE digest IN `+
-			inList(len(chunk))+` GROUP BY digest, vuln_id`, chunk...)
+}
+
+// unionCounts counts the distinct CVEs of each set of digests, each at its
+// highest severity in the set. CVEs are numbered as they are met so that
+// the unions run over arrays rather than maps.
+func (s *Store) unionCounts(ctx context.Context, rq querier, sets map[string][]string, updated map[string]int64) (map[string]VulnCounts, error) {
+	var digests []string
+	seen := map[string]bool{}
+	for _, ds := range sets {
+		for _, d := range ds {
+			if !seen[d] {
+				seen[d] = true
+				digests = append(digests, d)
+			}
+		}
+	}
+	perImage, missing := s.marks.get(digests, updated)
+	read := map[string][]vulnMark{}
+	for start := 0; start < len(missing); start += vulnChunk {
+		chunk := missing[start:min(start+vulnChunk, len(missing))]
+		rows, err := rq.query(ctx, `SELECT digest, vuln_id, severity, fixable FROM image_cves WHERE digest IN `+inList(len(chunk)), chunk...)
 		if err != nil {
 			return nil, fmt.Errorf("read CVEs of images: %w", err)
 		}
@@ -366,12 +437,7 @@ func unionCounts(ctx context.Context, rq querier, sets map[string][]string) (map
 				if err := rows.Scan(&d, &v, &sev, &fix); err != nil {
 					return err
 				}
-				m := perImage[d]
-				if m == nil {
-					m = map[string]vulnMark{}
-					perImage[d] = m
-				}
-				m[v] = vulnMark{rank: sev, fixable: fix == 1}
+				read[d] = append(read[d], vulnMark{vuln: v, rank: int8(sev), fixable: fix == 1})
 			}
 			return rows.Err()
 		}()
@@ -379,22 +445,58 @@ func unionCounts(ctx context.Context, rq querier, sets map[string][]string) (map
 			return nil, fmt.Errorf("read CVEs of images: %w", err)
 		}
 	}
-	out := make(map[string]VulnCounts, len(sets))
-	for key, digests := range sets {
-		union := map[string]vulnMark{}
-		for _, d := range digests {
-			for v, m := range perImage[d] {
-				u := union[v]
-				union[v] = vulnMark{rank: max(u.rank, m.rank), fixable: u.fixable || m.fixable}
+	for _, d := range missing {
+		d := d.(string)
+		if read[d] == nil {
+			read[d] = []vulnMark{}
+		}
+		perImage[d] = read[d]
+	}
+	s.marks.put(read, updated)
+
+	number := map[string]int32{}
+	numbered := make(map[string][]int32, len(perImage))
+	for d, marks := range perImage {
+		ns := make([]int32, len(marks))
+		for i, m := range marks {
+			n, ok := number[m.vuln]
+			if !ok {
+				n = int32(len(number))
+				number[m.vuln] = n
+			}
+			ns[i] = n
+		}
+		numbered[d] = ns
+	}
+	var (
+		stamp   = make([]int32, len(number)) // 1 + the set that last saw the CVE
+		rank    = make([]int8, len(number))
+		fixable = make([]bool, len(number))
+		touched []int32
+		out     = make(map[string]VulnCounts, len(sets))
+		set     int32
+	)
+	for key, ds := range sets {
+		set++
+		touched = touched[:0]
+		for _, d := range ds {
+			for i, m := range perImage[d] {
+				v := numbered[d][i]
+				if stamp[v] != set {
+					stamp[v], rank[v], fixable[v] = set, m.rank, m.fixable
+					touched = append(touched, v)
+					continue
+				}
+				rank[v], fixable[v] = max(rank[v], m.rank), fixable[v] || m.fixable
 			}
 		}
 		var c VulnCounts
-		for _, m := range union {
+		for _, v := range touched {
 			c.CVEs++
-			if m.fixable {
+			if fixable[v] {
 				c.Fixable++
 			}
-			switch m.rank {
+			switch rank[v] {
 			case 4:
 				c.Critical++
 			case 3:

@@ -348,7 +348,7 @@ func testVulnReindex(t *testing.T, s *Store) {
 	mustNil(t, err)
 	// As a database migrated from before the index: empty tables, marker set.
 	mustNil(t, s.InTx(ctx, func(tx *Tx) error {
-		for _, q := range []string{`DELETE FROM image_cves`, `DELETE FROM deployment_images`} {
+		for _, q := range []string{`DELETE FROM image_cves`, `DELETE FROM cves`, `DELETE FROM deployment_images`} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
 			}

@@ -6,8 +6,7 @@
 
 -- One row per vulnerability per affected component of each stored image.
 -- severity is the rank (0 UNKNOWN, 1 LOW, 2 MODERATE, 3 IMPORTANT,
--- 4 CRITICAL); fixable is 1 when fixed_by is set. search_text is the folded
--- id, component and summary that a CVE query matches.
+-- 4 CRITICAL); fixable is 1 when fixed_by is set.
 CREATE TABLE image_cves (
     digest        TEXT${BYTEORDER} NOT NULL,
     seq           INTEGER NOT NULL,
@@ -22,11 +21,27 @@ CREATE TABLE image_cves (
     layer         TEXT NOT NULL,
     fixed_by      TEXT NOT NULL,
     summary       TEXT NOT NULL,
-    search_text   TEXT NOT NULL,
     PRIMARY KEY (digest, seq)
 );
--- The per-CVE aggregate reads the covering columns from this index alone.
+-- Aggregates per CVE (and per image, for deployments' counts) read the
+-- covering columns from these indexes alone.
 CREATE INDEX image_cves_vuln ON image_cves (vuln_id, digest, severity, cvss, fixable, cvss_version);
+CREATE INDEX image_cves_digest ON image_cves (digest, vuln_id, severity, fixable);
+
+-- Each CVE across every stored image, recomputed from image_cves for the
+-- CVEs an image upsert touches: the highest severity and score, whether
+-- some image has a fix, how many images have it. search_text is the folded
+-- id, summary and affected component names a CVE query matches.
+CREATE TABLE cves (
+    vuln_id       TEXT${BYTEORDER} PRIMARY KEY,
+    severity      INTEGER NOT NULL,
+    cvss          DOUBLE PRECISION NOT NULL,
+    cvss_version  TEXT NOT NULL,
+    fixable       INTEGER NOT NULL,
+    images        INTEGER NOT NULL,
+    summary       TEXT NOT NULL,
+    search_text   TEXT NOT NULL
+);
 
 -- The image names (workload.Image: REGISTRY/REMOTE:TAG, or
 -- REGISTRY/REMOTE@DIGEST when pinned) each deployment's containers run.
