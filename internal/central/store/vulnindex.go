@@ -39,11 +39,12 @@ func cvssVersion(vector string) string {
 	return "2.0"
 }
 
-// imageCVERows turns a scan document into image_cves rows.
-func imageCVERows(digest string, doc []byte) ([][]any, error) {
+// imageCVERows turns a scan document into image_cves rows. The store
+// accepts any JSON document; one that is not a scan.Image has no rows.
+func imageCVERows(digest string, doc []byte) [][]any {
 	var img scan.Image
 	if err := json.Unmarshal(doc, &img); err != nil {
-		return nil, fmt.Errorf("decode scan document of %s: %w", digest, err)
+		return nil
 	}
 	var rows [][]any
 	for _, c := range img.Components {
@@ -59,16 +60,13 @@ func imageCVERows(digest string, doc []byte) ([][]any, error) {
 				c.Name, c.Version, string(c.Ecosystem), c.Layer, v.FixedBy, v.Summary})
 		}
 	}
-	return rows, nil
+	return rows
 }
 
 // indexImage rewrites the image_cves rows of digest from its document,
 // and the cves rows of the CVEs it had or has.
 func (q querier) indexImage(ctx context.Context, digest string, doc []byte) error {
-	rows, err := imageCVERows(digest, doc)
-	if err != nil {
-		return err
-	}
+	rows := imageCVERows(digest, doc)
 	touched, err := q.imageVulnIDs(ctx, digest)
 	if err != nil {
 		return err
@@ -225,10 +223,11 @@ type deploymentImagesDoc struct {
 // deploymentImageNames are the image names a deployment document's
 // containers run, as image_names keys them: the full name, or for a pinned
 // image its repository at the digest (the name every scan is stored under).
-func deploymentImageNames(id string, doc []byte) ([]string, error) {
+// A document that is not a workload.Deployment runs none.
+func deploymentImageNames(doc []byte) []string {
 	var d deploymentImagesDoc
 	if err := json.Unmarshal(doc, &d); err != nil {
-		return nil, fmt.Errorf("decode deployment %q document: %w", id, err)
+		return nil
 	}
 	seen := make(map[string]bool, len(d.Containers))
 	var names []string
@@ -244,7 +243,7 @@ func deploymentImageNames(id string, doc []byte) ([]string, error) {
 		seen[n] = true
 		names = append(names, n)
 	}
-	return names, nil
+	return names
 }
 
 // indexDeployments rewrites the deployment_images rows of rows (deployment
@@ -255,11 +254,7 @@ func (q querier) indexDeployments(ctx context.Context, rows [][]any) error {
 	for _, r := range rows {
 		id, doc := r[0].(string), r[len(r)-1].([]byte)
 		ids = append(ids, id)
-		names, err := deploymentImageNames(id, doc)
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
+		for _, n := range deploymentImageNames(doc) {
 			pairs = append(pairs, id, n)
 		}
 	}
