@@ -21,6 +21,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/policyapi"
 	"github.com/stockade-dev/stockade/internal/central/sessionapi"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
+	"github.com/stockade-dev/stockade/internal/central/vulnapi"
 	"github.com/stockade-dev/stockade/internal/policy"
 )
 
@@ -153,6 +154,12 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"VulnDBImportResult":   reflect.TypeFor[vulndb.ImportResult](),
 		"VulnDBStatus":         reflect.TypeFor[vulndb.Status](),
 		"DeploymentSummary":    reflect.TypeFor[deploymentapi.Summary](),
+		"CVE":                  reflect.TypeFor[vulnapi.CVE](),
+		"CVEComponent":         reflect.TypeFor[vulnapi.Component](),
+		"CVEImage":             reflect.TypeFor[vulnapi.Image](),
+		"CVEDeployment":        reflect.TypeFor[vulnapi.Deployment](),
+		"DeploymentVulns":      reflect.TypeFor[vulnapi.DeploymentVulns](),
+		"ImageDeployment":      reflect.TypeFor[imageapi.Deployment](),
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {

@@ -358,22 +358,25 @@ func cveListQuery(q *CVEQuery) (string, []any) {
 	if scope != "" {
 		col, fixCol = "MAX(c.severity)", "MAX(c.fixable)"
 	}
-	var having []string
+	var (
+		having     []string
+		havingArgs []any
+	)
 	if len(q.Severities) > 0 {
 		having = append(having, col+" IN "+inList(len(q.Severities)))
 		for _, sev := range q.Severities {
-			args = append(args, sev.Rank())
+			havingArgs = append(havingArgs, sev.Rank())
 		}
 	}
 	if q.Fixable != nil {
-		having, args = append(having, fixCol+" = ?"), append(args, map[bool]int{false: 0, true: 1}[*q.Fixable])
+		having, havingArgs = append(having, fixCol+" = ?"), append(havingArgs, map[bool]int{false: 0, true: 1}[*q.Fixable])
 	}
 	like := "%" + likeEscaper.Replace(fold(q.Text)) + "%"
 	if scope == "" {
 		if q.Text != "" {
 			conds, args = append(conds, `c.search_text LIKE ? ESCAPE '\'`), append(args, like)
 		}
-		conds = append(conds, having...)
+		conds, args = append(conds, having...), append(args, havingArgs...)
 		query := `SELECT c.vuln_id, c.severity, c.cvss, c.cvss_version, c.fixable, c.images, c.summary, v.first_seen
 			FROM cves c LEFT JOIN vulns_seen v ON v.vuln_id = c.vuln_id`
 		if len(conds) > 0 {
@@ -381,9 +384,7 @@ func cveListQuery(q *CVEQuery) (string, []any) {
 		}
 		return query, args
 	}
-	// The HAVING arguments come last in this form.
-	havingArgs := args
-	args = append([]any(nil), scopeArgs...)
+	args = append(args, scopeArgs...)
 	conds = append(conds, "c.digest IN ("+scope+")")
 	if q.Text != "" {
 		conds = append(conds, `c.vuln_id IN (SELECT vuln_id FROM cves WHERE search_text LIKE ? ESCAPE '\')`)

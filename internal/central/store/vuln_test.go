@@ -167,6 +167,9 @@ func testCVEList(t *testing.T, s *Store) {
 		{CVEQuery{Fixable: &no, Sort: "id"}, "CVE-2:LOW:1:2 CVE-3:MODERATE:1:2", 2},
 		{CVEQuery{Severities: []scan.Severity{scan.SeverityLow, scan.SeverityModerate}}, "CVE-3:MODERATE:1:2 CVE-2:LOW:1:2", 2},
 		{CVEQuery{Text: "ZLIB"}, "CVE-2:LOW:1:2", 1},
+		{CVEQuery{Text: "openssl", Fixable: &yes, Severities: []scan.Severity{scan.SeverityCritical}}, "CVE-1:CRITICAL:2:3", 1},
+		{CVEQuery{Text: "openssl", Fixable: &no}, "", 0},
+		{CVEQuery{Text: "curl", Fixable: &no, Cluster: "c2", Severities: []scan.Severity{scan.SeverityModerate}}, "CVE-3:MODERATE:1:1", 1},
 		{CVEQuery{Text: "summary of cve-3"}, "CVE-3:MODERATE:1:2", 1},
 		{CVEQuery{Text: "100%"}, "", 0},
 		// Scoped to cluster c2, only image B counts: d3 runs it.
