@@ -9,6 +9,9 @@ export const NAV: readonly NavEntry[] = [
   { path: '/', label: 'Dashboard' },
   { path: '/violations', label: 'Violations' },
   { path: '/policies', label: 'Policies' },
+  { path: '/vulnerabilities/cves', label: 'Workload CVEs' },
+  { path: '/vulnerabilities/images', label: 'Images' },
+  { path: '/vulnerabilities/deployments', label: 'Deployment CVEs' },
   { path: '/notifiers', label: 'Notifiers' },
 ];
 

@@ -1,0 +1,64 @@
+import { Label, LabelGroup } from '@patternfly/react-core';
+import { vulnSeverityLabel } from '../vulnFormat';
+
+type LabelColor = 'red' | 'orangered' | 'orange' | 'yellow' | 'grey';
+
+function color(s: string | undefined): LabelColor {
+  switch (s) {
+    case 'CRITICAL':
+      return 'red';
+    case 'IMPORTANT':
+      return 'orangered';
+    case 'MODERATE':
+      return 'orange';
+    case 'LOW':
+      return 'yellow';
+  }
+  return 'grey';
+}
+
+/** A vulnerability severity as a colored label with its name. */
+export function VulnSeverityLabel({ severity }: { severity: string | undefined }) {
+  return <Label color={color(severity)}>{vulnSeverityLabel(severity)}</Label>;
+}
+
+/** Whether a fix exists, in words. */
+export function FixableLabel({ fixable }: { fixable: boolean }) {
+  return (
+    <Label color={fixable ? 'green' : 'grey'} variant="outline">
+      {fixable ? 'Fixable' : 'No fix'}
+    </Label>
+  );
+}
+
+/** CVE counts by severity, leaving out the zeros; "None" when all are. */
+export function SeverityCounts({
+  critical,
+  important,
+  moderate,
+  low,
+}: {
+  critical: number;
+  important: number;
+  moderate?: number;
+  low?: number;
+}) {
+  const parts = (
+    [
+      ['CRITICAL', critical],
+      ['IMPORTANT', important],
+      ['MODERATE', moderate ?? 0],
+      ['LOW', low ?? 0],
+    ] as const
+  ).filter(([, n]) => n > 0);
+  if (parts.length === 0) return <>None</>;
+  return (
+    <LabelGroup numLabels={4}>
+      {parts.map(([sev, n]) => (
+        <Label key={sev} color={color(sev)} isCompact>
+          {n} {vulnSeverityLabel(sev)}
+        </Label>
+      ))}
+    </LabelGroup>
+  );
+}
