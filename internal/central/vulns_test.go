@@ -245,3 +245,37 @@ func rank(sev any) int {
 	}
 	return 0
 }
+
+// TestAlertsCSV exports violations with the list's filters and order.
+func TestAlertsCSV(t *testing.T) {
+	c := start(t, t.TempDir())
+	c.must(http.StatusOK, c.admin(), "POST", "/v1/detect/deploy/yaml", map[string]any{"yaml": privilegedPod + "---\n" + hardenedDeployment, "record": true, "cluster": "lab"})
+	var list struct {
+		Total  int `json:"total"`
+		Alerts []struct {
+			ID string `json:"id"`
+		} `json:"alerts"`
+	}
+	c.must(http.StatusOK, c.admin(), "GET", "/v1/alerts?sort=policy&limit=1000", nil).json(t, &list)
+	if list.Total < 2 {
+		t.Fatalf("%d alerts recorded", list.Total)
+	}
+	r := c.must(http.StatusOK, c.admin(), "GET", "/v1/alerts?sort=policy&format=csv&limit=1", nil)
+	rows, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != list.Total+1 || rows[0][0] != "Policy" || rows[0][9] != "ID" {
+		t.Fatalf("CSV has %d rows (header %q), want %d alerts", len(rows), rows[0], list.Total)
+	}
+	for i, a := range list.Alerts {
+		if rows[i+1][9] != a.ID || rows[i+1][3] != "lab" {
+			t.Errorf("row %d = %q, want alert %s", i+1, rows[i+1], a.ID)
+		}
+	}
+	r = c.must(http.StatusOK, c.admin(), "GET", "/v1/alerts?format=csv&namespace=nowhere", nil)
+	if strings.TrimSpace(string(r.body)) != "Policy,Severity,Deployment,Cluster,Namespace,Stage,State,Enforced,Time,ID" {
+		t.Errorf("empty export = %q", r.body)
+	}
+	c.must(http.StatusBadRequest, c.admin(), "GET", "/v1/alerts?format=csv&sort=color", nil)
+}
