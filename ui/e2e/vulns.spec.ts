@@ -126,8 +126,8 @@ test('the CVE list shows the scanned images’ CVEs, filters on the server and e
   for (const r of rows.slice(1)) expect(r[4]).toBe('true');
 
   // A search by id narrows to the one CVE.
-  await page.getByRole('searchbox', { name: 'Search CVE, description or component' }).fill(MUSL_CVE);
-  await page.getByRole('searchbox', { name: 'Search CVE, description or component' }).press('Enter');
+  await page.getByRole('textbox', { name: 'Search CVE, description or component' }).fill(MUSL_CVE);
+  await page.getByRole('textbox', { name: 'Search CVE, description or component' }).press('Enter');
   await expect(page.getByTestId('cves-count')).toHaveText('1 CVE matches the filters');
   const musl = (await api<CveList>(`/v1/cves?query=${MUSL_CVE}`)).cves[0]!;
   const row = table('CVEs').locator('tbody tr').first();

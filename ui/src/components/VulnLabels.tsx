@@ -31,29 +31,36 @@ export function FixableLabel({ fixable }: { fixable: boolean }) {
   );
 }
 
-/** CVE counts by severity, leaving out the zeros; "None" when all are. */
+/**
+ * CVE counts by severity, leaving out the zeros; "None" when all are.
+ * total, when given, counts the CVEs of unknown severity as the rest.
+ */
 export function SeverityCounts({
   critical,
   important,
   moderate,
   low,
+  total,
 }: {
   critical: number;
   important: number;
   moderate?: number;
   low?: number;
+  total?: number;
 }) {
+  const known = critical + important + (moderate ?? 0) + (low ?? 0);
   const parts = (
     [
       ['CRITICAL', critical],
       ['IMPORTANT', important],
       ['MODERATE', moderate ?? 0],
       ['LOW', low ?? 0],
+      ['UNKNOWN', Math.max((total ?? known) - known, 0)],
     ] as const
   ).filter(([, n]) => n > 0);
   if (parts.length === 0) return <>None</>;
   return (
-    <LabelGroup numLabels={4}>
+    <LabelGroup numLabels={5}>
       {parts.map(([sev, n]) => (
         <Label key={sev} color={color(sev)} isCompact>
           {n} {vulnSeverityLabel(sev)}

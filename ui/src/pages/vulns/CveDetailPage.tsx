@@ -115,7 +115,7 @@ function CveDetailView({ cve }: { cve: CveDetail }) {
                 <Thead>
                   <Tr>
                     <Th>Image</Th>
-                    <Th>CVEs by severity</Th>
+                    <Th>Critical and important CVEs</Th>
                     <Th>Scanned</Th>
                   </Tr>
                 </Thead>
@@ -125,7 +125,7 @@ function CveDetailView({ cve }: { cve: CveDetail }) {
                       <Td dataLabel="Image">
                         <Link to={imageHref(im.id)}>{im.name}</Link>
                       </Td>
-                      <Td dataLabel="CVEs by severity">
+                      <Td dataLabel="Critical and important CVEs">
                         <SeverityCounts critical={im.critical} important={im.important} />
                       </Td>
                       <Td dataLabel="Scanned">

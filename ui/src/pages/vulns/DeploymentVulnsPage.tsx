@@ -149,7 +149,7 @@ export function DeploymentVulnsPage() {
                   <Td dataLabel="Images">{d.images.length}</Td>
                   <Td dataLabel="CVEs">{d.cves}</Td>
                   <Td dataLabel="By severity">
-                    <SeverityCounts critical={d.critical} important={d.important} moderate={d.moderate} low={d.low} />
+                    <SeverityCounts critical={d.critical} important={d.important} moderate={d.moderate} low={d.low} total={d.cves} />
                   </Td>
                   <Td dataLabel="Fixable">{d.fixable}</Td>
                 </Tr>

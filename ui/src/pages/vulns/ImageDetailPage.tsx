@@ -202,7 +202,7 @@ function ImageDetailView({ img }: { img: ScanImage }) {
         <Content component="p">
           {plural(c.total, 'CVE')} in {plural(img.components.length, 'component')}
         </Content>
-        <SeverityCounts critical={c.critical} important={c.important} moderate={c.moderate} low={c.low} />
+        <SeverityCounts critical={c.critical} important={c.important} moderate={c.moderate} low={c.low} total={c.total} />
       </PageSection>
       <PageSection>
         <Grid hasGutter>

@@ -117,7 +117,7 @@ export function ImagesPage() {
                 </Td>
                 <Td dataLabel="CVEs">{im.vulns}</Td>
                 <Td dataLabel="By severity">
-                  <SeverityCounts critical={im.critical} important={im.important} moderate={im.moderate} low={im.low} />
+                  <SeverityCounts critical={im.critical} important={im.important} moderate={im.moderate} low={im.low} total={im.vulns} />
                 </Td>
                 <Td dataLabel="Fixable">{im.fixable}</Td>
                 <Td dataLabel="Deployments">{im.deployments}</Td>
