@@ -16,7 +16,7 @@ import { Link, useParams } from 'react-router';
 import { useApi } from '../../api/context';
 import { getCve, type CveDetail } from '../../api/vulns';
 import { EmptyListState } from '../../components/StateViews';
-import { FixableLabel, SeverityCounts, VulnSeverityLabel } from '../../components/VulnLabels';
+import { FixableLabel, VulnSeverityLabel } from '../../components/VulnLabels';
 import { formatTime, placeLabel, plural } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
 import { deploymentHref, formatCvss, imageHref, shortDigest } from '../../vulnFormat';
@@ -86,7 +86,7 @@ function CveDetailView({ cve }: { cve: CveDetail }) {
                     <Th>Version</Th>
                     <Th>Fixed by</Th>
                     <Th>Type</Th>
-                    <Th>Image</Th>
+                    <Th modifier="wrap">Image</Th>
                     <Th>Severity</Th>
                   </Tr>
                 </Thead>
@@ -114,9 +114,9 @@ function CveDetailView({ cve }: { cve: CveDetail }) {
               <Table aria-label="Affected images" variant="compact">
                 <Thead>
                   <Tr>
-                    <Th>Image</Th>
-                    <Th>Critical and important CVEs</Th>
-                    <Th>Scanned</Th>
+                    <Th modifier="wrap">Image</Th>
+                    <Th modifier="wrap">CVEs</Th>
+                    <Th modifier="wrap">Scanned</Th>
                   </Tr>
                 </Thead>
                 <Tbody>
@@ -125,9 +125,7 @@ function CveDetailView({ cve }: { cve: CveDetail }) {
                       <Td dataLabel="Image">
                         <Link to={imageHref(im.id)}>{im.name}</Link>
                       </Td>
-                      <Td dataLabel="Critical and important CVEs">
-                        <SeverityCounts critical={im.critical} important={im.important} />
-                      </Td>
+                      <Td dataLabel="CVEs">{im.vulns}</Td>
                       <Td dataLabel="Scanned">
                         <time dateTime={im.scanTime}>{formatTime(im.scanTime)}</time>
                       </Td>
@@ -148,9 +146,9 @@ function CveDetailView({ cve }: { cve: CveDetail }) {
                   <Table aria-label="Affected deployments" variant="compact">
                     <Thead>
                       <Tr>
-                        <Th>Deployment</Th>
-                        <Th>Cluster / namespace</Th>
-                        <Th>Affected images</Th>
+                        <Th modifier="wrap">Deployment</Th>
+                        <Th modifier="wrap">Cluster / namespace</Th>
+                        <Th modifier="wrap">Affected images</Th>
                       </Tr>
                     </Thead>
                     <Tbody>
