@@ -48,6 +48,8 @@ type Store struct {
 	writeSlot chan struct{}
 	// marks caches the CVEs of each image for deployments' counts.
 	marks markCache
+	// vulnCache caches the joins of deployments to images (vulncache.go).
+	vulnCache vulnCache
 }
 
 // Open opens (and migrates) the store. An empty dsn selects SQLite in the file
@@ -177,6 +179,9 @@ func (s *Store) Ping(ctx context.Context) error {
 type Tx struct {
 	tx *sql.Tx
 	d  dialect
+	// vulnChanged records a write to what the vulnerability index reads
+	// (images, image names, deployments): its cache is dropped on commit.
+	vulnChanged bool
 }
 
 // InTx runs fn in one transaction: committed if fn returns nil, rolled back
@@ -202,13 +207,17 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&Tx{tx: sqlTx, d: s.d}); err != nil {
+	tx := &Tx{tx: sqlTx, d: s.d}
+	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	if tx.vulnChanged {
+		s.vulnCache.invalidate()
+	}
 	return nil
 }
 

@@ -193,6 +193,23 @@ func deploymentDigests(ctx context.Context, rq querier, cluster, namespace strin
 	return byDigest, ids, nil
 }
 
+// cachedDeploymentDigests is deploymentDigests, from the cache for the
+// whole system when it is current at gen.
+func (s *Store) cachedDeploymentDigests(ctx context.Context, rq querier, gen uint64, cluster, namespace string) (map[string][]int32, []string, error) {
+	if cluster != "" || namespace != "" {
+		return deploymentDigests(ctx, rq, cluster, namespace)
+	}
+	if j := s.vulnCache.getDigests(gen); j != nil {
+		return j.byDigest, j.ids, nil
+	}
+	byDigest, ids, err := deploymentDigests(ctx, rq, "", "")
+	if err != nil {
+		return nil, nil, err
+	}
+	s.vulnCache.putDigests(gen, &deploymentDigestsJoin{byDigest: byDigest, ids: ids})
+	return byDigest, ids, nil
+}
+
 // countDeployments sets the Deployments of each of cves: the distinct
 // deployments in byDigest running an image the CVE affects.
 func countDeployments(ctx context.Context, rq querier, cves []CVESummary, byDigest map[string][]int32, deployments int) error {
@@ -291,6 +308,7 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 		all  []CVESummary
 		page []CVESummary
 	)
+	gen := s.vulnCache.generation()
 	err = s.read(ctx, func(rq querier) error {
 		rows, err := rq.query(ctx, query, args...)
 		if err != nil {
@@ -321,7 +339,7 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 		if len(all) == 0 || q.Offset >= len(all) {
 			return nil
 		}
-		byDigest, ids, err := deploymentDigests(ctx, rq, q.Cluster, q.Namespace)
+		byDigest, ids, err := s.cachedDeploymentDigests(ctx, rq, gen, q.Cluster, q.Namespace)
 		if err != nil {
 			return err
 		}

@@ -206,25 +206,38 @@ func (s *Store) ListDeploymentVulns(ctx context.Context, q DeploymentVulnQuery) 
 	if q.Offset < 0 {
 		return nil, 0, fmt.Errorf("list deployment vulnerabilities: negative offset %d: %w", q.Offset, ErrInvalid)
 	}
-	where, args, err := DeploymentQuery{Cluster: q.Cluster, Namespace: q.Namespace, Text: q.Text}.where()
-	if err != nil {
+	// The filters are checked as the deployments list checks them, then
+	// applied here to every deployment with its counts, cached between writes.
+	if _, _, err := (DeploymentQuery{Cluster: q.Cluster, Namespace: q.Namespace, Text: q.Text}).where(); err != nil {
 		return nil, 0, fmt.Errorf("list deployment vulnerabilities: %w", err)
 	}
-	var all []DeploymentVulns
-	err = s.read(ctx, func(rq querier) error {
-		var err error
-		all, err = readDeploymentImages(ctx, rq, where, args)
+	gen := s.vulnCache.generation()
+	all, ok := s.vulnCache.getDeployments(gen)
+	if !ok {
+		err := s.read(ctx, func(rq querier) error {
+			var err error
+			if all, err = readDeploymentImages(ctx, rq, "", nil); err != nil {
+				return err
+			}
+			return s.countDeploymentVulns(ctx, rq, all)
+		})
 		if err != nil {
-			return err
+			return nil, 0, fmt.Errorf("list deployment vulnerabilities: %w", err)
 		}
-		return s.countDeploymentVulns(ctx, rq, all)
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("list deployment vulnerabilities: %w", err)
+		if all == nil {
+			all = []DeploymentVulns{}
+		}
+		s.vulnCache.putDeployments(gen, all)
 	}
-	order := make([]*DeploymentVulns, len(all))
+	text := fold(q.Text)
+	order := make([]*DeploymentVulns, 0, len(all))
 	for i := range all {
-		order[i] = &all[i]
+		d := &all[i]
+		if (q.Cluster != "" && d.Cluster != q.Cluster) || (q.Namespace != "" && d.Namespace != q.Namespace) ||
+			(text != "" && !strings.Contains(fold(d.Name+"\n"+d.Namespace+"\n"+d.Cluster), text)) {
+			continue
+		}
+		order = append(order, d)
 	}
 	slices.SortFunc(order, func(a, b *DeploymentVulns) int {
 		c := cmp.Or(by(a, b), strings.Compare(a.Name, b.Name), strings.Compare(a.Namespace, b.Namespace),
@@ -239,7 +252,7 @@ func (s *Store) ListDeploymentVulns(ctx context.Context, q DeploymentVulnQuery) 
 	for i, d := range page {
 		out[i] = *d
 	}
-	return out, len(all), nil
+	return out, len(order), nil
 }
 
 // readDeploymentImages reads the deployments where selects (a WHERE clause

@@ -319,6 +319,19 @@ func testImageVulnFilters(t *testing.T, s *Store) {
 
 func testVulnIndexFollowsWrites(t *testing.T, s *Store) {
 	vulnFixture(t, s)
+	deploymentCVEs := func() string {
+		t.Helper()
+		ds, _, err := s.ListDeploymentVulns(ctx, DeploymentVulnQuery{})
+		mustNil(t, err)
+		var out []string
+		for _, d := range ds {
+			out = append(out, fmt.Sprintf("%s:%d", d.ID, d.CVEs))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := deploymentCVEs(); got != "d1:3 d2:2 d3:2 d4:0" {
+		t.Errorf("deployments before the writes: %s", got)
+	}
 	// A rescan of A without CVE-2, and d1 gone.
 	mustNil(t, s.UpsertImage(ctx, scannedImage(t, digestA, nameA, vulnSpec{"CVE-1", "openssl", scan.SeverityCritical, 9.8, "3.0.1"}), nameA))
 	mustNil(t, s.DeleteDeployment(ctx, "d1"))
@@ -327,6 +340,9 @@ func testVulnIndexFollowsWrites(t *testing.T, s *Store) {
 	if cveRows(got) != "CVE-1:CRITICAL:2:2 CVE-3:MODERATE:1:1" {
 		t.Errorf("after rescan and delete: %s", cveRows(got))
 	}
+	if got := deploymentCVEs(); got != "d2:1 d3:2 d4:0" {
+		t.Errorf("deployments after rescan and delete: %s", got)
+	}
 	// d3 now runs C instead of B; the tag of B moves to C's digest.
 	mustNil(t, s.UpsertDeployments(ctx, []DeploymentRecord{runningDeployment(t, "d3", "c2", "a", workload.Image{FullName: nameC})}))
 	got, _, err = s.ListCVEs(ctx, CVEQuery{Sort: "id"})
@@ -334,11 +350,17 @@ func testVulnIndexFollowsWrites(t *testing.T, s *Store) {
 	if cveRows(got) != "CVE-1:CRITICAL:2:1 CVE-3:MODERATE:1:0" {
 		t.Errorf("after d3 changed image: %s", cveRows(got))
 	}
+	if got := deploymentCVEs(); got != "d2:1 d3:0 d4:0" {
+		t.Errorf("deployments after d3 changed image: %s", got)
+	}
 	mustNil(t, s.InTx(ctx, func(tx *Tx) error { return tx.NameImage(ctx, digestB, nameC) }))
 	got, _, err = s.ListCVEs(ctx, CVEQuery{Sort: "id"})
 	mustNil(t, err)
 	if cveRows(got) != "CVE-1:CRITICAL:2:2 CVE-3:MODERATE:1:1" {
 		t.Errorf("after the tag moved: %s", cveRows(got))
+	}
+	if got := deploymentCVEs(); got != "d2:1 d3:2 d4:0" {
+		t.Errorf("deployments after the tag moved: %s", got)
 	}
 }
 

@@ -324,6 +324,7 @@ func (s *Store) reindexVulns(ctx context.Context) error {
 	if err := s.DeleteSetting(ctx, reindexSetting); err != nil {
 		return err
 	}
+	s.vulnCache.invalidate()
 	if images+deployments > 0 {
 		s.log.Info("vulnerability index built", "images", images, "deployments", deployments)
 	}
