@@ -305,11 +305,29 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 	}
 	query, args := cveListQuery(&q)
 	var (
-		all  []CVESummary
-		page []CVESummary
+		all   []CVESummary
+		page  []CVESummary
+		total = -1
 	)
+	// Across the whole system every order but "deployments" is the
+	// database's, from the cves table's indexes: only the page is read.
+	order, inSQL := cveOrder[key]
+	inSQL = inSQL && q.Cluster == "" && q.Namespace == ""
+	if inSQL {
+		dir := " ASC"
+		if desc {
+			dir = " DESC"
+		}
+		query = `SELECT * FROM (` + query + `) l ORDER BY ` + strings.Join(order, dir+", ") + dir + s.d.limit(q.Limit, q.Offset)
+	}
 	gen := s.vulnCache.generation()
 	err = s.read(ctx, func(rq querier) error {
+		if inSQL {
+			cq, cargs := cveListQuery(&q)
+			if err := rq.queryRow(ctx, `SELECT COUNT(*) FROM (`+cq+`) l`, cargs...).Scan(&total); err != nil {
+				return err
+			}
+		}
 		rows, err := rq.query(ctx, query, args...)
 		if err != nil {
 			return err
@@ -336,6 +354,17 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 		if err != nil {
 			return err
 		}
+		if inSQL {
+			page = all
+			if len(page) == 0 {
+				return nil
+			}
+			byDigest, ids, err := s.cachedDeploymentDigests(ctx, rq, gen, "", "")
+			if err != nil {
+				return err
+			}
+			return countDeployments(ctx, rq, page, byDigest, len(ids))
+		}
 		if len(all) == 0 || q.Offset >= len(all) {
 			return nil
 		}
@@ -358,7 +387,20 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 	if err != nil {
 		return nil, 0, err
 	}
-	return page, len(all), nil
+	if total < 0 {
+		total = len(all)
+	}
+	return page, total, nil
+}
+
+// cveOrder is the ORDER BY of each CVE sort done in SQL, over the columns
+// of the whole-system list query (ties broken by id, as sortCVEs does).
+var cveOrder = map[string][]string{
+	"severity":  {"l.severity", "l.cvss", "l.vuln_id"},
+	"cvss":      {"l.cvss", "l.vuln_id"},
+	"images":    {"l.images", "l.vuln_id"},
+	"firstSeen": {"COALESCE(l.first_seen, 0)", "l.vuln_id"},
+	"id":        {"l.vuln_id"},
 }
 
 // cveListQuery renders the query of every CVE q's filters select, unsorted:

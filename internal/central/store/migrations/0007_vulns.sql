@@ -42,6 +42,10 @@ CREATE TABLE cves (
     summary       TEXT NOT NULL,
     search_text   TEXT NOT NULL
 );
+-- The CVE list's sorts.
+CREATE INDEX cves_severity ON cves (severity, cvss, vuln_id);
+CREATE INDEX cves_cvss ON cves (cvss, vuln_id);
+CREATE INDEX cves_images ON cves (images, vuln_id);
 
 -- The image names (workload.Image: REGISTRY/REMOTE:TAG, or
 -- REGISTRY/REMOTE@DIGEST when pinned) each deployment's containers run.
