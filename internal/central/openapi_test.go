@@ -22,6 +22,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/sessionapi"
 	"github.com/stockade-dev/stockade/internal/central/sysconfig"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
+	"github.com/stockade-dev/stockade/internal/central/vulnapi"
 	"github.com/stockade-dev/stockade/internal/policy"
 )
 
@@ -162,6 +163,12 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"DeploymentSummary":    reflect.TypeFor[deploymentapi.Summary](),
 		"SystemConfig":         reflect.TypeFor[sysconfig.Config](),
 		"LoginNotice":          reflect.TypeFor[sysconfig.LoginNotice](),
+		"CVE":                  reflect.TypeFor[vulnapi.CVE](),
+		"CVEComponent":         reflect.TypeFor[vulnapi.Component](),
+		"CVEImage":             reflect.TypeFor[vulnapi.Image](),
+		"CVEDeployment":        reflect.TypeFor[vulnapi.Deployment](),
+		"DeploymentVulns":      reflect.TypeFor[vulnapi.DeploymentVulns](),
+		"ImageDeployment":      reflect.TypeFor[imageapi.Deployment](),
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {

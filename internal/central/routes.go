@@ -33,6 +33,7 @@ import (
 	"github.com/stockade-dev/stockade/internal/central/store"
 	"github.com/stockade-dev/stockade/internal/central/sysconfig"
 	"github.com/stockade-dev/stockade/internal/central/tokenapi"
+	"github.com/stockade-dev/stockade/internal/central/vulnapi"
 	"github.com/stockade-dev/stockade/internal/central/vulndbapi"
 	"github.com/stockade-dev/stockade/internal/notify"
 	"github.com/stockade-dev/stockade/internal/notify/notifier"
@@ -76,7 +77,8 @@ func (s *Server) wire(ctx context.Context, adminHash string) ([]httpapi.Route, e
 	routes = append(routes, alertapi.New(s.store, s.outbox, cache.Invalidate, log.With("component", "alertapi")).Routes()...)
 	routes = append(routes, detectapi.New(cache, s.store, inv, s.images, s.metrics.AlertsRecorded, s.outbox, log.With("component", "detectapi")).Routes()...)
 	routes = append(routes, notifiers.Routes()...)
-	routes = append(routes, imageapi.New(s.images, s.store).Routes()...)
+	routes = append(routes, imageapi.New(s.images, s.store, log.With("component", "imageapi")).Routes()...)
+	routes = append(routes, vulnapi.New(s.store, log.With("component", "vulnapi")).Routes()...)
 	routes = append(routes, integrations.Routes()...)
 	routes = append(routes, vulnAPI.Routes()...)
 	routes = append(routes, clusterRoutes...)

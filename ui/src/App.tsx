@@ -76,6 +76,23 @@ export function createRouter() {
                   path: 'deployments/:id',
                   lazy: async () => ({ Component: (await import('./pages/workloads/DeploymentDetailPage')).DeploymentDetailPage }),
                 },
+                { path: 'vulnerabilities/cves', lazy: async () => ({ Component: (await import('./pages/vulns/CvesPage')).CvesPage }) },
+                {
+                  path: 'vulnerabilities/cves/:id',
+                  lazy: async () => ({ Component: (await import('./pages/vulns/CveDetailPage')).CveDetailPage }),
+                },
+                {
+                  path: 'vulnerabilities/images',
+                  lazy: async () => ({ Component: (await import('./pages/vulns/ImagesPage')).ImagesPage }),
+                },
+                {
+                  path: 'vulnerabilities/images/:digest',
+                  lazy: async () => ({ Component: (await import('./pages/vulns/ImageDetailPage')).ImageDetailPage }),
+                },
+                {
+                  path: 'vulnerabilities/deployments',
+                  lazy: async () => ({ Component: (await import('./pages/vulns/DeploymentVulnsPage')).DeploymentVulnsPage }),
+                },
                 { path: '*', element: <NotFoundPage /> },
               ],
             },

@@ -182,6 +182,10 @@ func (tx *Tx) UpsertDeployments(ctx context.Context, deployments []DeploymentRec
 		if err := q.upsertDeployments(ctx, rows[start:end]); err != nil {
 			return fmt.Errorf("upsert deployments: %w", err)
 		}
+		if err := q.indexDeployments(ctx, rows[start:end]); err != nil {
+			return fmt.Errorf("upsert deployments: %w", err)
+		}
+		tx.vulnChanged = true
 		start = end
 	}
 	return nil
@@ -243,6 +247,10 @@ func (tx *Tx) DeleteDeployment(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete deployment %q: %w", id, err)
 	}
+	if _, err := tx.q().exec(ctx, `DELETE FROM deployment_images WHERE deployment_id = ?`, id); err != nil {
+		return fmt.Errorf("delete deployment %q: %w", id, err)
+	}
+	tx.vulnChanged = true
 	return mustAffect(res, fmt.Sprintf("deployment %q", id))
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stockade-dev/stockade/internal/scanner/scan"
 )
 
 // ImageRecord is a scanned image, one per manifest digest. JSON is the scan
@@ -38,15 +40,20 @@ type ImageRecord struct {
 }
 
 // ImageQuery selects a page of images. Text is a case-insensitive
-// substring of the full name or the digest. Sort is "name" (the default, A→Z
-// by code point), "scanTime" (oldest first) or "critical" (fewest first),
-// or one of them prefixed with "-" for the reverse order; ties are broken by
-// digest in the same direction. Limit <= 0 returns every image after Offset.
+// substring of the full name or the digest. Severities keeps images with at
+// least one vulnerability (at its highest severity) of one of them;
+// Fixable, when set, images with (true) or without (false) a fixable one.
+// Sort is "name" (the default, A→Z by code point), "scanTime" (oldest
+// first), "critical", "vulns" or "fixable" (fewest first), or one of them
+// prefixed with "-" for the reverse order; ties are broken by digest in the
+// same direction. Limit <= 0 returns every image after Offset.
 type ImageQuery struct {
-	Text   string
-	Sort   string
-	Offset int
-	Limit  int
+	Text       string
+	Severities []scan.Severity
+	Fixable    *bool
+	Sort       string
+	Offset     int
+	Limit      int
 }
 
 // ImageName is an image name and the digest it last resolved to.
@@ -169,6 +176,10 @@ func (tx *Tx) UpsertImage(ctx context.Context, rec ImageRecord, names ...string)
 	if err != nil {
 		return fmt.Errorf("upsert image %s: %w", rec.Digest, err)
 	}
+	if err := q.indexImage(ctx, rec.Digest, rec.JSON); err != nil {
+		return fmt.Errorf("upsert image: %w", err)
+	}
+	tx.vulnChanged = true
 	for _, n := range names {
 		if err := tx.NameImage(ctx, rec.Digest, n); err != nil {
 			return err
@@ -185,6 +196,7 @@ func (tx *Tx) NameImage(ctx context.Context, digest, fullName string) error {
 	if err := checkKey("image digest", digest, true); err != nil {
 		return fmt.Errorf("name image: %w", err)
 	}
+	tx.vulnChanged = true
 	if _, err := tx.q().exec(ctx, `INSERT INTO image_names (full_name, digest, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (full_name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
 		fullName, digest, now().UnixNano()); err != nil {
@@ -322,8 +334,8 @@ func imageOrder(sort string) (string, bool) {
 		col = "full_name"
 	case "scanTime":
 		col = "scan_time"
-	case "critical":
-		col = "critical"
+	case "critical", "vulns", "fixable":
+		col = strings.TrimPrefix(sort, "-")
 	default:
 		return "", false
 	}
@@ -339,24 +351,20 @@ func imageOrder(sort string) (string, bool) {
 func (s *Store) ListImages(ctx context.Context, q ImageQuery) ([]ImageRecord, int, error) {
 	order, ok := imageOrder(q.Sort)
 	if !ok {
-		return nil, 0, fmt.Errorf("list images: unknown sort %q: want name, scanTime or critical, optionally prefixed with -: %w", q.Sort, ErrInvalid)
+		return nil, 0, fmt.Errorf("list images: unknown sort %q: want name, scanTime, critical, vulns or fixable, optionally prefixed with -: %w", q.Sort, ErrInvalid)
 	}
 	if q.Offset < 0 {
 		return nil, 0, fmt.Errorf("list images: negative offset %d: %w", q.Offset, ErrInvalid)
 	}
-	where, args := "", []any(nil)
-	if q.Text != "" {
-		if err := checkKey("image query text", q.Text, false); err != nil {
-			return nil, 0, fmt.Errorf("list images: %w", err)
-		}
-		where = ` WHERE search_text LIKE ? ESCAPE '\'`
-		args = append(args, "%"+likeEscaper.Replace(fold(q.Text))+"%")
+	where, args, err := q.where()
+	if err != nil {
+		return nil, 0, fmt.Errorf("list images: %w", err)
 	}
 	var (
 		out   []ImageRecord
 		total int
 	)
-	err := s.read(ctx, func(rq querier) error {
+	err = s.read(ctx, func(rq querier) error {
 		if err := rq.queryRow(ctx, `SELECT COUNT(*) FROM images`+where, args...).Scan(&total); err != nil {
 			return err
 		}
@@ -381,6 +389,48 @@ func (s *Store) ListImages(ctx context.Context, q ImageQuery) ([]ImageRecord, in
 		return nil, 0, fmt.Errorf("list images: %w", err)
 	}
 	return out, total, nil
+}
+
+// severityColumns are the images columns counting each severity.
+var severityColumns = map[scan.Severity]string{
+	scan.SeverityCritical: "critical", scan.SeverityImportant: "important", scan.SeverityModerate: "moderate", scan.SeverityLow: "low",
+}
+
+// where renders the filters of q as a WHERE clause and its arguments.
+func (q ImageQuery) where() (string, []any, error) {
+	var (
+		conds []string
+		args  []any
+	)
+	if q.Text != "" {
+		if err := checkKey("image query text", q.Text, false); err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, `search_text LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscaper.Replace(fold(q.Text))+"%")
+	}
+	if len(q.Severities) > 0 {
+		var ors []string
+		for _, sev := range q.Severities {
+			col, ok := severityColumns[sev]
+			if !ok {
+				return "", nil, fmt.Errorf("severity %q: want CRITICAL, IMPORTANT, MODERATE or LOW: %w", sev, ErrInvalid)
+			}
+			ors = append(ors, col+" > 0")
+		}
+		conds = append(conds, "("+strings.Join(ors, " OR ")+")")
+	}
+	if q.Fixable != nil {
+		if *q.Fixable {
+			conds = append(conds, "fixable > 0")
+		} else {
+			conds = append(conds, "fixable = 0")
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil, nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
 // Image pages of EachImage: at most imagePageRows rows and, past a page's

@@ -46,6 +46,10 @@ type Store struct {
 	// cancellable, whereas SQLite's busy handler polls with sleeps. It is
 	// nil on PostgreSQL, which handles concurrent writers itself.
 	writeSlot chan struct{}
+	// marks caches the CVEs of each image for deployments' counts.
+	marks markCache
+	// vulnCache caches the joins of deployments to images (vulncache.go).
+	vulnCache vulnCache
 }
 
 // Open opens (and migrates) the store. An empty dsn selects SQLite in the file
@@ -75,6 +79,9 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*Store, e
 	ms, err := loadMigrations(migrationFiles)
 	if err == nil {
 		err = s.migrate(ctx, ms)
+	}
+	if err == nil {
+		err = s.reindexVulns(ctx)
 	}
 	if err != nil {
 		_ = s.db.Close() // the migration error is the one to report
@@ -178,6 +185,9 @@ func (s *Store) Ping(ctx context.Context) error {
 type Tx struct {
 	tx *sql.Tx
 	d  dialect
+	// vulnChanged records a write to what the vulnerability index reads
+	// (images, image names, deployments): its cache is dropped on commit.
+	vulnChanged bool
 }
 
 // InTx runs fn in one transaction: committed if fn returns nil, rolled back
@@ -203,13 +213,17 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&Tx{tx: sqlTx, d: s.d}); err != nil {
+	tx := &Tx{tx: sqlTx, d: s.d}
+	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	if tx.vulnChanged {
+		s.vulnCache.invalidate()
+	}
 	return nil
 }
 

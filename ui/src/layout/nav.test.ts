@@ -4,9 +4,9 @@ import { NAV, isActive, navTree } from './nav';
 describe('navTree', () => {
   it('lists entries in order and groups the configuration pages under one heading', () => {
     const tree = navTree(NAV);
-    const groups = tree.filter((n) => 'entries' in n);
-    expect(groups).toHaveLength(1);
-    const config = groups[0] as { group: string; entries: { path: string }[] };
+    const groups = tree.filter((n) => 'entries' in n) as { group: string; entries: { path: string }[] }[];
+    expect(groups.map((g) => g.group)).toEqual(['Vulnerability management', 'Configuration']);
+    const config = groups[1]!;
     expect(config.group).toBe('Configuration');
     expect(config.entries.map((e) => e.path)).toEqual([
       '/configuration/integrations',

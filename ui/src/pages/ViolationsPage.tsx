@@ -3,6 +3,7 @@ import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { Link } from 'react-router';
 import { useApi } from '../api/context';
 import { alertSummary, listAlerts } from '../api/endpoints';
+import { ExportCsv } from '../components/ExportCsv';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../components/Filters';
 import { SeverityLabel, StateLabel } from '../components/Labels';
 import { ListPagination, sortProps, type SortColumn } from '../components/ListTable';
@@ -114,6 +115,9 @@ export function ViolationsPage() {
             onClear={() => list.setFilters({ until: '' })}
           />
         </ToolbarGroup>
+        <ToolbarItem>
+          <ExportCsv path="/v1/alerts" filters={filters} sort={list.sort} what="violations" />
+        </ToolbarItem>
         <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
           <ListPagination
             what="violations"

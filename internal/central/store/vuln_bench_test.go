@@ -1,0 +1,111 @@
+package store
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stockade-dev/stockade/internal/scanner/scan"
+	"github.com/stockade-dev/stockade/internal/workload"
+)
+
+// Scale of BenchmarkVulnLists: the target is list calls of a page
+// of 50 under 100 ms at p95 with 10,000 deployments and a few hundred
+// images with thousands of CVEs.
+const (
+	benchImages      = 300
+	benchCVEPool     = 4000
+	benchCVEsByImage = 200
+	benchDeployments = 10000
+)
+
+// seedVulnScale stores benchImages scanned images, each with
+// benchCVEsByImage CVEs drawn from a pool, and benchDeployments deployments
+// in 5 clusters and 40 namespaces, one in five running a second image (a
+// sidecar). Deployments come first, as a Sensor's initial sync would.
+func seedVulnScale(b *testing.B, s *Store) {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	sevs := []scan.Severity{scan.SeverityLow, scan.SeverityModerate, scan.SeverityModerate, scan.SeverityImportant, scan.SeverityCritical}
+	name := func(i int) string { return fmt.Sprintf("reg.example.com/team/app%03d:1", i) }
+	var batch []DeploymentRecord
+	for i := range benchDeployments {
+		images := []workload.Image{{FullName: name(rng.IntN(benchImages))}}
+		if i%5 == 0 {
+			images = append(images, workload.Image{FullName: name(rng.IntN(benchImages))})
+		}
+		batch = append(batch, runningDeployment(b, fmt.Sprintf("dep-%05d", i), fmt.Sprintf("cluster-%d", i%5), fmt.Sprintf("ns-%02d", i%40), images...))
+		if len(batch) == 500 {
+			if err := s.UpsertDeployments(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	for i := range benchImages {
+		var vulns []vulnSpec
+		for _, v := range rng.Perm(benchCVEPool)[:benchCVEsByImage] {
+			fix := ""
+			if v%3 == 0 {
+				fix = "2.0"
+			}
+			vulns = append(vulns, vulnSpec{fmt.Sprintf("CVE-2024-%05d", v), fmt.Sprintf("pkg%d", v%500), sevs[v%len(sevs)], float64(v%100) / 10, fix})
+		}
+		digest := fmt.Sprintf("sha256:%064d", i)
+		if err := s.UpsertImage(ctx, scannedImage(b, digest, name(i), vulns...), name(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVulnLists times pages of 50 of the vulnerability lists and
+// reports their p95.
+func BenchmarkVulnLists(b *testing.B) {
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			dsn, dir := be.fresh(b)
+			s := openStore(b, dsn, dir)
+			seedVulnScale(b, s)
+			yes := true
+			for _, c := range []struct {
+				name string
+				fn   func() error
+			}{
+				{"CVEsBySeverity", func() error { _, _, err := s.ListCVEs(ctx, CVEQuery{Limit: 50}); return err }},
+				{"CVEsByDeployments", func() error {
+					_, _, err := s.ListCVEs(ctx, CVEQuery{Sort: "-deployments", Offset: 100, Limit: 50})
+					return err
+				}},
+				{"CVEsInNamespaceFixable", func() error {
+					_, _, err := s.ListCVEs(ctx, CVEQuery{Cluster: "cluster-1", Namespace: "ns-01", Fixable: &yes, Limit: 50})
+					return err
+				}},
+				{"CVEsText", func() error { _, _, err := s.ListCVEs(ctx, CVEQuery{Text: "pkg42", Limit: 50}); return err }},
+				{"CVEDetail", func() error { _, err := s.GetCVE(ctx, "CVE-2024-00042"); return err }},
+				{"DeploymentsByCritical", func() error {
+					_, _, err := s.ListDeploymentVulns(ctx, DeploymentVulnQuery{Sort: "-critical", Limit: 50})
+					return err
+				}},
+				{"ImagesCriticalFixable", func() error {
+					_, _, err := s.ListImages(ctx, ImageQuery{Severities: []scan.Severity{scan.SeverityCritical}, Fixable: &yes, Sort: "-vulns", Limit: 50})
+					return err
+				}},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					var took []time.Duration
+					for b.Loop() {
+						start := time.Now()
+						if err := c.fn(); err != nil {
+							b.Fatal(err)
+						}
+						took = append(took, time.Since(start))
+					}
+					slices.Sort(took)
+					b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,170 @@
+import { Content, PageSection, Title, Toolbar, ToolbarContent, ToolbarGroup, ToolbarItem } from '@patternfly/react-core';
+import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { Link } from 'react-router';
+import { useApi } from '../../api/context';
+import { CVES_PATH, listCves } from '../../api/vulns';
+import { ExportCsv } from '../../components/ExportCsv';
+import { FilterSelect, LinkedFilter, SearchFilter } from '../../components/Filters';
+import { ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
+import { FixableLabel, VulnSeverityLabel } from '../../components/VulnLabels';
+import { formatTime, plural } from '../../format';
+import { useFetch } from '../../hooks/useFetch';
+import { useListParams } from '../../hooks/useListParams';
+import { VULN_SEVERITIES, formatCvss, vulnSeverityLabel } from '../../vulnFormat';
+
+const FILTERS = ['query', 'severity', 'fixable', 'cluster', 'namespace'] as const;
+
+const COLUMNS: readonly { title: string; sort?: SortColumn }[] = [
+  { title: 'CVE', sort: { asc: 'id', desc: '-id', first: 'asc' } },
+  { title: 'Severity', sort: { asc: 'severity', desc: '-severity', first: 'desc' } },
+  { title: 'CVSS', sort: { asc: 'cvss', desc: '-cvss', first: 'desc' } },
+  { title: 'Fix' },
+  { title: 'Images', sort: { asc: 'images', desc: '-images', first: 'desc' } },
+  { title: 'Deployments', sort: { asc: 'deployments', desc: '-deployments', first: 'desc' } },
+  { title: 'First seen', sort: { asc: 'firstSeen', desc: '-firstSeen', first: 'desc' } },
+];
+
+/** Every CVE found in scanned images, filtered, sorted and paged by Central. */
+export function CvesPage() {
+  const api = useApi();
+  const list = useListParams(FILTERS, '-severity', 50);
+  const { filters } = list;
+  const cves = useFetch(
+    (signal) => listCves(api, { ...filters, sort: list.sort, offset: list.offset, limit: list.perPage }, signal),
+    list.key,
+  );
+  const filtered = FILTERS.some((f) => filters[f] !== '');
+  const sortColumns = COLUMNS.map((c) => c.sort);
+
+  const toolbar = (
+    <Toolbar aria-label="CVE filters" clearAllFilters={list.clearFilters} collapseListedFiltersBreakpoint="xl">
+      <ToolbarContent>
+        <ToolbarGroup variant="filter-group">
+          <SearchFilter
+            key={filters.query}
+            value={filters.query}
+            placeholder="Search CVE, description or component"
+            onSearch={(query) => list.setFilters({ query })}
+          />
+          <FilterSelect
+            name="Severity"
+            value={filters.severity}
+            options={VULN_SEVERITIES.map((s) => ({ value: s, label: vulnSeverityLabel(s) }))}
+            onChange={(severity) => list.setFilters({ severity })}
+          />
+          <FilterSelect
+            name="Fixable"
+            value={filters.fixable}
+            options={[
+              { value: 'true', label: 'Fixable' },
+              { value: 'false', label: 'No fix' },
+            ]}
+            onChange={(fixable) => list.setFilters({ fixable })}
+          />
+          <LinkedFilter name="Cluster" value={filters.cluster} onClear={() => list.setFilters({ cluster: '', namespace: '' })} />
+          <LinkedFilter name="Namespace" value={filters.namespace} onClear={() => list.setFilters({ namespace: '' })} />
+        </ToolbarGroup>
+        <ToolbarItem>
+          <ExportCsv path={CVES_PATH} filters={filters} sort={list.sort} what="CVEs" />
+        </ToolbarItem>
+        <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
+          <ListPagination
+            what="CVEs"
+            variant="top"
+            total={cves.data?.total ?? 0}
+            page={list.page}
+            perPage={list.perPage}
+            setPage={list.setPage}
+            setPerPage={list.setPerPage}
+          />
+        </ToolbarItem>
+      </ToolbarContent>
+    </Toolbar>
+  );
+
+  let body;
+  if (cves.error !== undefined) {
+    body = <ErrorState title="CVEs could not be loaded" error={cves.error} onRetry={cves.reload} />;
+  } else if (!cves.data) {
+    body = <LoadingState label="Loading CVEs" />;
+  } else if (cves.data.cves.length === 0) {
+    body =
+      cves.data.total > 0 ? (
+        <EmptyListState title="This page is empty" filtered={false}>
+          There are {plural(cves.data.total, 'CVE')}, all on earlier pages.
+        </EmptyListState>
+      ) : (
+        <EmptyListState title="No CVEs" filtered={filtered} onClearFilters={list.clearFilters}>
+          No scanned image has a known vulnerability. Scan images, or import a vulnerability feed.
+        </EmptyListState>
+      );
+  } else {
+    body = (
+      <>
+        <Table aria-label="CVEs" variant="compact" data-testid="cves-table">
+          <Thead>
+            <Tr>
+              {COLUMNS.map((c, i) => (
+                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
+                  {c.title}
+                </Th>
+              ))}
+            </Tr>
+          </Thead>
+          <Tbody>
+            {cves.data.cves.map((c) => (
+              <Tr key={c.id}>
+                <Td dataLabel="CVE">
+                  <Link to={`/vulnerabilities/cves/${encodeURIComponent(c.id)}`}>{c.id}</Link>
+                  {c.summary && (
+                    <Content component="small" className="pf-v6-u-display-block">
+                      {c.summary}
+                    </Content>
+                  )}
+                </Td>
+                <Td dataLabel="Severity">
+                  <VulnSeverityLabel severity={c.severity} />
+                </Td>
+                <Td dataLabel="CVSS">{formatCvss(c.cvss, c.cvssVersion)}</Td>
+                <Td dataLabel="Fix">
+                  <FixableLabel fixable={c.fixable} />
+                </Td>
+                <Td dataLabel="Images">{c.images}</Td>
+                <Td dataLabel="Deployments">{c.deployments}</Td>
+                <Td dataLabel="First seen">{c.firstSeen ? <time dateTime={c.firstSeen}>{formatTime(c.firstSeen)}</time> : '—'}</Td>
+              </Tr>
+            ))}
+          </Tbody>
+        </Table>
+        <ListPagination
+          what="CVEs"
+          variant="bottom"
+          total={cves.data.total}
+          page={list.page}
+          perPage={list.perPage}
+          setPage={list.setPage}
+          setPerPage={list.setPerPage}
+        />
+      </>
+    );
+  }
+
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Workload CVEs</Title>
+        <Content component="p" aria-live="polite" data-testid="cves-count">
+          {cves.data
+            ? plural(cves.data.total, 'CVE') +
+              (filtered ? (cves.data.total === 1 ? ' matches' : ' match') + ' the filters' : ' in scanned images')
+            : '\u00a0'}
+        </Content>
+      </PageSection>
+      <PageSection aria-busy={cves.loading}>
+        {toolbar}
+        {body}
+      </PageSection>
+    </>
+  );
+}
