@@ -16,7 +16,7 @@ TOOLS    ?= $(HOME)/.cache/stockade/tools
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
-build: ui ## build the dashboard, then bin/stockade, bin/stockade-central (which embeds it) and bin/stockade-sensor
+build: ui ## build the dashboard, then bin/stockade, bin/stockade-scanner (which stockade runs for local scans), bin/stockade-central (which embeds the dashboard) and bin/stockade-sensor
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
