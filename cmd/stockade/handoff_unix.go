@@ -21,6 +21,7 @@ func handOff(args []string) func(context.Context) error {
 			return err
 		}
 		argv := append([]string{path}, args...)
+		//nolint:gosec // G204: the helper installed beside stockade, given the user's own arguments
 		if err := syscall.Exec(path, argv, os.Environ()); err != nil {
 			return fmt.Errorf("run %s: %w", path, err)
 		}

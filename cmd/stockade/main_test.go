@@ -337,10 +337,10 @@ func moduleRoot(t *testing.T) string {
 
 func writeExecutable(t *testing.T, path string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o700); err != nil { //nolint:gosec // G306: an executable for the test
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(path, 0o700); err != nil { //nolint:gosec // G302: an executable for the test
+	if err := os.Chmod(path, 0o700); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -348,7 +348,7 @@ func writeExecutable(t *testing.T, path string) {
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	writeExecutable(t, to)
-	if err := os.WriteFile(to, mustRead(t, from), 0o700); err != nil { //nolint:gosec // G306: an executable for the test
+	if err := os.WriteFile(to, mustRead(t, from), 0o700); err != nil {
 		t.Fatal(err)
 	}
 }
