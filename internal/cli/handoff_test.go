@@ -79,6 +79,7 @@ func TestWorkThatStaysInStockade(t *testing.T) {
 		{[]string{"image", "scan", "--image", "a:1", "--local", "-e", "central:443"}, ExitUsage},
 		{[]string{"vulndb", "update", "--feed", "go"}, ExitUsage},
 		{[]string{"vulndb", "status", "-o", "yaml"}, ExitUsage},
+		{[]string{"vulndb", "import", "/no/such/feed.json"}, ExitUsage},
 		// Through Central, image and vulndb commands need no scanner.
 		{[]string{"image", "scan", "--image", "app:1", "-e", "127.0.0.1:1", "--retries", "0"}, ExitCentral},
 		{[]string{"vulndb", "status", "-e", "127.0.0.1:1", "--retries", "0"}, ExitCentral},

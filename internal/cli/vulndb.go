@@ -103,13 +103,13 @@ func (a *app) vulndbImport(ctx context.Context, o *vulndbFlags, paths []string) 
 	if err != nil {
 		return err
 	}
-	if local && a.env.Scanner == nil {
-		return a.handOff(ctx, "local vulnerability databases")
-	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
 			return usagef("feed %s: %w", p, err)
 		}
+	}
+	if local && a.env.Scanner == nil {
+		return a.handOff(ctx, "local vulnerability databases")
 	}
 	var res *vulnfeed.ImportResult
 	where := ""
