@@ -1,5 +1,10 @@
 // Command stockade is the Stockade CLI: deployment checks in CI, policy
 // management and Central queries. See internal/cli for the commands.
+//
+// It does not link the image scanner and SQLite, whose start-up would slow
+// every deployment check: local image scans and the local vulnerability
+// database run in stockade-scanner, which this binary executes in its
+// place (see handOff).
 package main
 
 import (
@@ -29,6 +34,7 @@ func main() {
 		Now:              time.Now,
 		StdoutIsTerminal: isTerminal(os.Stdout),
 		StderrIsTerminal: isTerminal(os.Stderr),
+		HandOff:          handOff(os.Args[1:]),
 	})
 	err := cmd.ExecuteContext(ctx)
 	stop()

@@ -11,6 +11,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stockade-dev/stockade/internal/cli/localscan"
 	"github.com/stockade-dev/stockade/internal/client"
 	"github.com/stockade-dev/stockade/internal/version"
 )
@@ -79,6 +81,18 @@ type Env struct {
 	// StderrIsTerminal turns on scan progress on stderr (--progress forces
 	// it).
 	StderrIsTerminal bool
+	// Scanner scans images and keeps the vulnerability database on this
+	// machine: `image scan|check|sbom` without Central and the local
+	// `vulndb` commands. The stockade binary leaves it nil, so that it does
+	// not link the scanner and SQLite (see package localscan), and sets
+	// HandOff instead.
+	Scanner localscan.Backend
+	// HandOff runs the whole command line in stockade-scanner, the same
+	// command tree with a Scanner, when this one has none. It replaces the
+	// process, or waits for the helper and ends the process with its exit
+	// status: it returns only the error of a hand-off that could not start
+	// (the helper is not installed).
+	HandOff func(ctx context.Context) error
 }
 
 // app is the state shared by the commands of one invocation.
@@ -180,6 +194,21 @@ func minArgs(n int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// handOff hands the command to stockade-scanner, for work (what) that
+// needs the local backend this process does not have. It returns only an
+// error: when the hand-off succeeds, the helper has done the command and
+// the process has ended with its exit status.
+func (a *app) handOff(ctx context.Context, what string) error {
+	if a.env.HandOff == nil {
+		return usagef("%s need stockade-scanner, and this program cannot run it", what)
+	}
+	err := a.env.HandOff(ctx)
+	if err == nil {
+		err = errors.New("the hand-off returned without running the command")
+	}
+	return usagef("%s run in stockade-scanner: %w", what, err)
 }
 
 // logger writes warnings (such as retries) to stderr, without timestamps.

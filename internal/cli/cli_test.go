@@ -16,6 +16,7 @@ import (
 
 	"github.com/stockade-dev/stockade/internal/shareddata"
 
+	"github.com/stockade-dev/stockade/internal/cli/scanengine"
 	"github.com/stockade-dev/stockade/internal/deploycheck"
 	"github.com/stockade-dev/stockade/internal/manifest"
 	"github.com/stockade-dev/stockade/internal/policy"
@@ -38,6 +39,9 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) resu
 		Stderr: &errb,
 		Getenv: func(k string) string { return env[k] },
 		Now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		// As in stockade-scanner: the local backend in-process (the
+		// stockade binary's hand-off is tested in cmd/stockade).
+		Scanner: scanengine.New(),
 	})
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())

@@ -2,28 +2,23 @@ package cli
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/stockade-dev/stockade/internal/cli/localscan"
 	"github.com/stockade-dev/stockade/internal/client"
 	"github.com/stockade-dev/stockade/internal/deploycheck"
 	"github.com/stockade-dev/stockade/internal/policy"
-	"github.com/stockade-dev/stockade/internal/scanner"
-	"github.com/stockade-dev/stockade/internal/scanner/registry"
 	"github.com/stockade-dev/stockade/internal/scanner/report"
 	"github.com/stockade-dev/stockade/internal/scanner/sbom"
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
-	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
+	"github.com/stockade-dev/stockade/internal/scanner/vulnfeed"
 	"github.com/stockade-dev/stockade/internal/version"
 )
 
@@ -63,8 +58,10 @@ func (o *imageFlags) register(cmd *cobra.Command) {
 }
 
 // localMode decides between a local scan and Central, and checks that the
-// flags fit the choice.
-func (a *app) localMode(o *imageFlags, what string) (bool, error) {
+// flags fit the choice. A local scan needs the local backend
+// (Env.Scanner); without one, as in the stockade binary, the whole command
+// is handed to stockade-scanner, and localMode returns only an error.
+func (a *app) localMode(ctx context.Context, o *imageFlags, what string) (bool, error) {
 	if strings.TrimSpace(o.image) == "" {
 		return false, usagef("name the image with --image REF (see '%s --help')", what)
 	}
@@ -78,11 +75,15 @@ func (a *app) localMode(o *imageFlags, what string) (bool, error) {
 				return false, usagef("%s applies to local scans; Central pulls images with its own image integrations (add --local to scan here)", flag)
 			}
 		}
+		return false, nil
 	}
-	if local && !o.local {
+	if a.env.Scanner == nil {
+		return false, a.handOff(ctx, "local image scans")
+	}
+	if !o.local {
 		a.note("no Central endpoint configured (-e or STOCKADE_ENDPOINT); scanning locally")
 	}
-	return local, nil
+	return true, nil
 }
 
 // scanImage returns the scan of o.image, made here or by Central. needDB
@@ -103,103 +104,32 @@ func (a *app) scanImage(ctx context.Context, o *imageFlags, local, needDB bool) 
 	}
 	dbPath := o.vulndb
 	if dbPath == "" {
-		dbPath = filepath.Join(cacheDir, vulndb.FileName)
+		dbPath = filepath.Join(cacheDir, vulnfeed.FileName)
 	}
-	var db *vulndb.DB
-	switch _, err := os.Stat(dbPath); {
-	case err == nil:
-		if db, err = a.openVulnDB(ctx, dbPath); err != nil {
-			return nil, err
-		}
-		defer func() { _ = db.Close() }() // read-only use: closing loses nothing
-		a.noteStale(ctx, db)
-	case errors.Is(err, fs.ErrNotExist) && needDB:
-		return nil, usagef("no vulnerability database at %s: import feeds with 'stockade vulndb import FILE…' or 'stockade vulndb update --feed NAME=URL', or name a database with --vulndb", dbPath)
-	case errors.Is(err, fs.ErrNotExist):
-		a.note("no vulnerability database at %s: the SBOM lists no vulnerabilities", dbPath)
-	default:
-		return nil, usagef("vulnerability database: %w", err)
+	req := localscan.ScanRequest{
+		Image:            o.image,
+		Platform:         o.platform,
+		Force:            o.force,
+		DB:               localscan.DB{Path: dbPath, Logger: a.logger()},
+		RequireDB:        needDB,
+		CacheDir:         cacheDir,
+		DockerConfig:     a.dockerConfigDir(),
+		RegistryCA:       o.registryCA,
+		InsecureRegistry: o.insecureRegistry,
+		Note:             a.note,
+		Now:              a.env.Now,
 	}
-
-	opts := scanner.Options{
-		CacheDir:  filepath.Join(cacheDir, "layers"),
-		DB:        db,
-		Logger:    a.logger(),
-		Parallel:  2,
-		UserAgent: "stockade/" + version.Version,
-		Now:       a.env.Now,
-	}
-	if opts.Resolver, err = a.registryResolver(o); err != nil {
-		return nil, usageErr(err)
-	}
-	if o.registryCA != "" {
-		if opts.RootCAs, err = loadCAFile(o.registryCA); err != nil {
-			return nil, usageErr(err)
-		}
-	}
-	s, err := scanner.New(opts)
-	if err != nil {
-		return nil, usageErr(err)
-	}
-	so := scanner.ScanOptions{Force: o.force, Platform: o.platform}
 	if o.progress || a.env.StderrIsTerminal {
-		so.Progress = a.printProgress
+		req.Progress = a.env.Stderr
 	}
-	img, err := s.Scan(ctx, o.image, so)
+	img, err := a.env.Scanner.ScanImage(ctx, req)
 	if err != nil {
 		// A reference the registry cannot serve, credentials it refuses,
-		// a registry that is down: all are the input's problem here.
-		return nil, usageErr(registryHint(err))
+		// a registry that is down, a database that cannot be read: all
+		// are the input's problem here.
+		return nil, usageErr(err)
 	}
 	return img, nil
-}
-
-// registryHint adds what to do about a registry failure from the command
-// line.
-func registryHint(err error) error {
-	switch {
-	case errors.Is(err, registry.ErrTLS):
-		return fmt.Errorf("%w; pass --registry-ca FILE with the registry's CA certificate", err)
-	case errors.Is(err, registry.ErrUnauthorized):
-		return fmt.Errorf("%w; credentials come from the docker CLI's config.json ($DOCKER_CONFIG, ~/.docker): run 'docker login' for the registry", err)
-	}
-	return err
-}
-
-// printProgress writes one line when a layer starts downloading, and one
-// when it is analyzed or taken from the cache.
-func (a *app) printProgress(p scanner.Progress) {
-	what := ""
-	switch {
-	case p.Stage == scanner.StageCached:
-		what = "cached"
-	case p.Stage == scanner.StageDownloading && p.Bytes == 0:
-		what = "downloading " + byteSize(p.Size)
-	case p.Stage == scanner.StageAnalyzed:
-		what = "analyzed (" + byteSize(p.Bytes) + " unpacked)"
-	default:
-		return
-	}
-	a.stderrf("layer %d/%d %s %s\n", p.Index+1, p.Layers, shortDigest(p.Digest), what)
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-func shortDigest(d string) string {
-	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return alg + ":" + hex[:12]
-	}
-	return d
 }
 
 // cacheDir is stockade's cache directory: $XDG_CACHE_HOME/stockade, else
@@ -211,82 +141,28 @@ func (a *app) cacheDir() (string, error) {
 	if home := a.env.Getenv("HOME"); home != "" {
 		return filepath.Join(home, ".cache", "stockade"), nil
 	}
-	p, err := vulndb.DefaultPath()
+	dir, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("no cache directory: set XDG_CACHE_HOME or HOME: %w", err)
 	}
-	return filepath.Dir(p), nil
+	return filepath.Join(dir, "stockade"), nil
 }
 
-// registryResolver picks registry credentials from the docker CLI's
-// config.json ($DOCKER_CONFIG/config.json, else ~/.docker/config.json);
-// --insecure-registry adds an anonymous plain-HTTP integration for the
-// image's registry, which takes precedence.
-func (a *app) registryResolver(o *imageFlags) (*registry.Resolver, error) {
-	dir := a.env.Getenv("DOCKER_CONFIG")
-	if dir == "" {
-		home := a.env.Getenv("HOME")
-		if home == "" {
-			home, _ = os.UserHomeDir() // no home: no docker config, as for the docker CLI
-		}
-		if home != "" {
-			dir = filepath.Join(home, ".docker")
-		}
+// dockerConfigDir is the docker CLI's configuration directory, whose
+// config.json holds registry credentials: $DOCKER_CONFIG, else
+// ~/.docker; empty when there is no home directory.
+func (a *app) dockerConfigDir() string {
+	if dir := a.env.Getenv("DOCKER_CONFIG"); dir != "" {
+		return dir
 	}
-	docker := &registry.DockerConfig{}
-	if dir != "" {
-		cfg, err := registry.ReadDockerConfig(filepath.Join(dir, "config.json"))
-		switch {
-		case err == nil:
-			docker = cfg
-		case !errors.Is(err, fs.ErrNotExist):
-			return nil, err
-		}
+	home := a.env.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir() // no home: no docker config, as for the docker CLI
 	}
-	var integrations []registry.Integration
-	if o.insecureRegistry {
-		ref, err := name.ParseReference(o.image)
-		if err != nil {
-			return nil, fmt.Errorf("invalid image reference %q: %w", o.image, err)
-		}
-		integrations = append(integrations, registry.Integration{
-			Name: "--insecure-registry", Type: registry.TypeDocker, Endpoint: ref.Context().RegistryStr(), Insecure: true,
-		})
+	if home == "" {
+		return ""
 	}
-	return registry.NewResolver(integrations, docker)
-}
-
-func loadCAFile(path string) (*x509.CertPool, error) {
-	pem, err := readFileLimited(path, 1<<20)
-	if err != nil {
-		return nil, fmt.Errorf("read registry CA: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("registry CA file %s holds no PEM certificate", path)
-	}
-	return pool, nil
-}
-
-// staleAfter is the age of the newest import past which a local scan warns
-// that its database may miss recent vulnerabilities.
-const staleAfter = 7 * 24 * time.Hour
-
-func (a *app) noteStale(ctx context.Context, db *vulndb.DB) {
-	st, err := db.Status(ctx)
-	if err != nil {
-		return // the scan reports a database that cannot be read
-	}
-	switch {
-	case st.Records == 0:
-		a.note("the vulnerability database %s is empty: import feeds with 'stockade vulndb import FILE…'", st.Path)
-	case !st.LastImport.IsZero() && a.env.Now().Sub(st.LastImport) > staleAfter:
-		a.note("the vulnerability database was last updated %s ago; recent vulnerabilities may be missing",
-			a.env.Now().Sub(st.LastImport).Round(time.Hour))
-	}
+	return filepath.Join(home, ".docker")
 }
 
 type imageScanOptions struct {
@@ -340,7 +216,7 @@ func (a *app) imageScan(ctx context.Context, o *imageScanOptions) error {
 	if err != nil {
 		return usagef("--severity: %w", err)
 	}
-	local, err := a.localMode(&o.imageFlags, "stockade image scan")
+	local, err := a.localMode(ctx, &o.imageFlags, "stockade image scan")
 	if err != nil {
 		return err
 	}
@@ -428,7 +304,7 @@ func (a *app) imageCheck(ctx context.Context, o *imageCheckOptions) error {
 	if !slices.Contains(reportFormats(), o.output) {
 		return usagef("unknown output format %q (want %s)", o.output, strings.Join(reportFormats(), ", "))
 	}
-	local, err := a.localMode(&o.imageFlags, "stockade image check")
+	local, err := a.localMode(ctx, &o.imageFlags, "stockade image check")
 	if err != nil {
 		return err
 	}
@@ -540,7 +416,7 @@ func (a *app) imageSBOM(ctx context.Context, o *imageSBOMOptions) error {
 	if !slices.Contains(sbom.Formats(), o.output) {
 		return usagef("unknown SBOM format %q (want %s)", o.output, strings.Join(sbom.Formats(), ", "))
 	}
-	local, err := a.localMode(&o.imageFlags, "stockade image sbom")
+	local, err := a.localMode(ctx, &o.imageFlags, "stockade image sbom")
 	if err != nil {
 		return err
 	}

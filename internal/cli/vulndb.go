@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
-	"github.com/stockade-dev/stockade/internal/version"
+	"github.com/stockade-dev/stockade/internal/cli/localscan"
+	"github.com/stockade-dev/stockade/internal/scanner/vulnfeed"
 )
 
 // vulndbFormats are the values of the vulndb commands' --output.
@@ -65,20 +63,12 @@ func (a *app) vulndbTarget(o *vulndbFlags) (local bool, path string, err error) 
 	if err != nil {
 		return false, "", usageErr(err)
 	}
-	return true, filepath.Join(dir, vulndb.FileName), nil
+	return true, filepath.Join(dir, vulnfeed.FileName), nil
 }
 
-// openVulnDB opens (creating it and its directory when missing) a local
-// database file.
-func (a *app) openVulnDB(ctx context.Context, path string) (*vulndb.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, usagef("vulnerability database: %w", err)
-	}
-	db, err := vulndb.Open(ctx, path, a.logger())
-	if err != nil {
-		return nil, usagef("open vulnerability database: %w", err)
-	}
-	return db, nil
+// localDB is the local database at path, with warnings on stderr.
+func (a *app) localDB(path string) localscan.DB {
+	return localscan.DB{Path: path, Logger: a.logger()}
 }
 
 func (a *app) vulndbImportCmd() *cobra.Command {
@@ -118,19 +108,15 @@ func (a *app) vulndbImport(ctx context.Context, o *vulndbFlags, paths []string) 
 			return usagef("feed %s: %w", p, err)
 		}
 	}
-	var res *vulndb.ImportResult
+	if local && a.env.Scanner == nil {
+		return a.handOff(ctx, "local vulnerability databases")
+	}
+	var res *vulnfeed.ImportResult
 	where := ""
 	if local {
-		db, err := a.openVulnDB(ctx, path)
+		r, err := a.env.Scanner.ImportFeeds(ctx, a.localDB(path), paths)
 		if err != nil {
-			return err
-		}
-		r, ierr := db.Import(ctx, paths...)
-		if cerr := db.Close(); cerr != nil && ierr == nil {
-			ierr = fmt.Errorf("close vulnerability database: %w", cerr)
-		}
-		if ierr != nil {
-			return usageErr(ierr)
+			return usageErr(err)
 		}
 		res, where = &r, path
 	} else {
@@ -146,7 +132,7 @@ func (a *app) vulndbImport(ctx context.Context, o *vulndbFlags, paths []string) 
 }
 
 // importRemote sends each feed file to Central and adds up the results.
-func (a *app) importRemote(ctx context.Context, paths []string) (*vulndb.ImportResult, error) {
+func (a *app) importRemote(ctx context.Context, paths []string) (*vulnfeed.ImportResult, error) {
 	files := make(map[string][]byte, len(paths))
 	for _, p := range paths {
 		info, err := os.Stat(p)
@@ -169,7 +155,7 @@ func (a *app) importRemote(ctx context.Context, paths []string) (*vulndb.ImportR
 	if err != nil {
 		return nil, err
 	}
-	total := &vulndb.ImportResult{Sources: []vulndb.SourceResult{}}
+	total := &vulnfeed.ImportResult{Sources: []vulnfeed.SourceResult{}}
 	for _, p := range paths {
 		r, err := c.ImportVulnDB(ctx, filepath.Base(p), files[p])
 		if err != nil {
@@ -181,9 +167,9 @@ func (a *app) importRemote(ctx context.Context, paths []string) (*vulndb.ImportR
 }
 
 // mergeImport adds r's per-source counts to total.
-func mergeImport(total, r *vulndb.ImportResult) {
+func mergeImport(total, r *vulnfeed.ImportResult) {
 	for _, s := range r.Sources {
-		i := slices.IndexFunc(total.Sources, func(t vulndb.SourceResult) bool { return t.Source == s.Source })
+		i := slices.IndexFunc(total.Sources, func(t vulnfeed.SourceResult) bool { return t.Source == s.Source })
 		if i < 0 {
 			total.Sources = append(total.Sources, s)
 			continue
@@ -200,7 +186,7 @@ func mergeImport(total, r *vulndb.ImportResult) {
 	total.SkippedFiles = append(total.SkippedFiles, r.SkippedFiles...)
 }
 
-func (a *app) writeImportTable(r *vulndb.ImportResult, where string) error {
+func (a *app) writeImportTable(r *vulnfeed.ImportResult, where string) error {
 	rows := [][]string{{"SOURCE", "FILES", "ADDED", "UPDATED", "UNCHANGED", "WITHDRAWN", "SKIPPED"}}
 	read := 0
 	for _, s := range r.Sources {
@@ -245,19 +231,14 @@ func (a *app) vulndbStatus(ctx context.Context, o *vulndbFlags) error {
 	if err != nil {
 		return err
 	}
-	var st *vulndb.Status
+	if local && a.env.Scanner == nil {
+		return a.handOff(ctx, "local vulnerability databases")
+	}
+	var st *vulnfeed.Status
 	if local {
-		if _, err := os.Stat(path); err != nil {
-			return usagef("no vulnerability database at %s: import feeds with 'stockade vulndb import FILE…' (%w)", path, err)
-		}
-		db, err := a.openVulnDB(ctx, path)
+		s, err := a.env.Scanner.Status(ctx, a.localDB(path))
 		if err != nil {
-			return err
-		}
-		s, serr := db.Status(ctx)
-		_ = db.Close() // read only: closing loses nothing
-		if serr != nil {
-			return usagef("vulnerability database %s: %w", path, serr)
+			return usageErr(err)
 		}
 		st = &s
 	} else {
@@ -275,7 +256,7 @@ func (a *app) vulndbStatus(ctx context.Context, o *vulndbFlags) error {
 	return a.writeStatusTable(st)
 }
 
-func (a *app) writeStatusTable(st *vulndb.Status) error {
+func (a *app) writeStatusTable(st *vulnfeed.Status) error {
 	var b strings.Builder
 	date := func(t time.Time) string {
 		if t.IsZero() {
@@ -339,10 +320,6 @@ Central updates its own database from the feeds in its configuration.`,
 	return cmd
 }
 
-// updateTimeout bounds one feed download's wait for response headers; the
-// body of a big feed may take longer and is bounded by the context.
-const updateTimeout = 2 * time.Minute
-
 func (a *app) vulndbUpdate(ctx context.Context, o *vulndbUpdateOptions) error {
 	if !slices.Contains(vulndbFormats(), o.output) {
 		return usagef("unknown output format %q (want %s)", o.output, strings.Join(vulndbFormats(), ", "))
@@ -353,7 +330,7 @@ func (a *app) vulndbUpdate(ctx context.Context, o *vulndbUpdateOptions) error {
 	if len(o.feeds) == 0 {
 		return usagef("name the feeds to download with --feed NAME=URL")
 	}
-	var feeds []vulndb.Feed
+	var feeds []vulnfeed.Feed
 	for _, f := range o.feeds {
 		name, raw, ok := strings.Cut(f, "=")
 		name = strings.TrimSpace(name)
@@ -364,10 +341,10 @@ func (a *app) vulndbUpdate(ctx context.Context, o *vulndbUpdateOptions) error {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return usagef("--feed %s: %q is not an http(s) URL", name, raw)
 		}
-		if slices.ContainsFunc(feeds, func(x vulndb.Feed) bool { return x.Name == name }) {
+		if slices.ContainsFunc(feeds, func(x vulnfeed.Feed) bool { return x.Name == name }) {
 			return usagef("--feed %s given twice", name)
 		}
-		feeds = append(feeds, vulndb.Feed{Name: name, URL: u.String()})
+		feeds = append(feeds, vulnfeed.Feed{Name: name, URL: u.String()})
 	}
 	path := o.path
 	if path == "" {
@@ -375,19 +352,14 @@ func (a *app) vulndbUpdate(ctx context.Context, o *vulndbUpdateOptions) error {
 		if err != nil {
 			return usageErr(err)
 		}
-		path = filepath.Join(dir, vulndb.FileName)
+		path = filepath.Join(dir, vulnfeed.FileName)
 	}
-	db, err := a.openVulnDB(ctx, path)
-	if err != nil {
-		return err
+	if a.env.Scanner == nil {
+		return a.handOff(ctx, "local vulnerability databases")
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.ResponseHeaderTimeout = updateTimeout
-	transport.DialContext = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
-	httpc := &http.Client{Transport: &userAgent{inner: transport, ua: "stockade/" + version.Version}}
-	res, uerr := db.Update(ctx, feeds, httpc)
-	if cerr := db.Close(); cerr != nil && uerr == nil {
-		uerr = fmt.Errorf("close vulnerability database: %w", cerr)
+	res, uerr := a.env.Scanner.UpdateFeeds(ctx, a.localDB(path), feeds)
+	if uerr != nil && len(res.Feeds) == 0 {
+		return usageErr(uerr) // nothing was tried: the database could not be opened
 	}
 	if o.output == "json" {
 		if err := writeJSON(a.env.Stdout, res); err != nil {
@@ -419,18 +391,6 @@ func (a *app) vulndbUpdate(ctx context.Context, o *vulndbUpdateOptions) error {
 		return fmt.Errorf("update %s: %w", path, uerr)
 	}
 	return nil
-}
-
-// userAgent sets the User-Agent of feed downloads.
-type userAgent struct {
-	inner http.RoundTripper
-	ua    string
-}
-
-func (u *userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("User-Agent", u.ua)
-	return u.inner.RoundTrip(r)
 }
 
 // writeColumns writes rows as left-aligned columns two spaces apart.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stockade-dev/stockade/internal/deploycheck"
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
-	"github.com/stockade-dev/stockade/internal/scanner/vulndb"
+	"github.com/stockade-dev/stockade/internal/scanner/vulnfeed"
 )
 
 // ScanImageRequest is the body of POST /v1/images/scan.
@@ -61,12 +61,12 @@ func (c *Client) DetectBuild(ctx context.Context, req DetectBuildRequest) (*depl
 // tracker JSON, Alpine secdb, NVD JSON) to Central's vulnerability
 // database. name is the file's name, from which Central, like a local
 // import, tells the format by its extension; the content decides otherwise.
-func (c *Client) ImportVulnDB(ctx context.Context, name string, feed []byte) (*vulndb.ImportResult, error) {
+func (c *Client) ImportVulnDB(ctx context.Context, name string, feed []byte) (*vulnfeed.ImportResult, error) {
 	var q url.Values
 	if name != "" {
 		q = url.Values{"name": {name}}
 	}
-	var res vulndb.ImportResult
+	var res vulnfeed.ImportResult
 	// Importing the same file twice leaves the database as one import does.
 	if err := c.do(ctx, request{method: http.MethodPost, path: "/v1/vulndb/import", query: q, body: feed, idempotent: true}, &res); err != nil {
 		return nil, err
@@ -76,8 +76,8 @@ func (c *Client) ImportVulnDB(ctx context.Context, name string, feed []byte) (*v
 
 // VulnDBStatus returns what Central's vulnerability database holds and how
 // fresh it is.
-func (c *Client) VulnDBStatus(ctx context.Context) (*vulndb.Status, error) {
-	var st vulndb.Status
+func (c *Client) VulnDBStatus(ctx context.Context) (*vulnfeed.Status, error) {
+	var st vulnfeed.Status
 	if err := c.do(ctx, request{method: http.MethodGet, path: "/v1/vulndb/status", idempotent: true}, &st); err != nil {
 		return nil, err
 	}

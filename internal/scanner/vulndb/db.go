@@ -21,13 +21,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/stockade-dev/stockade/internal/scanner/vulnfeed"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
 // FileName is the database's file name in a data or cache directory.
-const FileName = "vulndb.sqlite"
+const FileName = vulnfeed.FileName
 
 // DefaultPath is where the CLI keeps its database when --vulndb is not
 // given: $XDG_CACHE_HOME/stockade/vulndb.sqlite, else

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/stockade-dev/stockade/internal/scanner/vulnfeed"
 )
 
 // MaxRecordSize is the largest single record (an OSV record, a JSON Lines
@@ -35,55 +37,22 @@ const maxWarnings = 50
 
 // Kind names a feed format. It is also the Source of the records a feed
 // produces.
-type Kind string
+type Kind = vulnfeed.Kind
 
 // Feed kinds Import understands.
 const (
-	KindAuto   Kind = ""       // detect from the extension and the content
-	KindOSV    Kind = "osv"    // OSV JSON: record, directory, zip export, JSON Lines
-	KindDebian Kind = "debian" // Debian Security Tracker JSON
-	KindAlpine Kind = "alpine" // Alpine secdb, YAML or JSON
-	KindNVD    Kind = "nvd"    // NVD API 2.0 JSON, or a CVE/vector/score table
+	KindAuto   = vulnfeed.KindAuto
+	KindOSV    = vulnfeed.KindOSV
+	KindDebian = vulnfeed.KindDebian
+	KindAlpine = vulnfeed.KindAlpine
+	KindNVD    = vulnfeed.KindNVD
 )
 
 // ImportResult is what one Import call did, per source.
-type ImportResult struct {
-	Sources []SourceResult `json:"sources"`
-	// SkippedFiles are files in imported directories or zip archives that
-	// are not feed files (README.md, LICENSE).
-	SkippedFiles []string `json:"skippedFiles,omitempty"`
-}
+type ImportResult = vulnfeed.ImportResult
 
-// Source returns the result for one source; the zero value when the import
-// did not touch it.
-func (r ImportResult) Source(name string) SourceResult {
-	for _, s := range r.Sources {
-		if s.Source == name {
-			return s
-		}
-	}
-	return SourceResult{Source: name}
-}
-
-// SourceResult counts what happened to the records of one source. Every
-// record read lands in exactly one of Added, Updated, Unchanged (the stored
-// copy is as new or newer) and Withdrawn (stored, marked withdrawn, new or
-// changed). Skipped counts feed entries that carry no usable record (an
-// Alpine fix naming no identifier, a Debian release that is not known); each
-// kind of skip is explained once in Warnings.
-type SourceResult struct {
-	Source    string   `json:"source"`
-	Files     int      `json:"files"`
-	Added     int      `json:"added"`
-	Updated   int      `json:"updated"`
-	Unchanged int      `json:"unchanged"`
-	Withdrawn int      `json:"withdrawn"`
-	Skipped   int      `json:"skipped"`
-	Warnings  []string `json:"warnings,omitempty"`
-}
-
-// Read is the number of records the source delivered.
-func (s SourceResult) Read() int { return s.Added + s.Updated + s.Unchanged + s.Withdrawn }
+// SourceResult counts what happened to the records of one source.
+type SourceResult = vulnfeed.SourceResult
 
 // Import reads the feed files, directories and zip archives at paths,
 // detecting each one's format, and stores their records in one transaction:

@@ -10,9 +10,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/stockade-dev/stockade/internal/scanner/catalog"
+	"github.com/stockade-dev/stockade/internal/scanner/vulnfeed"
 )
 
 // CVSS is NVD's CVSS v3 scoring of one CVE.
@@ -23,35 +23,10 @@ type CVSS struct {
 }
 
 // Status is what the database holds and how fresh it is.
-type Status struct {
-	Path    string `json:"path"`
-	Records int    `json:"records"`
-	// Withdrawn records are stored but never returned by Affecting.
-	Withdrawn int `json:"withdrawn"`
-	// Ecosystems counts records per ecosystem name (without the release);
-	// a record affecting two ecosystems counts in both.
-	Ecosystems map[string]int `json:"ecosystems"`
-	// RecordSources counts records per feed kind (Record.Source).
-	RecordSources map[string]int `json:"recordSources"`
-	NVD           int            `json:"nvd"`
-	// NewestModified is the newest known `modified` time of any record.
-	NewestModified time.Time `json:"newestModified,omitzero"`
-	// LastImport is the newest import of any source.
-	LastImport time.Time      `json:"lastImport,omitzero"`
-	Sources    []SourceStatus `json:"sources"`
-}
+type Status = vulnfeed.Status
 
-// SourceStatus is one row of the sources table: a feed kind for file
-// imports ("osv", "debian", "alpine", "nvd") or a configured feed's name.
-type SourceStatus struct {
-	Name       string    `json:"name"`
-	LastImport time.Time `json:"lastImport,omitzero"`
-	// Records is how many records the last import read from the source.
-	Records     int       `json:"records"`
-	FeedURL     string    `json:"feedUrl,omitempty"`
-	LastAttempt time.Time `json:"lastAttempt,omitzero"`
-	LastError   string    `json:"lastError,omitempty"`
-}
+// SourceStatus is one row of the sources table.
+type SourceStatus = vulnfeed.SourceStatus
 
 // The lookups return ids and content hashes only; records come from the
 // decoded-record cache, and only misses read the JSON. Reading blobs on

@@ -12,33 +12,21 @@ import (
 	"path"
 	"regexp"
 	"time"
+
+	"github.com/stockade-dev/stockade/internal/scanner/vulnfeed"
 )
 
 // MaxFeedSize bounds one downloaded feed file.
 const MaxFeedSize = 2 << 30
 
-// Feed is a feed URL to update from. Format, when set, is what the content
-// must be; otherwise it is detected as for a file.
-type Feed struct {
-	Name   string `json:"name"`
-	URL    string `json:"url"`
-	Format Kind   `json:"format,omitempty"`
-}
+// Feed is a feed URL to update from.
+type Feed = vulnfeed.Feed
 
 // FeedResult is what one feed's update did.
-type FeedResult struct {
-	Name string `json:"name"`
-	// NotModified is true when the server answered 304 to the stored ETag
-	// or Last-Modified.
-	NotModified bool         `json:"notModified,omitempty"`
-	Import      SourceResult `json:"import"`
-	Error       string       `json:"error,omitempty"`
-}
+type FeedResult = vulnfeed.FeedResult
 
 // UpdateResult is what Update did, feed by feed.
-type UpdateResult struct {
-	Feeds []FeedResult `json:"feeds"`
-}
+type UpdateResult = vulnfeed.UpdateResult
 
 // feedMeta is what the sources table remembers of a download.
 type feedMeta struct {
