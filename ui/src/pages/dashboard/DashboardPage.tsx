@@ -1,19 +1,16 @@
 import { Grid, GridItem, PageSection, Title, Toolbar, ToolbarContent, ToolbarGroup } from '@patternfly/react-core';
 import { useSearchParams } from 'react-router';
 import { useApi } from '../../api/context';
-import { alertSummary } from '../../api/endpoints';
 import { FilterSelect } from '../../components/Filters';
 import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
 import { useFetch } from '../../hooks/useFetch';
-import { CategoryTile, DeploymentsTile, NamespacesTile, SeverityTile, TimelineTile, TotalTile, type Place } from './Tiles';
-
-/** Days the timeline covers. */
-const DAYS = 30;
+import { DAYS, scopesSummary, tilesSummary, type Place } from './queries';
+import { CategoryTile, DeploymentsTile, NamespacesTile, SeverityTile, TimelineTile, TotalTile } from './Tiles';
 
 /** The scope filter: a cluster and a namespace, both from the active violations. */
 function ScopeFilter({ place, onChange }: { place: Place; onChange: (p: Partial<Place>) => void }) {
   const api = useApi();
-  const scopes = useFetch((signal) => alertSummary(api, ['cluster', 'namespace'], { state: 'ACTIVE', limit: 1000 }, signal), 'scopes');
+  const scopes = useFetch((signal) => scopesSummary(api, signal), 'scopes');
   const clusters = (scopes.data?.groups.cluster ?? []).map((c) => c.cluster ?? '').filter(Boolean);
   const namespaces = [
     ...new Set(
@@ -50,16 +47,7 @@ export function DashboardPage() {
   const api = useApi();
   const [params, setParams] = useSearchParams();
   const place: Place = { cluster: params.get('cluster') ?? '', namespace: params.get('namespace') ?? '' };
-  const summary = useFetch(
-    (signal) =>
-      alertSummary(
-        api,
-        ['severity', 'category', 'day', 'deployment', 'namespace'],
-        { state: 'ACTIVE', cluster: place.cluster, namespace: place.namespace, limit: 10, days: DAYS },
-        signal,
-      ),
-    `${place.cluster}\u0000${place.namespace}`,
-  );
+  const summary = useFetch((signal) => tilesSummary(api, place, signal), `${place.cluster}\u0000${place.namespace}`);
   const setPlace = (p: Partial<Place>) =>
     setParams((prev) => {
       const next = new URLSearchParams(prev);

@@ -1,3 +1,5 @@
+import '@patternfly/patternfly/patternfly-charts.css';
+import type { Place } from './queries';
 import { Card, CardBody, CardFooter, CardTitle, Content, Flex, FlexItem, List, ListItem, Title } from '@patternfly/react-core';
 import {
   Chart,
@@ -19,10 +21,7 @@ import { SEVERITY_CHART_COLORS } from '../../components/severityColors';
 import { SEVERITIES, formatDay, plural, severityLabel, windowStart } from '../../format';
 import { violationsLink } from './links';
 
-export interface Place {
-  cluster: string;
-  namespace: string;
-}
+export type { Place };
 
 /** Gives a chart its height: the charts scale to the width of their box. */
 function ChartBox({ height, children }: { height: number; children: ReactNode }) {

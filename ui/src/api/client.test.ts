@@ -1,0 +1,52 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiClient } from './client';
+
+/** A fetch that answers each call with the next status and counts calls. */
+function recordingFetch(statuses: number[]) {
+  const calls: string[] = [];
+  const impl = (input: RequestInfo | URL, init?: RequestInit) => {
+    calls.push(`${init?.method ?? 'GET'} ${String(input)}`);
+    const status = statuses.shift() ?? 200;
+    return Promise.resolve(new Response(JSON.stringify({ n: calls.length }), { status }));
+  };
+  return { calls, impl: impl as typeof fetch };
+}
+
+describe('ApiClient.prefetch', () => {
+  it('answers the first matching get from the prefetch, and the next one from Central', async () => {
+    const f = recordingFetch([200, 200]);
+    const api = new ApiClient(f.impl);
+    api.prefetch('/v1/alerts/summary', { state: 'ACTIVE', groupBy: 'severity' });
+    expect(await api.get('/v1/alerts/summary', { state: 'ACTIVE', groupBy: 'severity' })).toEqual({ n: 1 });
+    expect(await api.get('/v1/alerts/summary', { state: 'ACTIVE', groupBy: 'severity' })).toEqual({ n: 2 });
+    expect(f.calls).toEqual([
+      'GET /v1/alerts/summary?state=ACTIVE&groupBy=severity',
+      'GET /v1/alerts/summary?state=ACTIVE&groupBy=severity',
+    ]);
+  });
+
+  it('does not serve a different query from a prefetch', async () => {
+    const f = recordingFetch([]);
+    const api = new ApiClient(f.impl);
+    api.prefetch('/v1/alerts/summary', { cluster: 'a' });
+    await api.get('/v1/alerts/summary', { cluster: 'b' });
+    expect(f.calls).toEqual(['GET /v1/alerts/summary?cluster=a', 'GET /v1/alerts/summary?cluster=b']);
+  });
+
+  it('asks again when the prefetched answer was a refusal', async () => {
+    const f = recordingFetch([401, 200]);
+    const api = new ApiClient(f.impl);
+    api.prefetch('/v1/auth/status');
+    expect(await api.get('/v1/auth/status')).toEqual({ n: 2 });
+  });
+
+  it('drops prefetched answers when a call changes something', async () => {
+    vi.stubGlobal('document', { cookie: '' }); // where the CSRF token is read from
+    const f = recordingFetch([]);
+    const api = new ApiClient(f.impl);
+    api.prefetch('/v1/auth/status');
+    await api.post('/v1/auth/login', { token: 't' }, { expectUnauthorized: true });
+    await api.get('/v1/auth/status');
+    expect(f.calls).toEqual(['GET /v1/auth/status', 'POST /v1/auth/login', 'GET /v1/auth/status']);
+  });
+});

@@ -1,0 +1,39 @@
+// The dashboard's API calls, shared by the page and by the start-up
+// prefetch (main.tsx), which must ask for exactly what the page will.
+import type { ApiClient, Query } from '../../api/client';
+import type { AlertSummary, Grouping } from '../../api/types';
+
+/** Days the timeline covers. */
+export const DAYS = 30;
+
+/** A cluster and a namespace, or '' for all. */
+export interface Place {
+  cluster: string;
+  namespace: string;
+}
+
+const SUMMARY = '/v1/alerts/summary';
+
+function tilesQuery(place: Place): Query {
+  const groupBy: Grouping[] = ['severity', 'category', 'day', 'deployment', 'namespace'];
+  return { state: 'ACTIVE', cluster: place.cluster, namespace: place.namespace, limit: 10, days: DAYS, groupBy: groupBy.join(',') };
+}
+
+const scopesQuery: Query = { state: 'ACTIVE', limit: 1000, groupBy: 'cluster,namespace' };
+
+/** The counts behind every tile, in place. */
+export function tilesSummary(api: ApiClient, place: Place, signal?: AbortSignal): Promise<AlertSummary> {
+  return api.get<AlertSummary>(SUMMARY, tilesQuery(place), signal);
+}
+
+/** The clusters and namespaces the scope filter offers. */
+export function scopesSummary(api: ApiClient, signal?: AbortSignal): Promise<AlertSummary> {
+  return api.get<AlertSummary>(SUMMARY, scopesQuery, signal);
+}
+
+/** Starts the dashboard's calls for the page at search (the URL's query). */
+export function prefetchDashboard(api: ApiClient, search: string): void {
+  const params = new URLSearchParams(search);
+  api.prefetch(SUMMARY, tilesQuery({ cluster: params.get('cluster') ?? '', namespace: params.get('namespace') ?? '' }));
+  api.prefetch(SUMMARY, scopesQuery);
+}
