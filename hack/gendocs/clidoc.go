@@ -18,9 +18,12 @@ import (
 
 const cliIntro = `# Command-line reference
 
-Stockade has two binaries: ` + "`stockade`" + `, the CLI for people and CI pipelines, and
-` + "`stockade-central`" + `, the management server. Every ` + "`stockade`" + ` command also takes ` + "`-h`/`--help`" + `,
-and the [global flags](#global-flags) apply to all of its subcommands.
+This page documents ` + "`stockade`" + `, the CLI for people and CI pipelines; ` + "`stockade-central`" + ` is the
+management server and ` + "`stockade-sensor`" + ` runs in each secured cluster. Local image scans and the
+local vulnerability database (` + "`image scan|check|sbom`" + ` without Central, ` + "`vulndb`" + `) run in
+` + "`stockade-scanner`" + `, which ` + "`stockade`" + ` starts in its place: install it next to ` + "`stockade`" + `.
+Every ` + "`stockade`" + ` command also takes ` + "`-h`/`--help`" + `, and the [global flags](#global-flags)
+apply to all of its subcommands.
 `
 
 // noEnv is the environment the documented commands see: empty, so that
