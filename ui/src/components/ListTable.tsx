@@ -1,6 +1,13 @@
 import { Pagination, type PaginationProps } from '@patternfly/react-core';
 import type { ThProps } from '@patternfly/react-table';
-import { PER_PAGE_OPTIONS } from '../hooks/useListParams';
+import type { ReactNode } from 'react';
+import { plural } from '../format';
+import type { FetchState } from '../hooks/useFetch';
+import { PER_PAGE_OPTIONS, type ListParams } from '../hooks/useListParams';
+import { EmptyListState, ErrorState, LoadingState } from './StateViews';
+
+/** The page state of a list, from useListParams. */
+export type ListPage = Pick<ListParams<string>, 'page' | 'perPage' | 'setPage' | 'setPerPage'>;
 
 /** A sortable column: the API's sort keys for each direction. */
 export interface SortColumn {
@@ -36,34 +43,64 @@ export function sortProps(
 }
 
 /** Server-side pagination of a list, at its top or bottom. */
-export function ListPagination({
-  what,
-  total,
-  page,
-  perPage,
-  setPage,
-  setPerPage,
-  variant,
-}: {
-  what: string;
-  total: number;
-  page: number;
-  perPage: number;
-  setPage: (p: number) => void;
-  setPerPage: (n: number) => void;
-  variant: 'top' | 'bottom';
-}) {
+export function ListPagination({ what, total, list, variant }: { what: string; total: number; list: ListPage; variant: 'top' | 'bottom' }) {
   const props: PaginationProps = {
     itemCount: total,
-    page,
-    perPage,
+    page: list.page,
+    perPage: list.perPage,
     perPageOptions: PER_PAGE_OPTIONS.map((n) => ({ title: String(n), value: n })),
-    onSetPage: (_e, p) => setPage(p),
-    onPerPageSelect: (_e, n) => setPerPage(n),
+    onSetPage: (_e, p) => list.setPage(p),
+    onPerPageSelect: (_e, n) => list.setPerPage(n),
     variant,
     isCompact: variant === 'top',
     widgetId: `${what}-pagination-${variant}`,
     titles: { paginationAriaLabel: `Pages of ${what}, ${variant}` },
   };
   return <Pagination {...props} />;
+}
+
+/**
+ * The body of a list page: the error state (with a retry), the loading
+ * state, an empty page past the end of the list, the page's own empty state
+ * (empty), or the rows rendered by children followed by the bottom
+ * pagination. what names the items as a sentence does ("CVEs"), one a
+ * single item ("CVE").
+ */
+export function ListBody<D extends { total: number }>({
+  state,
+  rows,
+  what,
+  one,
+  list,
+  empty,
+  children,
+}: {
+  state: FetchState<D>;
+  rows: (data: D) => readonly unknown[];
+  what: string;
+  one: string;
+  list: ListPage;
+  empty: ReactNode;
+  children: (data: D) => ReactNode;
+}) {
+  if (state.error !== undefined) {
+    const title = `${what.charAt(0).toUpperCase()}${what.slice(1)} could not be loaded`;
+    return <ErrorState title={title} error={state.error} onRetry={state.reload} />;
+  }
+  if (!state.data) return <LoadingState label={`Loading ${what}`} />;
+  const data = state.data;
+  if (rows(data).length === 0) {
+    if (data.total === 0) return empty;
+    return (
+      <EmptyListState title="This page is empty" filtered={false}>
+        There are {plural(data.total, one, what)}, all on earlier pages.
+      </EmptyListState>
+    );
+  }
+  return (
+    <>
+      {children(data)}
+      <ListPagination what={what} variant="bottom" total={data.total} list={list} />
+    </>
+  );
 }

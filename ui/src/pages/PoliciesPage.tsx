@@ -22,9 +22,9 @@ import { DeletePolicyModal, ImportModal, exportAndDownload } from '../policy/Pol
 import { listPolicies } from '../api/endpoints';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../components/Filters';
 import { SeverityLabel, StageLabels } from '../components/Labels';
-import { ListPagination, sortProps, type SortColumn } from '../components/ListTable';
+import { ListBody, ListPagination, sortProps, type SortColumn } from '../components/ListTable';
 import { PolicyToggle } from '../components/PolicyToggle';
-import { EmptyListState, ErrorState, LoadingState } from '../components/StateViews';
+import { EmptyListState } from '../components/StateViews';
 import { SEVERITIES, STAGES, activeEnforcements, enforcementLabel, plural, severityLabel, stageLabel } from '../format';
 import { useFetch } from '../hooks/useFetch';
 import { useListParams } from '../hooks/useListParams';
@@ -137,129 +137,109 @@ export function PoliciesPage() {
           </ToolbarItem>
         </ToolbarGroup>
         <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
-          <ListPagination
-            what="policies"
-            variant="top"
-            total={policies.data?.total ?? 0}
-            page={list.page}
-            perPage={list.perPage}
-            setPage={list.setPage}
-            setPerPage={list.setPerPage}
-          />
+          <ListPagination what="policies" variant="top" total={policies.data?.total ?? 0} list={list} />
         </ToolbarItem>
       </ToolbarContent>
     </Toolbar>
   );
 
-  let body;
-  if (policies.error !== undefined) {
-    body = <ErrorState title="Policies could not be loaded" error={policies.error} onRetry={policies.reload} />;
-  } else if (!policies.data) {
-    body = <LoadingState label="Loading policies" />;
-  } else if (policies.data.policies.length === 0) {
-    body =
-      policies.data.total > 0 ? (
-        <EmptyListState title="This page is empty" filtered={false}>
-          There are {plural(policies.data.total, 'policy', 'policies')}, all on earlier pages.
-        </EmptyListState>
-      ) : (
+  const body = (
+    <ListBody
+      state={policies}
+      rows={(d) => d.policies}
+      what="policies"
+      one="policy"
+      list={list}
+      empty={
         <EmptyListState title="No policies" filtered={filtered} onClearFilters={list.clearFilters}>
           Central has no policies. Create one, or import some here or with <code>stockade policy import</code>.
         </EmptyListState>
-      );
-  } else {
-    body = (
-      <>
-        <Table aria-label="Policies" variant="compact" data-testid="policies-table">
-          <Thead>
-            <Tr>
-              <Th screenReaderText="Select" />
-              {COLUMNS.map((c, i) => (
-                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
-                  {c.title}
-                </Th>
-              ))}
-              <Th screenReaderText="Actions" />
-            </Tr>
-          </Thead>
-          <Tbody>
-            {policies.data.policies.map((p, rowIndex) => {
-              const actions = activeEnforcements(p.enforcementActions);
-              const rowActions = [
-                { title: 'Edit', onClick: () => navigate(`/policies/${encodeURIComponent(p.id)}/edit`), isDisabled: !canWrite },
-                { title: 'Clone', onClick: () => navigate(`/policies/new?clone=${encodeURIComponent(p.id)}`), isDisabled: !canWrite },
-                {
-                  title: 'Export',
-                  onClick: () =>
-                    void exportAndDownload(api, [p.id]).then(
-                      (name) => setNotice({ variant: 'success', text: `Exported ${p.name} to ${name}.` }),
-                      (err: unknown) => setNotice({ variant: 'danger', text: `The export failed: ${errorMessage(err)}` }),
-                    ),
-                },
-                {
-                  title: 'Delete',
-                  onClick: () => setDeleting({ id: p.id, name: p.name }),
-                  isDisabled: !canWrite || p.isDefault,
-                  description: p.isDefault ? 'Built-in policies can be disabled, not deleted.' : undefined,
-                },
-              ];
-              return (
-                <Tr key={p.id}>
-                  <Td
-                    select={{ rowIndex, isSelected: selected.has(p.id), onSelect: (_e, on) => toggle(p.id, on) }}
-                    aria-label={`Select ${p.name}`}
-                  />
-                  <Td dataLabel="Policy">
-                    <Link to={`/policies/${encodeURIComponent(p.id)}`}>{p.name}</Link>
-                    {p.description && (
-                      <Content component="small" className="stk-clamp">
-                        {' '}
-                        {p.description}
-                      </Content>
-                    )}
-                  </Td>
-                  <Td dataLabel="Status">
-                    <PolicyToggle id={p.id} name={p.name} disabled={p.disabled} onChanged={policies.reload} />
-                  </Td>
-                  <Td dataLabel="Severity">
-                    <SeverityLabel severity={p.severity} />
-                  </Td>
-                  <Td dataLabel="Lifecycle stages">
-                    <StageLabels stages={p.lifecycleStages} />
-                  </Td>
-                  <Td dataLabel="Enforcement">
-                    {actions.length === 0 ? (
-                      'Inform only'
-                    ) : (
-                      <LabelGroup>
-                        {actions.map((a) => (
-                          <Label key={a} color="purple" variant="outline">
-                            {enforcementLabel(a)}
-                          </Label>
-                        ))}
-                      </LabelGroup>
-                    )}
-                  </Td>
-                  <Td isActionCell>
-                    <ActionsColumn items={rowActions} popperProps={{ position: 'right' }} aria-label={`Actions of ${p.name}`} />
-                  </Td>
-                </Tr>
-              );
-            })}
-          </Tbody>
-        </Table>
-        <ListPagination
-          what="policies"
-          variant="bottom"
-          total={policies.data.total}
-          page={list.page}
-          perPage={list.perPage}
-          setPage={list.setPage}
-          setPerPage={list.setPerPage}
-        />
-      </>
-    );
-  }
+      }
+    >
+      {(data) => (
+        <>
+          <Table aria-label="Policies" variant="compact" data-testid="policies-table">
+            <Thead>
+              <Tr>
+                <Th screenReaderText="Select" />
+                {COLUMNS.map((c, i) => (
+                  <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
+                    {c.title}
+                  </Th>
+                ))}
+                <Th screenReaderText="Actions" />
+              </Tr>
+            </Thead>
+            <Tbody>
+              {data.policies.map((p, rowIndex) => {
+                const actions = activeEnforcements(p.enforcementActions);
+                const rowActions = [
+                  { title: 'Edit', onClick: () => navigate(`/policies/${encodeURIComponent(p.id)}/edit`), isDisabled: !canWrite },
+                  { title: 'Clone', onClick: () => navigate(`/policies/new?clone=${encodeURIComponent(p.id)}`), isDisabled: !canWrite },
+                  {
+                    title: 'Export',
+                    onClick: () =>
+                      void exportAndDownload(api, [p.id]).then(
+                        (name) => setNotice({ variant: 'success', text: `Exported ${p.name} to ${name}.` }),
+                        (err: unknown) => setNotice({ variant: 'danger', text: `The export failed: ${errorMessage(err)}` }),
+                      ),
+                  },
+                  {
+                    title: 'Delete',
+                    onClick: () => setDeleting({ id: p.id, name: p.name }),
+                    isDisabled: !canWrite || p.isDefault,
+                    description: p.isDefault ? 'Built-in policies can be disabled, not deleted.' : undefined,
+                  },
+                ];
+                return (
+                  <Tr key={p.id}>
+                    <Td
+                      select={{ rowIndex, isSelected: selected.has(p.id), onSelect: (_e, on) => toggle(p.id, on) }}
+                      aria-label={`Select ${p.name}`}
+                    />
+                    <Td dataLabel="Policy">
+                      <Link to={`/policies/${encodeURIComponent(p.id)}`}>{p.name}</Link>
+                      {p.description && (
+                        <Content component="small" className="stk-clamp">
+                          {' '}
+                          {p.description}
+                        </Content>
+                      )}
+                    </Td>
+                    <Td dataLabel="Status">
+                      <PolicyToggle id={p.id} name={p.name} disabled={p.disabled} onChanged={policies.reload} />
+                    </Td>
+                    <Td dataLabel="Severity">
+                      <SeverityLabel severity={p.severity} />
+                    </Td>
+                    <Td dataLabel="Lifecycle stages">
+                      <StageLabels stages={p.lifecycleStages} />
+                    </Td>
+                    <Td dataLabel="Enforcement">
+                      {actions.length === 0 ? (
+                        'Inform only'
+                      ) : (
+                        <LabelGroup>
+                          {actions.map((a) => (
+                            <Label key={a} color="purple" variant="outline">
+                              {enforcementLabel(a)}
+                            </Label>
+                          ))}
+                        </LabelGroup>
+                      )}
+                    </Td>
+                    <Td isActionCell>
+                      <ActionsColumn items={rowActions} popperProps={{ position: 'right' }} aria-label={`Actions of ${p.name}`} />
+                    </Td>
+                  </Tr>
+                );
+              })}
+            </Tbody>
+          </Table>
+        </>
+      )}
+    </ListBody>
+  );
   return (
     <>
       <PageSection>

@@ -6,8 +6,8 @@ import { alertSummary, listAlerts } from '../api/endpoints';
 import { ExportCsv } from '../components/ExportCsv';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../components/Filters';
 import { SeverityLabel, StateLabel } from '../components/Labels';
-import { ListPagination, sortProps, type SortColumn } from '../components/ListTable';
-import { EmptyListState, ErrorState, LoadingState } from '../components/StateViews';
+import { ListBody, ListPagination, sortProps, type SortColumn } from '../components/ListTable';
+import { EmptyListState } from '../components/StateViews';
 import { useFetch } from '../hooks/useFetch';
 import { useListParams } from '../hooks/useListParams';
 import { ALERT_STATES, SEVERITIES, STAGES, formatTime, placeLabel, plural, severityLabel, stageLabel, stateLabel } from '../format';
@@ -119,90 +119,70 @@ export function ViolationsPage() {
           <ExportCsv path="/v1/alerts" filters={filters} sort={list.sort} what="violations" />
         </ToolbarItem>
         <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
-          <ListPagination
-            what="violations"
-            variant="top"
-            total={alerts.data?.total ?? 0}
-            page={list.page}
-            perPage={list.perPage}
-            setPage={list.setPage}
-            setPerPage={list.setPerPage}
-          />
+          <ListPagination what="violations" variant="top" total={alerts.data?.total ?? 0} list={list} />
         </ToolbarItem>
       </ToolbarContent>
     </Toolbar>
   );
 
-  let body;
-  if (alerts.error !== undefined) {
-    body = <ErrorState title="Violations could not be loaded" error={alerts.error} onRetry={alerts.reload} />;
-  } else if (!alerts.data) {
-    body = <LoadingState label="Loading violations" />;
-  } else if (alerts.data.alerts.length === 0) {
-    body =
-      alerts.data.total > 0 ? (
-        <EmptyListState title="This page is empty" filtered={false}>
-          There are {plural(alerts.data.total, 'violation')}, all on earlier pages.
-        </EmptyListState>
-      ) : (
+  const body = (
+    <ListBody
+      state={alerts}
+      rows={(d) => d.alerts}
+      what="violations"
+      one="violation"
+      list={list}
+      empty={
         <EmptyListState title="No violations" filtered={filtered} onClearFilters={list.clearFilters}>
           No deployment has violated a policy yet.
         </EmptyListState>
-      );
-  } else {
-    body = (
-      <>
-        <Table aria-label="Violations" variant="compact" data-testid="violations-table">
-          <Thead>
-            <Tr>
-              {COLUMNS.map((c, i) => (
-                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
-                  {c.title}
-                </Th>
-              ))}
-            </Tr>
-          </Thead>
-          <Tbody>
-            {alerts.data.alerts.map((a) => (
-              <Tr key={a.id}>
-                <Td dataLabel="Policy">
-                  <Link to={`/violations/${encodeURIComponent(a.id)}`}>{a.policy.name}</Link>
-                </Td>
-                <Td dataLabel="Severity">
-                  <SeverityLabel severity={a.policy.severity} />
-                </Td>
-                <Td dataLabel="Entity">
-                  {a.deployment.id ? (
-                    <Link to={`/deployments/${encodeURIComponent(a.deployment.id)}`}>{a.deployment.name}</Link>
-                  ) : (
-                    a.deployment.name
-                  )}
-                  {a.deployment.type && <Content component="small"> ({a.deployment.type})</Content>}
-                </Td>
-                <Td dataLabel="Cluster / namespace">{placeLabel(a.deployment.clusterName, a.deployment.namespace)}</Td>
-                <Td dataLabel="Stage">{stageLabel(a.lifecycleStage)}</Td>
-                <Td dataLabel="Time">
-                  <time dateTime={a.time}>{formatTime(a.time)}</time>
-                </Td>
-                <Td dataLabel="State">
-                  <StateLabel state={a.state} />
-                </Td>
+      }
+    >
+      {(data) => (
+        <>
+          <Table aria-label="Violations" variant="compact" data-testid="violations-table">
+            <Thead>
+              <Tr>
+                {COLUMNS.map((c, i) => (
+                  <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
+                    {c.title}
+                  </Th>
+                ))}
               </Tr>
-            ))}
-          </Tbody>
-        </Table>
-        <ListPagination
-          what="violations"
-          variant="bottom"
-          total={alerts.data.total}
-          page={list.page}
-          perPage={list.perPage}
-          setPage={list.setPage}
-          setPerPage={list.setPerPage}
-        />
-      </>
-    );
-  }
+            </Thead>
+            <Tbody>
+              {data.alerts.map((a) => (
+                <Tr key={a.id}>
+                  <Td dataLabel="Policy">
+                    <Link to={`/violations/${encodeURIComponent(a.id)}`}>{a.policy.name}</Link>
+                  </Td>
+                  <Td dataLabel="Severity">
+                    <SeverityLabel severity={a.policy.severity} />
+                  </Td>
+                  <Td dataLabel="Entity">
+                    {a.deployment.id ? (
+                      <Link to={`/deployments/${encodeURIComponent(a.deployment.id)}`}>{a.deployment.name}</Link>
+                    ) : (
+                      a.deployment.name
+                    )}
+                    {a.deployment.type && <Content component="small"> ({a.deployment.type})</Content>}
+                  </Td>
+                  <Td dataLabel="Cluster / namespace">{placeLabel(a.deployment.clusterName, a.deployment.namespace)}</Td>
+                  <Td dataLabel="Stage">{stageLabel(a.lifecycleStage)}</Td>
+                  <Td dataLabel="Time">
+                    <time dateTime={a.time}>{formatTime(a.time)}</time>
+                  </Td>
+                  <Td dataLabel="State">
+                    <StateLabel state={a.state} />
+                  </Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        </>
+      )}
+    </ListBody>
+  );
 
   return (
     <>

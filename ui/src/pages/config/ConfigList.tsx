@@ -86,15 +86,7 @@ export function ConfigList<T, F extends string>({
           </Thead>
           <Tbody>{items.map(row)}</Tbody>
         </Table>
-        <ListPagination
-          what={many}
-          variant="bottom"
-          total={total}
-          page={list.page}
-          perPage={list.perPage}
-          setPage={list.setPage}
-          setPerPage={list.setPerPage}
-        />
+        <ListPagination what={many} variant="bottom" total={total} list={list} />
       </>
     );
   }
@@ -111,15 +103,7 @@ export function ConfigList<T, F extends string>({
             <ToolbarGroup variant="filter-group">{filters}</ToolbarGroup>
             {actions && <ToolbarItem>{actions}</ToolbarItem>}
             <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
-              <ListPagination
-                what={many}
-                variant="top"
-                total={total}
-                page={list.page}
-                perPage={list.perPage}
-                setPage={list.setPage}
-                setPerPage={list.setPerPage}
-              />
+              <ListPagination what={many} variant="top" total={total} list={list} />
             </ToolbarItem>
           </ToolbarContent>
         </Toolbar>

@@ -5,8 +5,8 @@ import { useApi } from '../../api/context';
 import { CVES_PATH, listCves } from '../../api/vulns';
 import { ExportCsv } from '../../components/ExportCsv';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../../components/Filters';
-import { ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
-import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
+import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { EmptyListState } from '../../components/StateViews';
 import { FixableLabel, VulnSeverityLabel } from '../../components/VulnLabels';
 import { formatTime, plural } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
@@ -69,86 +69,66 @@ export function CvesPage() {
           <ExportCsv path={CVES_PATH} filters={filters} sort={list.sort} what="CVEs" />
         </ToolbarItem>
         <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
-          <ListPagination
-            what="CVEs"
-            variant="top"
-            total={cves.data?.total ?? 0}
-            page={list.page}
-            perPage={list.perPage}
-            setPage={list.setPage}
-            setPerPage={list.setPerPage}
-          />
+          <ListPagination what="CVEs" variant="top" total={cves.data?.total ?? 0} list={list} />
         </ToolbarItem>
       </ToolbarContent>
     </Toolbar>
   );
 
-  let body;
-  if (cves.error !== undefined) {
-    body = <ErrorState title="CVEs could not be loaded" error={cves.error} onRetry={cves.reload} />;
-  } else if (!cves.data) {
-    body = <LoadingState label="Loading CVEs" />;
-  } else if (cves.data.cves.length === 0) {
-    body =
-      cves.data.total > 0 ? (
-        <EmptyListState title="This page is empty" filtered={false}>
-          There are {plural(cves.data.total, 'CVE')}, all on earlier pages.
-        </EmptyListState>
-      ) : (
+  const body = (
+    <ListBody
+      state={cves}
+      rows={(d) => d.cves}
+      what="CVEs"
+      one="CVE"
+      list={list}
+      empty={
         <EmptyListState title="No CVEs" filtered={filtered} onClearFilters={list.clearFilters}>
           No scanned image has a known vulnerability. Scan images, or import a vulnerability feed.
         </EmptyListState>
-      );
-  } else {
-    body = (
-      <>
-        <Table aria-label="CVEs" variant="compact" data-testid="cves-table">
-          <Thead>
-            <Tr>
-              {COLUMNS.map((c, i) => (
-                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
-                  {c.title}
-                </Th>
-              ))}
-            </Tr>
-          </Thead>
-          <Tbody>
-            {cves.data.cves.map((c) => (
-              <Tr key={c.id}>
-                <Td dataLabel="CVE">
-                  <Link to={`/vulnerabilities/cves/${encodeURIComponent(c.id)}`}>{c.id}</Link>
-                  {c.summary && (
-                    <Content component="small" className="pf-v6-u-display-block">
-                      {c.summary}
-                    </Content>
-                  )}
-                </Td>
-                <Td dataLabel="Severity">
-                  <VulnSeverityLabel severity={c.severity} />
-                </Td>
-                <Td dataLabel="CVSS">{formatCvss(c.cvss, c.cvssVersion)}</Td>
-                <Td dataLabel="Fix">
-                  <FixableLabel fixable={c.fixable} />
-                </Td>
-                <Td dataLabel="Images">{c.images}</Td>
-                <Td dataLabel="Deployments">{c.deployments}</Td>
-                <Td dataLabel="First seen">{c.firstSeen ? <time dateTime={c.firstSeen}>{formatTime(c.firstSeen)}</time> : '—'}</Td>
+      }
+    >
+      {(data) => (
+        <>
+          <Table aria-label="CVEs" variant="compact" data-testid="cves-table">
+            <Thead>
+              <Tr>
+                {COLUMNS.map((c, i) => (
+                  <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
+                    {c.title}
+                  </Th>
+                ))}
               </Tr>
-            ))}
-          </Tbody>
-        </Table>
-        <ListPagination
-          what="CVEs"
-          variant="bottom"
-          total={cves.data.total}
-          page={list.page}
-          perPage={list.perPage}
-          setPage={list.setPage}
-          setPerPage={list.setPerPage}
-        />
-      </>
-    );
-  }
+            </Thead>
+            <Tbody>
+              {data.cves.map((c) => (
+                <Tr key={c.id}>
+                  <Td dataLabel="CVE">
+                    <Link to={`/vulnerabilities/cves/${encodeURIComponent(c.id)}`}>{c.id}</Link>
+                    {c.summary && (
+                      <Content component="small" className="pf-v6-u-display-block">
+                        {c.summary}
+                      </Content>
+                    )}
+                  </Td>
+                  <Td dataLabel="Severity">
+                    <VulnSeverityLabel severity={c.severity} />
+                  </Td>
+                  <Td dataLabel="CVSS">{formatCvss(c.cvss, c.cvssVersion)}</Td>
+                  <Td dataLabel="Fix">
+                    <FixableLabel fixable={c.fixable} />
+                  </Td>
+                  <Td dataLabel="Images">{c.images}</Td>
+                  <Td dataLabel="Deployments">{c.deployments}</Td>
+                  <Td dataLabel="First seen">{c.firstSeen ? <time dateTime={c.firstSeen}>{formatTime(c.firstSeen)}</time> : '—'}</Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        </>
+      )}
+    </ListBody>
+  );
 
   return (
     <>

@@ -7,8 +7,8 @@ import { useApi } from '../../api/context';
 import { DEPLOYMENT_VULNS_PATH, listDeploymentVulns, type DeploymentVulns } from '../../api/vulns';
 import { ExportCsv } from '../../components/ExportCsv';
 import { LinkedFilter, SearchFilter } from '../../components/Filters';
-import { ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
-import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
+import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { EmptyListState } from '../../components/StateViews';
 import { SeverityCounts } from '../../components/VulnLabels';
 import { placeLabel, plural } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
@@ -92,88 +92,68 @@ export function DeploymentVulnsPage() {
           <ExportCsv path={DEPLOYMENT_VULNS_PATH} filters={filters} sort={list.sort} what="deployments" />
         </ToolbarItem>
         <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
-          <ListPagination
-            what="deployments"
-            variant="top"
-            total={deps.data?.total ?? 0}
-            page={list.page}
-            perPage={list.perPage}
-            setPage={list.setPage}
-            setPerPage={list.setPerPage}
-          />
+          <ListPagination what="deployments" variant="top" total={deps.data?.total ?? 0} list={list} />
         </ToolbarItem>
       </ToolbarContent>
     </Toolbar>
   );
 
-  let body;
-  if (deps.error !== undefined) {
-    body = <ErrorState title="Deployments could not be loaded" error={deps.error} onRetry={deps.reload} />;
-  } else if (!deps.data) {
-    body = <LoadingState label="Loading deployments" />;
-  } else if (deps.data.deployments.length === 0) {
-    body =
-      deps.data.total > 0 ? (
-        <EmptyListState title="This page is empty" filtered={false}>
-          There are {plural(deps.data.total, 'deployment')}, all on earlier pages.
-        </EmptyListState>
-      ) : (
+  const body = (
+    <ListBody
+      state={deps}
+      rows={(d) => d.deployments}
+      what="deployments"
+      one="deployment"
+      list={list}
+      empty={
         <EmptyListState title="No deployments" filtered={filtered} onClearFilters={list.clearFilters}>
           Central knows of no deployment yet.
         </EmptyListState>
-      );
-  } else {
-    body = (
-      <>
-        <Table aria-label="Deployments and their CVEs" variant="compact" data-testid="deployment-vulns-table">
-          <Thead>
-            <Tr>
-              <Th screenReaderText="Show images" />
-              {COLUMNS.map((c, i) => (
-                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i + 1, list.sort, list.setSort)}>
-                  {c.title}
-                </Th>
-              ))}
-            </Tr>
-          </Thead>
-          {deps.data.deployments.map((d, i) => {
-            const expanded = open.has(d.id);
-            return (
-              <Tbody key={d.id} isExpanded={expanded}>
-                <Tr>
-                  <Td expand={{ rowIndex: i, isExpanded: expanded, onToggle: () => toggle(d.id), expandId: `deployment-${i}` }} />
-                  <Td dataLabel="Deployment">
-                    <Link to={deploymentHref(d.id)}>{d.name}</Link>
-                  </Td>
-                  <Td dataLabel="Cluster / namespace">{placeLabel(d.cluster, d.namespace)}</Td>
-                  <Td dataLabel="Images">{d.images.length}</Td>
-                  <Td dataLabel="CVEs">{d.cves}</Td>
-                  <Td dataLabel="By severity">
-                    <SeverityCounts critical={d.critical} important={d.important} moderate={d.moderate} low={d.low} total={d.cves} />
-                  </Td>
-                  <Td dataLabel="Fixable">{d.fixable}</Td>
-                </Tr>
-                <Tr isExpanded={expanded}>
-                  <Td colSpan={7}>
-                    <ExpandableRowContent>{expanded && <DeploymentImages d={d} />}</ExpandableRowContent>
-                  </Td>
-                </Tr>
-              </Tbody>
-            );
-          })}
-        </Table>
-        <ListPagination
-          what="deployments"
-          variant="bottom"
-          total={deps.data.total}
-          page={list.page}
-          perPage={list.perPage}
-          setPage={list.setPage}
-          setPerPage={list.setPerPage}
-        />
-      </>
-    );
-  }
+      }
+    >
+      {(data) => (
+        <>
+          <Table aria-label="Deployments and their CVEs" variant="compact" data-testid="deployment-vulns-table">
+            <Thead>
+              <Tr>
+                <Th screenReaderText="Show images" />
+                {COLUMNS.map((c, i) => (
+                  <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i + 1, list.sort, list.setSort)}>
+                    {c.title}
+                  </Th>
+                ))}
+              </Tr>
+            </Thead>
+            {data.deployments.map((d, i) => {
+              const expanded = open.has(d.id);
+              return (
+                <Tbody key={d.id} isExpanded={expanded}>
+                  <Tr>
+                    <Td expand={{ rowIndex: i, isExpanded: expanded, onToggle: () => toggle(d.id), expandId: `deployment-${i}` }} />
+                    <Td dataLabel="Deployment">
+                      <Link to={deploymentHref(d.id)}>{d.name}</Link>
+                    </Td>
+                    <Td dataLabel="Cluster / namespace">{placeLabel(d.cluster, d.namespace)}</Td>
+                    <Td dataLabel="Images">{d.images.length}</Td>
+                    <Td dataLabel="CVEs">{d.cves}</Td>
+                    <Td dataLabel="By severity">
+                      <SeverityCounts critical={d.critical} important={d.important} moderate={d.moderate} low={d.low} total={d.cves} />
+                    </Td>
+                    <Td dataLabel="Fixable">{d.fixable}</Td>
+                  </Tr>
+                  <Tr isExpanded={expanded}>
+                    <Td colSpan={7}>
+                      <ExpandableRowContent>{expanded && <DeploymentImages d={d} />}</ExpandableRowContent>
+                    </Td>
+                  </Tr>
+                </Tbody>
+              );
+            })}
+          </Table>
+        </>
+      )}
+    </ListBody>
+  );
 
   return (
     <>

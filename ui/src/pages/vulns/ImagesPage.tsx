@@ -5,8 +5,8 @@ import { useApi } from '../../api/context';
 import { IMAGES_PATH, listImages } from '../../api/vulns';
 import { ExportCsv } from '../../components/ExportCsv';
 import { FilterSelect, SearchFilter } from '../../components/Filters';
-import { ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
-import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
+import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { EmptyListState } from '../../components/StateViews';
 import { SeverityCounts } from '../../components/VulnLabels';
 import { formatTime, plural } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
@@ -66,80 +66,60 @@ export function ImagesPage() {
           <ExportCsv path={IMAGES_PATH} filters={filters} sort={list.sort} what="images" />
         </ToolbarItem>
         <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
-          <ListPagination
-            what="images"
-            variant="top"
-            total={images.data?.total ?? 0}
-            page={list.page}
-            perPage={list.perPage}
-            setPage={list.setPage}
-            setPerPage={list.setPerPage}
-          />
+          <ListPagination what="images" variant="top" total={images.data?.total ?? 0} list={list} />
         </ToolbarItem>
       </ToolbarContent>
     </Toolbar>
   );
 
-  let body;
-  if (images.error !== undefined) {
-    body = <ErrorState title="Images could not be loaded" error={images.error} onRetry={images.reload} />;
-  } else if (!images.data) {
-    body = <LoadingState label="Loading images" />;
-  } else if (images.data.images.length === 0) {
-    body =
-      images.data.total > 0 ? (
-        <EmptyListState title="This page is empty" filtered={false}>
-          There are {plural(images.data.total, 'image')}, all on earlier pages.
-        </EmptyListState>
-      ) : (
+  const body = (
+    <ListBody
+      state={images}
+      rows={(d) => d.images}
+      what="images"
+      one="image"
+      list={list}
+      empty={
         <EmptyListState title="No images" filtered={filtered} onClearFilters={list.clearFilters}>
           No image has been scanned yet.
         </EmptyListState>
-      );
-  } else {
-    body = (
-      <>
-        <Table aria-label="Images" variant="compact" data-testid="images-table">
-          <Thead>
-            <Tr>
-              {COLUMNS.map((c, i) => (
-                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
-                  {c.title}
-                </Th>
-              ))}
-            </Tr>
-          </Thead>
-          <Tbody>
-            {images.data.images.map((im) => (
-              <Tr key={im.id}>
-                <Td dataLabel="Image">
-                  <Link to={imageHref(im.id)}>{im.name}</Link>
-                </Td>
-                <Td dataLabel="CVEs">{im.vulns}</Td>
-                <Td dataLabel="By severity">
-                  <SeverityCounts critical={im.critical} important={im.important} moderate={im.moderate} low={im.low} total={im.vulns} />
-                </Td>
-                <Td dataLabel="Fixable">{im.fixable}</Td>
-                <Td dataLabel="Deployments">{im.deployments}</Td>
-                <Td dataLabel="Scanned">
-                  <time dateTime={im.scanTime}>{formatTime(im.scanTime)}</time>
-                </Td>
+      }
+    >
+      {(data) => (
+        <>
+          <Table aria-label="Images" variant="compact" data-testid="images-table">
+            <Thead>
+              <Tr>
+                {COLUMNS.map((c, i) => (
+                  <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
+                    {c.title}
+                  </Th>
+                ))}
               </Tr>
-            ))}
-          </Tbody>
-        </Table>
-        <ListPagination
-          what="images"
-          variant="bottom"
-          total={images.data.total}
-          page={list.page}
-          perPage={list.perPage}
-          setPage={list.setPage}
-          setPerPage={list.setPerPage}
-        />
-      </>
-    );
-  }
+            </Thead>
+            <Tbody>
+              {data.images.map((im) => (
+                <Tr key={im.id}>
+                  <Td dataLabel="Image">
+                    <Link to={imageHref(im.id)}>{im.name}</Link>
+                  </Td>
+                  <Td dataLabel="CVEs">{im.vulns}</Td>
+                  <Td dataLabel="By severity">
+                    <SeverityCounts critical={im.critical} important={im.important} moderate={im.moderate} low={im.low} total={im.vulns} />
+                  </Td>
+                  <Td dataLabel="Fixable">{im.fixable}</Td>
+                  <Td dataLabel="Deployments">{im.deployments}</Td>
+                  <Td dataLabel="Scanned">
+                    <time dateTime={im.scanTime}>{formatTime(im.scanTime)}</time>
+                  </Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        </>
+      )}
+    </ListBody>
+  );
 
   return (
     <>

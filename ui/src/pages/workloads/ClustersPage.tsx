@@ -5,8 +5,8 @@ import { withQuery } from '../../api/client';
 import { useApi } from '../../api/context';
 import { listClusters } from '../../api/workloads';
 import { FilterSelect, SearchFilter } from '../../components/Filters';
-import { ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
-import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
+import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { EmptyListState } from '../../components/StateViews';
 import { formatTime, plural } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
 import { useListParams } from '../../hooks/useListParams';
@@ -57,104 +57,86 @@ export function ClustersPage() {
           />
         </ToolbarGroup>
         <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
-          <ListPagination
-            what="clusters"
-            variant="top"
-            total={clusters.data?.total ?? 0}
-            page={list.page}
-            perPage={list.perPage}
-            setPage={list.setPage}
-            setPerPage={list.setPerPage}
-          />
+          <ListPagination what="clusters" variant="top" total={clusters.data?.total ?? 0} list={list} />
         </ToolbarItem>
       </ToolbarContent>
     </Toolbar>
   );
 
-  let body;
-  if (clusters.error !== undefined) {
-    body = <ErrorState title="Clusters could not be loaded" error={clusters.error} onRetry={clusters.reload} />;
-  } else if (!clusters.data) {
-    body = <LoadingState label="Loading clusters" />;
-  } else if (clusters.data.clusters.length === 0) {
-    body =
-      clusters.data.total > 0 ? (
-        <EmptyListState title="This page is empty" filtered={false}>
-          There are {plural(clusters.data.total, 'cluster')}, all on earlier pages.
-        </EmptyListState>
-      ) : filtered ? (
-        <EmptyListState title="No clusters" filtered onClearFilters={list.clearFilters} />
-      ) : (
-        <EmptyListState title="No secured clusters yet" filtered={false}>
-          <AddClusterSteps />
-        </EmptyListState>
-      );
-  } else {
-    body = (
-      <>
-        <Table aria-label="Clusters" variant="compact" data-testid="clusters-table">
-          <Thead>
-            <Tr>
-              {COLUMNS.map((c, i) => (
-                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
-                  {c.title}
-                </Th>
-              ))}
-            </Tr>
-          </Thead>
-          <Tbody>
-            {clusters.data.clusters.map((c) => (
-              <Tr key={c.id}>
-                <Td dataLabel="Cluster">
-                  <Link to={`/clusters/${encodeURIComponent(c.id)}`}>{c.name}</Link>
-                </Td>
-                <Td dataLabel="Health">
-                  <ClusterStatusLabel status={c.status} />
-                  {!c.connected && <Content component="small"> (disconnected)</Content>}
-                </Td>
-                <Td dataLabel="Last contact">
-                  <time dateTime={c.lastContact}>{formatTime(c.lastContact)}</time>
-                </Td>
-                <Td dataLabel="Sensor / Kubernetes">
-                  {c.sensorVersion || '—'} / {c.kubernetesVersion || '—'}
-                </Td>
-                <Td dataLabel="Deployments">
-                  <Link
-                    to={withQuery('/deployments', { cluster: c.name })}
-                    aria-label={`${plural(c.deployments, 'deployment')} in ${c.name}`}
-                  >
-                    {c.deployments}
-                  </Link>
-                </Td>
-                <Td dataLabel="Namespaces">{c.namespaces}</Td>
-                <Td dataLabel="Open violations">
-                  {c.violations.total > 0 ? (
-                    <Link
-                      to={withQuery('/violations', { state: 'ACTIVE', cluster: c.name })}
-                      aria-label={`${plural(c.violations.total, 'open violation')} in ${c.name}`}
-                    >
-                      <ViolationCounts counts={c.violations} />
-                    </Link>
-                  ) : (
-                    <ViolationCounts counts={c.violations} />
-                  )}
-                </Td>
+  const body = (
+    <ListBody
+      state={clusters}
+      rows={(d) => d.clusters}
+      what="clusters"
+      one="cluster"
+      list={list}
+      empty={
+        filtered ? (
+          <EmptyListState title="No clusters" filtered onClearFilters={list.clearFilters} />
+        ) : (
+          <EmptyListState title="No secured clusters yet" filtered={false}>
+            <AddClusterSteps />
+          </EmptyListState>
+        )
+      }
+    >
+      {(data) => (
+        <>
+          <Table aria-label="Clusters" variant="compact" data-testid="clusters-table">
+            <Thead>
+              <Tr>
+                {COLUMNS.map((c, i) => (
+                  <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
+                    {c.title}
+                  </Th>
+                ))}
               </Tr>
-            ))}
-          </Tbody>
-        </Table>
-        <ListPagination
-          what="clusters"
-          variant="bottom"
-          total={clusters.data.total}
-          page={list.page}
-          perPage={list.perPage}
-          setPage={list.setPage}
-          setPerPage={list.setPerPage}
-        />
-      </>
-    );
-  }
+            </Thead>
+            <Tbody>
+              {data.clusters.map((c) => (
+                <Tr key={c.id}>
+                  <Td dataLabel="Cluster">
+                    <Link to={`/clusters/${encodeURIComponent(c.id)}`}>{c.name}</Link>
+                  </Td>
+                  <Td dataLabel="Health">
+                    <ClusterStatusLabel status={c.status} />
+                    {!c.connected && <Content component="small"> (disconnected)</Content>}
+                  </Td>
+                  <Td dataLabel="Last contact">
+                    <time dateTime={c.lastContact}>{formatTime(c.lastContact)}</time>
+                  </Td>
+                  <Td dataLabel="Sensor / Kubernetes">
+                    {c.sensorVersion || '—'} / {c.kubernetesVersion || '—'}
+                  </Td>
+                  <Td dataLabel="Deployments">
+                    <Link
+                      to={withQuery('/deployments', { cluster: c.name })}
+                      aria-label={`${plural(c.deployments, 'deployment')} in ${c.name}`}
+                    >
+                      {c.deployments}
+                    </Link>
+                  </Td>
+                  <Td dataLabel="Namespaces">{c.namespaces}</Td>
+                  <Td dataLabel="Open violations">
+                    {c.violations.total > 0 ? (
+                      <Link
+                        to={withQuery('/violations', { state: 'ACTIVE', cluster: c.name })}
+                        aria-label={`${plural(c.violations.total, 'open violation')} in ${c.name}`}
+                      >
+                        <ViolationCounts counts={c.violations} />
+                      </Link>
+                    ) : (
+                      <ViolationCounts counts={c.violations} />
+                    )}
+                  </Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        </>
+      )}
+    </ListBody>
+  );
 
   return (
     <>

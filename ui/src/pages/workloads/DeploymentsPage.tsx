@@ -5,8 +5,8 @@ import { withQuery } from '../../api/client';
 import { useApi } from '../../api/context';
 import { getCluster, listClusters } from '../../api/workloads';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../../components/Filters';
-import { ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
-import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
+import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { EmptyListState } from '../../components/StateViews';
 import { SEVERITIES, formatTime, plural, severityLabel } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
 import { useListParams } from '../../hooks/useListParams';
@@ -108,100 +108,80 @@ export function DeploymentsPage() {
           />
         </ToolbarGroup>
         <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
-          <ListPagination
-            what="deployments"
-            variant="top"
-            total={deployments.data?.total ?? 0}
-            page={list.page}
-            perPage={list.perPage}
-            setPage={list.setPage}
-            setPerPage={list.setPerPage}
-          />
+          <ListPagination what="deployments" variant="top" total={deployments.data?.total ?? 0} list={list} />
         </ToolbarItem>
       </ToolbarContent>
     </Toolbar>
   );
 
-  let body;
-  if (deployments.error !== undefined) {
-    body = <ErrorState title="Deployments could not be loaded" error={deployments.error} onRetry={deployments.reload} />;
-  } else if (!deployments.data) {
-    body = <LoadingState label="Loading deployments" />;
-  } else if (deployments.data.deployments.length === 0) {
-    body =
-      deployments.data.total > 0 ? (
-        <EmptyListState title="This page is empty" filtered={false}>
-          There are {plural(deployments.data.total, 'deployment')}, all on earlier pages.
-        </EmptyListState>
-      ) : (
+  const body = (
+    <ListBody
+      state={deployments}
+      rows={(d) => d.deployments}
+      what="deployments"
+      one="deployment"
+      list={list}
+      empty={
         <EmptyListState title="No deployments" filtered={filtered} onClearFilters={list.clearFilters}>
           Central knows of no deployment yet. A secured cluster&apos;s Sensor reports its workloads (see{' '}
           <Link to="/clusters">Clusters</Link>), and deploy-time checks sent with <code>record: true</code> are kept too.
         </EmptyListState>
-      );
-  } else {
-    body = (
-      <>
-        <Table aria-label="Deployments" variant="compact" data-testid="deployments-table">
-          <Thead>
-            <Tr>
-              {COLUMNS.map((c, i) => (
-                <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
-                  {c.title}
-                </Th>
-              ))}
-            </Tr>
-          </Thead>
-          <Tbody>
-            {deployments.data.deployments.map((d) => (
-              <Tr key={d.id}>
-                <Td dataLabel="Deployment">
-                  <Link to={`/deployments/${encodeURIComponent(d.id)}`}>{d.name}</Link>
-                  {d.kind && <Content component="small"> ({d.kind})</Content>}
-                </Td>
-                <Td dataLabel="Cluster">{d.cluster || '—'}</Td>
-                <Td dataLabel="Namespace">{d.namespace || '—'}</Td>
-                <Td dataLabel="Images" modifier="breakWord">
-                  {d.images.length === 0
-                    ? '—'
-                    : d.images.slice(0, SHOWN_IMAGES).map((im) => (
-                        <div key={im}>
-                          <code>{im}</code>
-                        </div>
-                      ))}
-                  {d.images.length > SHOWN_IMAGES && <Content component="small">and {d.images.length - SHOWN_IMAGES} more</Content>}
-                </Td>
-                <Td dataLabel="Open violations">
-                  {d.violations.total > 0 ? (
-                    <Link
-                      to={withQuery('/violations', { state: 'ACTIVE', deployment: d.id })}
-                      aria-label={`${plural(d.violations.total, 'open violation')} of ${d.name}`}
-                    >
-                      <ViolationCounts counts={d.violations} />
-                    </Link>
-                  ) : (
-                    <ViolationCounts counts={d.violations} />
-                  )}
-                </Td>
-                <Td dataLabel="Updated">
-                  <time dateTime={d.updatedAt}>{formatTime(d.updatedAt)}</time>
-                </Td>
+      }
+    >
+      {(data) => (
+        <>
+          <Table aria-label="Deployments" variant="compact" data-testid="deployments-table">
+            <Thead>
+              <Tr>
+                {COLUMNS.map((c, i) => (
+                  <Th key={c.title} modifier="wrap" sort={sortProps(sortColumns, i, list.sort, list.setSort)}>
+                    {c.title}
+                  </Th>
+                ))}
               </Tr>
-            ))}
-          </Tbody>
-        </Table>
-        <ListPagination
-          what="deployments"
-          variant="bottom"
-          total={deployments.data.total}
-          page={list.page}
-          perPage={list.perPage}
-          setPage={list.setPage}
-          setPerPage={list.setPerPage}
-        />
-      </>
-    );
-  }
+            </Thead>
+            <Tbody>
+              {data.deployments.map((d) => (
+                <Tr key={d.id}>
+                  <Td dataLabel="Deployment">
+                    <Link to={`/deployments/${encodeURIComponent(d.id)}`}>{d.name}</Link>
+                    {d.kind && <Content component="small"> ({d.kind})</Content>}
+                  </Td>
+                  <Td dataLabel="Cluster">{d.cluster || '—'}</Td>
+                  <Td dataLabel="Namespace">{d.namespace || '—'}</Td>
+                  <Td dataLabel="Images" modifier="breakWord">
+                    {d.images.length === 0
+                      ? '—'
+                      : d.images.slice(0, SHOWN_IMAGES).map((im) => (
+                          <div key={im}>
+                            <code>{im}</code>
+                          </div>
+                        ))}
+                    {d.images.length > SHOWN_IMAGES && <Content component="small">and {d.images.length - SHOWN_IMAGES} more</Content>}
+                  </Td>
+                  <Td dataLabel="Open violations">
+                    {d.violations.total > 0 ? (
+                      <Link
+                        to={withQuery('/violations', { state: 'ACTIVE', deployment: d.id })}
+                        aria-label={`${plural(d.violations.total, 'open violation')} of ${d.name}`}
+                      >
+                        <ViolationCounts counts={d.violations} />
+                      </Link>
+                    ) : (
+                      <ViolationCounts counts={d.violations} />
+                    )}
+                  </Td>
+                  <Td dataLabel="Updated">
+                    <time dateTime={d.updatedAt}>{formatTime(d.updatedAt)}</time>
+                  </Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        </>
+      )}
+    </ListBody>
+  );
 
   return (
     <>
