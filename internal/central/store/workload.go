@@ -72,7 +72,6 @@ func (d dialect) deploymentIndex(q DeploymentQuery) string {
 // idChunk bounds the ids of one IN list.
 const idChunk = 500
 
-
 // DeploymentViolations returns the open violations of each of ids that
 // has any.
 func (s *Store) DeploymentViolations(ctx context.Context, ids []string) (map[string]ViolationCounts, error) {
