@@ -168,6 +168,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"CVEImage":             reflect.TypeFor[vulnapi.Image](),
 		"CVEDeployment":        reflect.TypeFor[vulnapi.Deployment](),
 		"DeploymentVulns":      reflect.TypeFor[vulnapi.DeploymentVulns](),
+		"FixableImage":         reflect.TypeFor[vulnapi.FixableImage](),
 		"ImageDeployment":      reflect.TypeFor[imageapi.Deployment](),
 	} {
 		s, ok := doc.Components.Schemas[schema]

@@ -127,6 +127,20 @@ func testVulnerabilityAPI(t *testing.T, opts ...startOpt) {
 		t.Errorf("another cluster: %+v", list)
 	}
 
+	// The dashboard's fixable-images tile: Alpine's secdb gives no
+	// severities, so no image has a fixable critical or important CVE (the
+	// ranking itself is tested in the store); bad parameters are named.
+	var top vulnapi.FixableImageList
+	c.must(http.StatusOK, reader, "GET", "/v1/vulns/images/fixable?cluster=lab&limit=5", nil).json(t, &top)
+	if top.Images == nil || len(top.Images) != 0 {
+		t.Errorf("fixable images without severities = %+v", top)
+	}
+	for _, bad := range []string{"limit=0", "limit=101", "sort=name"} {
+		if r := c.do(reader, "GET", "/v1/vulns/images/fixable?"+bad, nil); r.status != http.StatusBadRequest {
+			t.Errorf("fixable images ?%s: %d %s", bad, r.status, r.body)
+		}
+	}
+
 	// Detail: components with versions and the fix, images, deployments, links.
 	var d vulnapi.Detail
 	c.must(http.StatusOK, reader, "GET", "/v1/cves/"+muslCVE, nil).json(t, &d)

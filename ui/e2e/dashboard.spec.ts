@@ -80,6 +80,14 @@ test('the dashboard tiles show the stored alerts and link to the lists behind th
   await expect(page.getByRole('img', { name: /Violations by severity/ })).toBeVisible();
   await expect(page.getByRole('img', { name: /Violations by policy category/ })).toBeVisible();
   await expect(page.getByRole('img', { name: /violations found per day/ })).toBeVisible();
+  // No image is scanned here: the fixable-images tile says so, and links to the images list.
+  const fixable = await api<{ images: unknown[] }>('/v1/vulns/images/fixable?limit=10');
+  expect(fixable.images).toEqual([]);
+  await expect(page.locator('#tile-fixable-images')).toContainText('No scanned image has a fixable critical or important CVE.');
+  await expect(page.getByRole('link', { name: 'View images with fixable CVEs' })).toHaveAttribute(
+    'href',
+    '/vulnerabilities/images?fixable=true&sort=-fixable',
+  );
   await expectAccessible(page, 'dashboard');
   await screenshot(page, 'dashboard');
 

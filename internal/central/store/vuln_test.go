@@ -25,6 +25,7 @@ func TestVulns(t *testing.T) {
 				{"ImageFilters", testImageVulnFilters},
 				{"IndexFollowsWrites", testVulnIndexFollowsWrites},
 				{"Reindex", testVulnReindex},
+				{"TopFixableImages", testTopFixableImages},
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					dsn, dir := b.fresh(t)
@@ -392,4 +393,41 @@ func testVulnReindex(t *testing.T, s *Store) {
 	if _, pending, _ := s.GetSetting(ctx, reindexSetting); pending {
 		t.Error("marker left after reindexing")
 	}
+}
+
+// testTopFixableImages ranks images by their distinct fixable critical and
+// important CVEs, within a cluster's deployments when asked.
+func testTopFixableImages(t *testing.T, s *Store) {
+	vulnFixture(t, s)
+	const digestD, nameD = "sha256:dddd", "reg.example.com/team/d:4"
+	mustNil(t, s.UpsertImage(ctx, scannedImage(t, digestD, nameD,
+		vulnSpec{"CVE-4", "libxml2", scan.SeverityImportant, 7.0, "2.1"},
+		vulnSpec{"CVE-4", "libxml2-utils", scan.SeverityImportant, 7.0, "2.1"},
+		vulnSpec{"CVE-5", "expat", scan.SeverityImportant, 7.2, "1.2"},
+		vulnSpec{"CVE-6", "bash", scan.SeverityModerate, 5.0, "5.2"}), nameD))
+	render := func(fs []FixableImage) string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, fmt.Sprintf("%s:%d/%d", f.FullName, f.Critical, f.Important))
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		cluster, namespace string
+		limit              int
+		want               string
+	}{
+		{"", "", 10, nameD + ":0/2 " + nameA + ":1/0"},
+		{"", "", 1, nameD + ":0/2"},
+		{"c1", "", 10, nameA + ":1/0"},
+		{"c2", "a", 10, ""},
+	} {
+		got, err := s.TopFixableImages(ctx, tc.cluster, tc.namespace, tc.limit)
+		mustNil(t, err)
+		if render(got) != tc.want {
+			t.Errorf("TopFixableImages(%q, %q, %d) = %q, want %q", tc.cluster, tc.namespace, tc.limit, render(got), tc.want)
+		}
+	}
+	_, err := s.TopFixableImages(ctx, "", "", 0)
+	mustIs(t, err, ErrInvalid)
 }

@@ -37,6 +37,7 @@ type Store interface {
 	GetCVE(ctx context.Context, id string) (store.CVEDetail, error)
 	GetImage(ctx context.Context, digest string) (store.ImageRecord, error)
 	ListDeploymentVulns(ctx context.Context, q store.DeploymentVulnQuery) ([]store.DeploymentVulns, int, error)
+	TopFixableImages(ctx context.Context, cluster, namespace string, limit int) ([]store.FixableImage, error)
 }
 
 // API serves the vulnerability routes.
@@ -57,6 +58,7 @@ func (a *API) Routes() []httpapi.Route {
 		{Method: http.MethodGet, Path: "/v1/cves", Permission: images, Handler: a.listCVEs},
 		{Method: http.MethodGet, Path: "/v1/cves/{id}", Permission: images, Handler: a.getCVE},
 		{Method: http.MethodGet, Path: "/v1/vulns/deployments", Permission: auth.Need(auth.ResourceDeployment, auth.Read), Handler: a.listDeployments},
+		{Method: http.MethodGet, Path: "/v1/vulns/images/fixable", Permission: images, Handler: a.listFixableImages},
 	}
 }
 

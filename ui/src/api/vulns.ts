@@ -201,3 +201,17 @@ export function imageDeployments(api: ApiClient, digest: string, signal?: AbortS
 export function listDeploymentVulns(api: ApiClient, q: ListQuery, signal?: AbortSignal): Promise<DeploymentVulnsList> {
   return api.get<DeploymentVulnsList>(DEPLOYMENT_VULNS_PATH, q as Query, signal);
 }
+
+/** An image with its fixable critical and important CVEs. */
+export interface FixableImage {
+  digest: string;
+  name: string;
+  critical: number;
+  important: number;
+}
+
+export interface FixableImageList {
+  images: FixableImage[];
+}
+
+export const FIXABLE_IMAGES_PATH = '/v1/vulns/images/fixable';

@@ -4,8 +4,8 @@ import { useApi } from '../../api/context';
 import { FilterSelect } from '../../components/Filters';
 import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
 import { useFetch } from '../../hooks/useFetch';
-import { DAYS, scopesSummary, tilesSummary, type Place } from './queries';
-import { CategoryTile, DeploymentsTile, NamespacesTile, SeverityTile, TimelineTile, TotalTile } from './Tiles';
+import { DAYS, fixableImages, scopesSummary, tilesSummary, type Place } from './queries';
+import { CategoryTile, DeploymentsTile, FixableImagesTile, NamespacesTile, SeverityTile, TimelineTile, TotalTile } from './Tiles';
 
 /** The scope filter: a cluster and a namespace, both from the active violations. */
 function ScopeFilter({ place, onChange }: { place: Place; onChange: (p: Partial<Place>) => void }) {
@@ -48,6 +48,7 @@ export function DashboardPage() {
   const [params, setParams] = useSearchParams();
   const place: Place = { cluster: params.get('cluster') ?? '', namespace: params.get('namespace') ?? '' };
   const summary = useFetch((signal) => tilesSummary(api, place, signal), `${place.cluster}\u0000${place.namespace}`);
+  const fixable = useFetch((signal) => fixableImages(api, place, signal), `${place.cluster}\u0000${place.namespace}`);
   const setPlace = (p: Partial<Place>) =>
     setParams((prev) => {
       const next = new URLSearchParams(prev);
@@ -93,8 +94,11 @@ export function DashboardPage() {
         <GridItem md={12} lg={6}>
           <DeploymentsTile counts={g.deployment ?? []} place={place} />
         </GridItem>
-        <GridItem md={12}>
+        <GridItem md={12} lg={6}>
           <NamespacesTile counts={g.namespace ?? []} place={place} />
+        </GridItem>
+        <GridItem md={12} lg={6}>
+          <FixableImagesTile state={fixable} />
         </GridItem>
       </Grid>
     );

@@ -14,8 +14,10 @@ import {
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
-import { withQuery } from '../../api/client';
+import { errorMessage, withQuery } from '../../api/client';
 import type { GroupCount } from '../../api/types';
+import type { FixableImageList } from '../../api/vulns';
+import type { FetchState } from '../../hooks/useFetch';
 import { SeverityLabel } from '../../components/Labels';
 import { SEVERITY_CHART_COLORS } from '../../components/severityColors';
 import { SEVERITIES, formatDay, plural, severityLabel, windowStart } from '../../format';
@@ -284,6 +286,59 @@ export function NamespacesTile({ counts, place }: { counts: GroupCount[]; place:
           </Tbody>
         </Table>
       )}
+    </Tile>
+  );
+}
+
+/** The images with the most fixable critical and important CVEs in place. */
+export function FixableImagesTile({ state }: { state: FetchState<FixableImageList> }) {
+  let body;
+  if (state.error !== undefined) {
+    body = <p>The images could not be loaded: {errorMessage(state.error)}</p>;
+  } else if (!state.data) {
+    body = <p>Loading the images…</p>;
+  } else if (state.data.images.length === 0) {
+    body = <p>No scanned image has a fixable critical or important CVE.</p>;
+  } else {
+    body = (
+      <Table aria-label="Images with the most fixable critical and important CVEs" variant="compact">
+        <Thead>
+          <Tr>
+            <Th modifier="wrap">Image</Th>
+            <Th modifier="wrap" className="pf-v6-u-text-align-right">
+              Fixable critical
+            </Th>
+            <Th modifier="wrap" className="pf-v6-u-text-align-right">
+              Fixable important
+            </Th>
+          </Tr>
+        </Thead>
+        <Tbody>
+          {state.data.images.map((im) => (
+            <Tr key={im.digest}>
+              <Td dataLabel="Image" modifier="breakWord">
+                <Link to={`/vulnerabilities/images/${encodeURIComponent(im.digest)}`}>{im.name}</Link>
+              </Td>
+              <Td dataLabel="Fixable critical" className="pf-v6-u-text-align-right">
+                {im.critical}
+              </Td>
+              <Td dataLabel="Fixable important" className="pf-v6-u-text-align-right">
+                {im.important}
+              </Td>
+            </Tr>
+          ))}
+        </Tbody>
+      </Table>
+    );
+  }
+  return (
+    <Tile
+      id="tile-fixable-images"
+      title="Images with the most fixable critical and important CVEs"
+      link={withQuery('/vulnerabilities/images', { fixable: 'true', sort: '-fixable' })}
+      linkText="View images with fixable CVEs"
+    >
+      {body}
     </Tile>
   );
 }

@@ -2,6 +2,7 @@
 // prefetch (main.tsx), which must ask for exactly what the page will.
 import type { ApiClient, Query } from '../../api/client';
 import type { AlertSummary, Grouping } from '../../api/types';
+import { FIXABLE_IMAGES_PATH, type FixableImageList } from '../../api/vulns';
 
 /** Days the timeline covers. */
 export const DAYS = 30;
@@ -31,9 +32,20 @@ export function scopesSummary(api: ApiClient, signal?: AbortSignal): Promise<Ale
   return api.get<AlertSummary>(SUMMARY, scopesQuery, signal);
 }
 
+function fixableQuery(place: Place): Query {
+  return { cluster: place.cluster, namespace: place.namespace, limit: 10 };
+}
+
+/** The images in place with the most fixable critical and important CVEs. */
+export function fixableImages(api: ApiClient, place: Place, signal?: AbortSignal): Promise<FixableImageList> {
+  return api.get<FixableImageList>(FIXABLE_IMAGES_PATH, fixableQuery(place), signal);
+}
+
 /** Starts the dashboard's calls for the page at search (the URL's query). */
 export function prefetchDashboard(api: ApiClient, search: string): void {
   const params = new URLSearchParams(search);
-  api.prefetch(SUMMARY, tilesQuery({ cluster: params.get('cluster') ?? '', namespace: params.get('namespace') ?? '' }));
+  const place = { cluster: params.get('cluster') ?? '', namespace: params.get('namespace') ?? '' };
+  api.prefetch(SUMMARY, tilesQuery(place));
+  api.prefetch(FIXABLE_IMAGES_PATH, fixableQuery(place));
   api.prefetch(SUMMARY, scopesQuery);
 }
