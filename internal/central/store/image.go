@@ -280,7 +280,8 @@ func (tx *Tx) MarkVulnsSeen(ctx context.Context, digest string, ids []string, at
 	return out, nil
 }
 
-// placeholders renders n rows of width `?` placeholders for a VALUES list.
+// placeholders renders n rows of width `?` placeholders for a VALUES list;
+// placeholders(1, n) is the parenthesized list of an IN (…).
 func placeholders(n, width int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
 	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")

@@ -128,9 +128,6 @@ func pageOf[T any](s []T, offset, limit int) []T {
 	return s
 }
 
-// inList renders n placeholders for an IN list.
-func inList(n int) string { return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")" }
-
 // scopeDigests is the subquery of the digests deployments in cluster (and
 // namespace) run, with its arguments; empty when neither is set.
 func scopeDigests(cluster, namespace string) (string, []any) {
@@ -261,7 +258,7 @@ func countDeployments(ctx context.Context, rq querier, cves []CVESummary, byDige
 	for i := range cves {
 		ids[i] = cves[i].ID
 	}
-	if err := read(`SELECT DISTINCT vuln_id, digest FROM image_cves WHERE vuln_id IN `+inList(len(ids))+` ORDER BY vuln_id`, ids...); err != nil {
+	if err := read(`SELECT DISTINCT vuln_id, digest FROM image_cves WHERE vuln_id IN `+placeholders(1, len(ids))+` ORDER BY vuln_id`, ids...); err != nil {
 		return fmt.Errorf("count deployments per CVE: %w", err)
 	}
 	return nil
@@ -423,7 +420,7 @@ func cveListQuery(q *CVEQuery) (string, []any) {
 		havingArgs []any
 	)
 	if len(q.Severities) > 0 {
-		having = append(having, col+" IN "+inList(len(q.Severities)))
+		having = append(having, col+" IN "+placeholders(1, len(q.Severities)))
 		for _, sev := range q.Severities {
 			havingArgs = append(havingArgs, sev.Rank())
 		}

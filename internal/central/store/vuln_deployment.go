@@ -15,7 +15,7 @@ func imagesByDigest(ctx context.Context, rq querier, digests []any) ([]ImageReco
 	var out []ImageRecord
 	for start := 0; start < len(digests); start += vulnChunk {
 		chunk := digests[start:min(start+vulnChunk, len(digests))]
-		rows, err := rq.query(ctx, `SELECT `+imageSummaryColumns+` FROM images WHERE digest IN `+inList(len(chunk)), chunk...)
+		rows, err := rq.query(ctx, `SELECT `+imageSummaryColumns+` FROM images WHERE digest IN `+placeholders(1, len(chunk)), chunk...)
 		if err != nil {
 			return nil, fmt.Errorf("read images: %w", err)
 		}
@@ -49,7 +49,7 @@ func deploymentsRunning(ctx context.Context, rq querier, digests []any, max int)
 		chunk := digests[start:min(start+vulnChunk, len(digests))]
 		rows, err := rq.query(ctx, `SELECT DISTINCT d.id, d.name, d.namespace, d.cluster, n.digest FROM image_names n
 			JOIN deployment_images di ON di.image_name = n.full_name JOIN deployments d ON d.id = di.deployment_id
-			WHERE n.digest IN `+inList(len(chunk)), chunk...)
+			WHERE n.digest IN `+placeholders(1, len(chunk)), chunk...)
 		if err != nil {
 			return 0, nil, fmt.Errorf("find deployments running images: %w", err)
 		}
@@ -121,7 +121,7 @@ func (s *Store) ImageDeploymentCounts(ctx context.Context, digests []string) (ma
 		}
 		rows, err := s.direct().query(ctx, `SELECT n.digest, COUNT(DISTINCT di.deployment_id) FROM image_names n
 			JOIN deployment_images di ON di.image_name = n.full_name JOIN deployments d ON d.id = di.deployment_id
-			WHERE n.digest IN `+inList(len(args))+` GROUP BY n.digest`, args...)
+			WHERE n.digest IN `+placeholders(1, len(args))+` GROUP BY n.digest`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("count deployments of images: %w", err)
 		}
@@ -436,7 +436,7 @@ func (s *Store) unionCounts(ctx context.Context, rq querier, sets map[string][]s
 	read := map[string][]vulnMark{}
 	for start := 0; start < len(missing); start += vulnChunk {
 		chunk := missing[start:min(start+vulnChunk, len(missing))]
-		rows, err := rq.query(ctx, `SELECT digest, vuln_id, severity, fixable FROM image_cves WHERE digest IN `+inList(len(chunk)), chunk...)
+		rows, err := rq.query(ctx, `SELECT digest, vuln_id, severity, fixable FROM image_cves WHERE digest IN `+placeholders(1, len(chunk)), chunk...)
 		if err != nil {
 			return nil, fmt.Errorf("read CVEs of images: %w", err)
 		}

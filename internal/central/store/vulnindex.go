@@ -139,7 +139,7 @@ func (q querier) refreshCVEs(ctx context.Context, ids []string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `DELETE FROM cves WHERE vuln_id IN `+inList(len(args)), args...); err != nil {
+		if _, err := q.exec(ctx, `DELETE FROM cves WHERE vuln_id IN `+placeholders(1, len(args)), args...); err != nil {
 			return fmt.Errorf("refresh CVEs: %w", err)
 		}
 		var ins []any
@@ -173,7 +173,7 @@ func (q querier) refreshCVEs(ctx context.Context, ids []string) error {
 // aggregateCVEs computes the cves rows of ids (at most vulnChunk).
 func (q querier) aggregateCVEs(ctx context.Context, ids []any) (map[string]*cveAggregate, error) {
 	rows, err := q.query(ctx, `SELECT vuln_id, digest, severity, cvss, cvss_version, fixable, component, summary FROM image_cves
-		WHERE vuln_id IN `+inList(len(ids)), ids...)
+		WHERE vuln_id IN `+placeholders(1, len(ids)), ids...)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate CVEs: %w", err)
 	}

@@ -97,7 +97,7 @@ func (q querier) deploymentViolations(ctx context.Context, ids []string, out map
 		args[i] = id
 	}
 	rows, err := q.query(ctx, `SELECT deployment_id, severity_rank, COUNT(*) FROM alerts
-		WHERE `+openAlert+` AND deployment_id`+q.d.byteOrder+` IN `+inList(len(ids))+`
+		WHERE `+openAlert+` AND deployment_id`+q.d.byteOrder+` IN `+placeholders(1, len(ids))+`
 		GROUP BY deployment_id, severity_rank`, args...)
 	if err != nil {
 		return err
@@ -190,7 +190,7 @@ func (q querier) deploymentsIn(ctx context.Context, ids []string, out map[string
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := q.query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id IN `+inList(len(ids))+``, args...)
+	rows, err := q.query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id IN `+placeholders(1, len(ids))+``, args...)
 	if err != nil {
 		return err
 	}
@@ -337,13 +337,13 @@ func (s *Store) ImagesByName(ctx context.Context, names, digests []string) (byNa
 		for start := 0; start < len(names); start += idChunk {
 			chunk := names[start:min(start+idChunk, len(names))]
 			if err := q.imagesIn(ctx, `SELECT n.full_name, `+imageColumns("i")+` FROM image_names n JOIN images i ON i.digest = n.digest
-				WHERE n.full_name IN `+inList(len(chunk))+``, chunk, byName); err != nil {
+				WHERE n.full_name IN `+placeholders(1, len(chunk))+``, chunk, byName); err != nil {
 				return err
 			}
 		}
 		for start := 0; start < len(digests); start += idChunk {
 			chunk := digests[start:min(start+idChunk, len(digests))]
-			if err := q.imagesIn(ctx, `SELECT digest, `+imageSummaryColumns+` FROM images WHERE digest IN `+inList(len(chunk))+``,
+			if err := q.imagesIn(ctx, `SELECT digest, `+imageSummaryColumns+` FROM images WHERE digest IN `+placeholders(1, len(chunk))+``,
 				chunk, byDigest); err != nil {
 				return err
 			}
