@@ -3,6 +3,7 @@ import { csrfToken, withQuery } from './api/client';
 import {
   activeEnforcements,
   enforcementLabel,
+  formatCount,
   formatDay,
   formatTime,
   placeLabel,
@@ -53,7 +54,18 @@ describe('time', () => {
     expect(formatTime('2026-03-04T05:06:07Z', 'en-US', 'UTC')).toBe('Mar 4, 2026, 5:06 AM');
     expect(formatTime('not a time')).toBe('not a time');
     expect(formatTime(undefined)).toBe('');
-    expect(formatDay('2026-01-02', 'en-US')).toBe('Jan 2');
+    expect(formatDay('2026-01-02')).toBe('Jan 2');
+    expect(formatDay('2026-12-31')).toBe('Dec 31');
+    expect(formatDay('yesterday')).toBe('yesterday');
+  });
+  it('writes counts with thousands separators', () => {
+    expect(formatCount(0)).toBe('0');
+    expect(formatCount(999)).toBe('999');
+    expect(formatCount(1000)).toBe('1,000');
+    expect(formatCount(51094)).toBe('51,094');
+    expect(formatCount(1234567)).toBe('1,234,567');
+    expect(formatCount(-4321)).toBe('-4,321');
+    expect(formatCount(2.5)).toBe('2.5');
   });
   it('starts a window of days at UTC midnight', () => {
     const now = new Date('2026-03-10T15:00:00Z');

@@ -1,3 +1,5 @@
+// boot comes first: it starts the first page's API calls (see boot.ts).
+import { api } from './boot';
 // PatternFly's base (design tokens, fonts, reset) and utility classes; each
 // component brings its own styles into the chunk of the page that uses it,
 // so the first page does not wait for the stylesheet of every component.
@@ -8,19 +10,13 @@ import './app.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { RouterProvider } from 'react-router/dom';
-import { ApiClient } from './api/client';
 import { ApiProvider } from './api/context';
 import { createRouter } from './App';
-import { prefetchDashboard } from './pages/dashboard/queries';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 
-const api = new ApiClient();
-// The session check, and the dashboard's data when it is the page opened,
-// start now and load alongside the code of the first page.
-api.prefetch('/v1/auth/status');
-if (window.location.pathname === '/') prefetchDashboard(api, window.location.search);
+performance.mark('stockade:app');
 const router = createRouter();
 
 createRoot(root).render(

@@ -40,6 +40,34 @@ describe('ApiClient.prefetch', () => {
     expect(await api.get('/v1/auth/status')).toEqual({ n: 2 });
   });
 
+  it('hands over an answer that has arrived once, and nothing before it arrives', async () => {
+    let answer: (r: Response) => void = () => {};
+    const calls: string[] = [];
+    const impl = ((input: RequestInfo | URL) => {
+      calls.push(String(input));
+      return new Promise<Response>((resolve) => (answer = resolve));
+    }) as typeof fetch;
+    const api = new ApiClient(impl);
+    api.prefetch('/v1/alerts/summary', { state: 'ACTIVE' });
+    expect(api.take('/v1/alerts/summary', { state: 'ACTIVE' })).toBeUndefined();
+    answer(new Response(JSON.stringify({ total: 3 }), { status: 200 }));
+    await vi.waitFor(() => expect(api.take('/v1/alerts/summary', { state: 'ACTIVE' })).toEqual({ total: 3 }));
+    expect(api.take('/v1/alerts/summary', { state: 'ACTIVE' })).toBeUndefined();
+    expect(calls).toEqual(['/v1/alerts/summary?state=ACTIVE']);
+  });
+
+  it('never hands over a refusal or an answer that is not JSON', async () => {
+    const f = recordingFetch([401]);
+    const api = new ApiClient(f.impl);
+    api.prefetch('/v1/auth/status');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(api.take('/v1/auth/status')).toBeUndefined();
+    const bad = new ApiClient((() => Promise.resolve(new Response('<html>', { status: 200 }))) as typeof fetch);
+    bad.prefetch('/v1/auth/status');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(bad.take('/v1/auth/status')).toBeUndefined();
+  });
+
   it('drops prefetched answers when a call changes something', async () => {
     vi.stubGlobal('document', { cookie: '' }); // where the CSRF token is read from
     const f = recordingFetch([]);

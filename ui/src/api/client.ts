@@ -73,11 +73,19 @@ type Listener = () => void;
 /** How long a prefetched answer waits for the call that wants it. */
 const PREFETCH_TTL_MS = 10_000;
 
+/** A GET started early (ApiClient.prefetch): its parsed answer once here. */
+interface Prefetch {
+  /** Resolves to the answer, or undefined when it failed or was refused. */
+  answer: Promise<unknown>;
+  arrived: boolean;
+  data?: unknown;
+}
+
 /** ApiClient talks to Central; one instance serves the whole application. */
 export class ApiClient {
   private readonly unauthorizedListeners = new Set<Listener>();
   private readonly fetchImpl: typeof fetch;
-  private readonly prefetched = new Map<string, Promise<Response>>();
+  private readonly prefetched = new Map<string, Prefetch>();
 
   constructor(fetchImpl: typeof fetch = (input, init) => fetch(input, init)) {
     this.fetchImpl = fetchImpl;
@@ -96,21 +104,45 @@ export class ApiClient {
   /**
    * Starts a GET now, before the page that needs it has loaded its code:
    * the first get of the same path and query within 10 seconds takes its
-   * answer instead of asking again. At start-up the session check and the
-   * first page's data then load alongside the page's code, not after it.
-   * Only a successful answer is used (any other is asked again), and any
+   * answer instead of asking again, and take can hand it over at once
+   * once it is here. At start-up the session check and the first page's
+   * data then load alongside the page's code, not after it. Only a
+   * successful JSON answer is used (any other is asked again), and any
    * call that changes something (signing in, too) drops what was fetched.
    */
   prefetch(path: string, query?: Query): void {
     const url = withQuery(path, query);
     if (this.prefetched.has(url)) return;
-    const resp = this.fetchImpl(url, { method: 'GET', headers: requestHeaders('GET'), credentials: 'same-origin' });
-    // A failed prefetch is asked again by the call that wants it.
-    resp.catch(() => this.prefetched.delete(url));
-    this.prefetched.set(url, resp);
+    const entry: Prefetch = {
+      arrived: false,
+      answer: this.fetchImpl(url, { method: 'GET', headers: requestHeaders('GET'), credentials: 'same-origin' })
+        .then(async (resp) => (resp.ok && resp.status !== 204 ? (JSON.parse(await resp.text()) as unknown) : undefined))
+        // A failed prefetch is asked again by the call that wants it.
+        .catch(() => undefined)
+        .then((data) => {
+          entry.data = data;
+          entry.arrived = data !== undefined;
+          if (data === undefined && this.prefetched.get(url) === entry) this.prefetched.delete(url);
+          return data;
+        }),
+    };
+    this.prefetched.set(url, entry);
     setTimeout(() => {
-      if (this.prefetched.get(url) === resp) this.prefetched.delete(url);
+      if (this.prefetched.get(url) === entry) this.prefetched.delete(url);
     }, PREFETCH_TTL_MS);
+  }
+
+  /**
+   * The answer of a prefetch of this GET if it has already arrived, taken
+   * (the next call asks Central again); undefined otherwise. It lets a page
+   * draw its data in its first render instead of a loading state first.
+   */
+  take<T>(path: string, query?: Query): T | undefined {
+    const url = withQuery(path, query);
+    const entry = this.prefetched.get(url);
+    if (!entry?.arrived) return undefined;
+    this.prefetched.delete(url);
+    return entry.data as T;
   }
 
   get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
@@ -142,9 +174,9 @@ export class ApiClient {
       if (method === 'GET') {
         const early = this.prefetched.get(url);
         this.prefetched.delete(url);
-        resp = early && (await early.catch(() => undefined));
-        if (resp && !resp.ok) resp = undefined;
+        const data = early && (await early.answer);
         opts.signal?.throwIfAborted();
+        if (data !== undefined) return data as T;
       } else {
         this.prefetched.clear();
       }

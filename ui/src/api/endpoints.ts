@@ -16,8 +16,11 @@ import type {
 
 export type Credentials = { username: string; password: string } | { token: string };
 
+/** Who is signed in (401 when nobody). */
+export const AUTH_STATUS_PATH = '/v1/auth/status';
+
 export function authStatus(api: ApiClient, signal?: AbortSignal): Promise<AuthStatus> {
-  return api.request<AuthStatus>('GET', '/v1/auth/status', { signal, expectUnauthorized: true });
+  return api.request<AuthStatus>('GET', AUTH_STATUS_PATH, { signal, expectUnauthorized: true });
 }
 
 export function login(api: ApiClient, creds: Credentials): Promise<LoginResponse> {

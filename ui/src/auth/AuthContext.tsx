@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import { useApi } from '../api/context';
 import * as endpoints from '../api/endpoints';
@@ -25,10 +25,20 @@ const AuthContext = createContext<AuthContextValue | null>(null);
  * notices when any API call finds it gone. */
 export function AuthProvider({ children }: { children: ReactNode }) {
   const api = useApi();
-  const [session, setSession] = useState<Session>({ state: 'checking' });
+  // Signed in from the start when the start-up prefetch of the session
+  // check has already answered (boot.ts); checking otherwise.
+  const [session, setSession] = useState<Session>(() => {
+    const user = api.take<AuthStatus>(endpoints.AUTH_STATUS_PATH);
+    return user ? { state: 'signedIn', user } : { state: 'checking' };
+  });
+  const known = useRef(session.state === 'signedIn');
   const [generation, setGeneration] = useState(0);
 
   useEffect(() => {
+    if (known.current) {
+      known.current = false;
+      return;
+    }
     const ctrl = new AbortController();
     endpoints.authStatus(api, ctrl.signal).then(
       (user) => setSession({ state: 'signedIn', user }),

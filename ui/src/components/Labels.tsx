@@ -1,8 +1,11 @@
 import { Label, LabelGroup } from '@patternfly/react-core';
+import { css } from '@patternfly/react-styles';
+import styles from '@patternfly/react-styles/css/components/Label/label';
+import type { ReactNode } from 'react';
 import type { AlertState } from '../api/types';
 import { severityLabel, stageLabel, stateLabel } from '../format';
 
-type LabelColor = 'red' | 'orangered' | 'orange' | 'yellow' | 'grey' | 'blue' | 'green' | 'purple' | 'teal';
+export type LabelColor = 'red' | 'orangered' | 'orange' | 'yellow' | 'grey' | 'blue' | 'green' | 'purple' | 'teal';
 
 function severityColor(s: string | undefined): LabelColor {
   switch (s) {
@@ -18,18 +21,47 @@ function severityColor(s: string | undefined): LabelColor {
   return 'grey';
 }
 
+/**
+ * PatternFly's label, drawn with PatternFly's markup and classes, for the
+ * short fixed words of this file (severities, states). PatternFly's Label
+ * component measures its text after it mounts, to offer a tooltip when the
+ * text is cut; each such measure forces the browser to lay the page out
+ * again, which lists and dashboard tiles with dozens of labels paid on every
+ * render. These words are never cut.
+ */
+export function FixedLabel({
+  color,
+  outline = false,
+  compact = false,
+  children,
+}: {
+  color: LabelColor;
+  outline?: boolean;
+  compact?: boolean;
+  children: ReactNode;
+}) {
+  const variant = outline ? styles.modifiers.outline : styles.modifiers.filled;
+  return (
+    <span className={css(styles.label, color !== 'grey' && styles.modifiers[color], variant, compact && styles.modifiers.compact)}>
+      <span className={styles.labelContent}>
+        <span className={styles.labelText}>{children}</span>
+      </span>
+    </span>
+  );
+}
+
 /** A severity as a colored label with its name (color is never the only cue). */
 export function SeverityLabel({ severity }: { severity: string | undefined }) {
-  return <Label color={severityColor(severity)}>{severityLabel(severity)}</Label>;
+  return <FixedLabel color={severityColor(severity)}>{severityLabel(severity)}</FixedLabel>;
 }
 
 /** The state of an alert. */
 export function StateLabel({ state }: { state: AlertState | string }) {
   const color: LabelColor = state === 'ACTIVE' ? 'blue' : state === 'RESOLVED' ? 'green' : 'purple';
   return (
-    <Label color={color} variant="outline">
+    <FixedLabel color={color} outline>
       {stateLabel(state)}
-    </Label>
+    </FixedLabel>
   );
 }
 

@@ -1,7 +1,6 @@
-import { Label, LabelGroup } from '@patternfly/react-core';
+import { LabelGroup } from '@patternfly/react-core';
 import { vulnSeverityLabel } from '../vulnFormat';
-
-type LabelColor = 'red' | 'orangered' | 'orange' | 'yellow' | 'grey';
+import { FixedLabel, type LabelColor } from './Labels';
 
 function color(s: string | undefined): LabelColor {
   switch (s) {
@@ -19,15 +18,15 @@ function color(s: string | undefined): LabelColor {
 
 /** A vulnerability severity as a colored label with its name. */
 export function VulnSeverityLabel({ severity }: { severity: string | undefined }) {
-  return <Label color={color(severity)}>{vulnSeverityLabel(severity)}</Label>;
+  return <FixedLabel color={color(severity)}>{vulnSeverityLabel(severity)}</FixedLabel>;
 }
 
 /** Whether a fix exists, in words. */
 export function FixableLabel({ fixable }: { fixable: boolean }) {
   return (
-    <Label color={fixable ? 'green' : 'grey'} variant="outline">
+    <FixedLabel color={fixable ? 'green' : 'grey'} outline>
       {fixable ? 'Fixable' : 'No fix'}
-    </Label>
+    </FixedLabel>
   );
 }
 
@@ -62,9 +61,9 @@ export function SeverityCounts({
   return (
     <LabelGroup numLabels={5}>
       {parts.map(([sev, n]) => (
-        <Label key={sev} color={color(sev)} isCompact>
+        <FixedLabel key={sev} color={color(sev)} compact>
           {n} {vulnSeverityLabel(sev)}
-        </Label>
+        </FixedLabel>
       ))}
     </LabelGroup>
   );

@@ -12,7 +12,6 @@ import {
   Nav,
   NavExpandable,
   NavItem,
-  NavList,
   Page,
   PageSidebar,
   PageSidebarBody,
@@ -23,6 +22,8 @@ import {
   ToolbarGroup,
   ToolbarItem,
 } from '@patternfly/react-core';
+import { css } from '@patternfly/react-styles';
+import navStyles from '@patternfly/react-styles/css/components/Nav/nav';
 import { BarsIcon, UserIcon } from '@patternfly/react-icons';
 import { useState, type ComponentProps } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
@@ -114,7 +115,10 @@ export function AppLayout() {
     <PageSidebar>
       <PageSidebarBody>
         <Nav aria-label="Stockade">
-          <NavList>
+          {/* PatternFly's NavList markup: the component adds scroll buttons
+              for horizontal navigation, measuring the layout on every
+              update to place them; this one is vertical. */}
+          <ul className={css(navStyles.navList)} role="list">
             {navTree(NAV).map((node) =>
               'entries' in node ? (
                 <NavExpandable
@@ -136,7 +140,7 @@ export function AppLayout() {
                 </NavItem>
               ),
             )}
-          </NavList>
+          </ul>
         </Nav>
       </PageSidebarBody>
     </PageSidebar>

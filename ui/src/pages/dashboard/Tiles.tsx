@@ -20,7 +20,7 @@ import type { FixableImageList } from '../../api/vulns';
 import type { FetchState } from '../../hooks/useFetch';
 import { SeverityLabel } from '../../components/Labels';
 import { SEVERITY_CHART_COLORS } from '../../components/severityColors';
-import { SEVERITIES, formatDay, plural, severityLabel, windowStart } from '../../format';
+import { SEVERITIES, formatCount, formatDay, plural, severityLabel, windowStart } from '../../format';
 import { violationsLink } from './links';
 
 export type { Place };
@@ -55,7 +55,7 @@ export function TotalTile({ total, place }: { total: number; place: Place }) {
   return (
     <Tile id="tile-total" title="Active violations" link={violationsLink(place)} linkText="View all active violations">
       <p className="stk-big-number" data-testid="total-violations">
-        {total.toLocaleString('en-US')}
+        {formatCount(total)}
       </p>
       <Content component="small">{place.cluster || place.namespace ? 'In the selected scope' : 'In every cluster'}</Content>
     </Tile>
@@ -82,7 +82,7 @@ export function SeverityTile({ counts, total, place }: { counts: GroupCount[]; t
             data={shown.map((r) => ({ x: severityLabel(r.severity), y: r.count }))}
             colorScale={shown.map((r) => SEVERITY_CHART_COLORS[r.severity])}
             labels={({ datum }: { datum: { x: string; y: number } }) => `${datum.x}: ${datum.y}`}
-            title={total.toLocaleString('en-US')}
+            title={formatCount(total)}
             subTitle="violations"
             height={180}
             width={180}

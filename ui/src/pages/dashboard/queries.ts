@@ -27,6 +27,11 @@ export function tilesSummary(api: ApiClient, place: Place, signal?: AbortSignal)
   return api.get<AlertSummary>(SUMMARY, tilesQuery(place), signal);
 }
 
+/** The counts behind every tile, if a prefetch already brought them. */
+export function takeTilesSummary(api: ApiClient, place: Place): AlertSummary | undefined {
+  return api.take<AlertSummary>(SUMMARY, tilesQuery(place));
+}
+
 /** The clusters and namespaces the scope filter offers. */
 export function scopesSummary(api: ApiClient, signal?: AbortSignal): Promise<AlertSummary> {
   return api.get<AlertSummary>(SUMMARY, scopesQuery, signal);
@@ -41,11 +46,15 @@ export function fixableImages(api: ApiClient, place: Place, signal?: AbortSignal
   return api.get<FixableImageList>(FIXABLE_IMAGES_PATH, fixableQuery(place), signal);
 }
 
+/** The fixable images, if a prefetch already brought them. */
+export function takeFixableImages(api: ApiClient, place: Place): FixableImageList | undefined {
+  return api.take<FixableImageList>(FIXABLE_IMAGES_PATH, fixableQuery(place));
+}
+
 /** Starts the dashboard's calls for the page at search (the URL's query). */
 export function prefetchDashboard(api: ApiClient, search: string): void {
   const params = new URLSearchParams(search);
   const place = { cluster: params.get('cluster') ?? '', namespace: params.get('namespace') ?? '' };
   api.prefetch(SUMMARY, tilesQuery(place));
   api.prefetch(FIXABLE_IMAGES_PATH, fixableQuery(place));
-  api.prefetch(SUMMARY, scopesQuery);
 }
