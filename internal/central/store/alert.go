@@ -138,6 +138,7 @@ func (tx *Tx) AddAlerts(ctx context.Context, alerts []AlertRecord) error {
 	if len(alerts) == 0 {
 		return nil
 	}
+	tx.alertsChanged = true
 	// Validate everything before the first statement.
 	stamp := now()
 	rows := make([][]any, len(alerts))
@@ -453,6 +454,7 @@ func (tx *Tx) SetAlertState(ctx context.Context, id, state string) error {
 	if err := checkAlertState(state); err != nil {
 		return fmt.Errorf("set alert %q state: %w", id, err)
 	}
+	tx.alertsChanged = true
 	res, err := tx.q().exec(ctx, `UPDATE alerts SET state = ?, updated_at = ? WHERE id = ?`, state, now().UnixNano(), id)
 	if err != nil {
 		return fmt.Errorf("set alert %q state: %w", id, err)

@@ -29,6 +29,7 @@ func (s *Store) PruneAlertsOfDeletedDeployments(ctx context.Context, before time
 func (s *Store) pruneAlerts(ctx context.Context, what, query string, args ...any) (int, error) {
 	var n int64
 	err := s.InTx(ctx, func(tx *Tx) error {
+		tx.alertsChanged = true
 		res, err := tx.q().exec(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("prune %s: %w", what, err)

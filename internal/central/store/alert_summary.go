@@ -155,7 +155,9 @@ func severityOfRank(rank int) string {
 }
 
 // SummarizeAlerts counts the alerts q's filters select (its sort and page
-// are ignored), in all and by each grouping, in one read snapshot.
+// are ignored), in all and by each grouping, in one read snapshot. The
+// result is shared with later calls until alerts change (alert_cache.go):
+// callers must not modify it.
 func (s *Store) SummarizeAlerts(ctx context.Context, q AlertQuery, groupings []AlertGrouping) (AlertSummary, error) {
 	if len(groupings) > maxGroupings {
 		return AlertSummary{}, fmt.Errorf("summarize alerts: %d groupings, at most %d: %w", len(groupings), maxGroupings, ErrInvalid)
@@ -193,6 +195,14 @@ func (s *Store) SummarizeAlerts(ctx context.Context, q AlertQuery, groupings []A
 			` ORDER BY ` + gs.order + s.d.limit(g.Limit, 0)
 		plans = append(plans, planned{by: g.By, sql: text, args: gargs, group: gs})
 	}
+	statements, stArgs := []string{`SELECT COUNT(*) FROM alerts` + where}, [][]any{args}
+	for _, p := range plans {
+		statements, stArgs = append(statements, p.by+"\x00"+p.sql), append(stArgs, p.args)
+	}
+	key, gen := summaryKey(statements, stArgs), s.summaries.generation()
+	if sum, ok := s.summaries.get(key); ok {
+		return sum, nil
+	}
 	out := AlertSummary{Groups: make(map[string][]AlertCount, len(plans))}
 	err = s.read(ctx, func(rq querier) error {
 		if err := rq.queryRow(ctx, `SELECT COUNT(*) FROM alerts`+where, args...).Scan(&out.Total); err != nil {
@@ -210,6 +220,7 @@ func (s *Store) SummarizeAlerts(ctx context.Context, q AlertQuery, groupings []A
 	if err != nil {
 		return AlertSummary{}, fmt.Errorf("summarize alerts: %w", err)
 	}
+	s.summaries.put(key, gen, out)
 	return out, nil
 }
 

@@ -494,6 +494,7 @@ func (tx *Tx) UpdateAlertDocument(ctx context.Context, id string, doc []byte) er
 	if err := checkDoc(fmt.Sprintf("alert %q JSON", id), doc); err != nil {
 		return err
 	}
+	tx.alertsChanged = true
 	res, err := tx.q().exec(ctx, `UPDATE alerts SET updated_at = ? WHERE id = ?`, now().UnixNano(), id)
 	if err != nil {
 		return fmt.Errorf("update alert %q: %w", id, err)

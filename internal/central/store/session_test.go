@@ -19,6 +19,7 @@ func TestSessionsAndAlertSummary(t *testing.T) {
 				{"Sessions", testSessions},
 				{"SessionValidation", testSessionValidation},
 				{"AlertSummary", testAlertSummary},
+				{"AlertSummaryFollowsWrites", testAlertSummaryFollowsWrites},
 				{"AlertQueryPoliciesAndUntil", testAlertQueryPoliciesAndUntil},
 			} {
 				t.Run(c.name, func(t *testing.T) {

@@ -50,6 +50,8 @@ type Store struct {
 	marks markCache
 	// vulnCache caches the joins of deployments to images (vulncache.go).
 	vulnCache vulnCache
+	// summaries caches alert summaries until alerts change (alert_cache.go).
+	summaries summaryCache
 }
 
 // Open opens (and migrates) the store. An empty dsn selects SQLite in the file
@@ -188,6 +190,9 @@ type Tx struct {
 	// vulnChanged records a write to what the vulnerability index reads
 	// (images, image names, deployments): its cache is dropped on commit.
 	vulnChanged bool
+	// alertsChanged records a write to alerts: the cached summaries are
+	// dropped on commit (alert_cache.go).
+	alertsChanged bool
 }
 
 // InTx runs fn in one transaction: committed if fn returns nil, rolled back
@@ -223,6 +228,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	committed = true
 	if tx.vulnChanged {
 		s.vulnCache.invalidate()
+	}
+	if tx.alertsChanged {
+		s.summaries.invalidate()
 	}
 	return nil
 }
