@@ -1,0 +1,217 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// A deployment's risk ranks it by what is wrong with it now, in the manner
+// of ACS's risk: the score is a product of factors, each at least 1 (the
+// factor of a deployment with nothing of that kind) and capped, so that
+// no single input can swamp the others and a deployment with both open
+// violations and vulnerable images ranks above one with only one of the
+// two at the same level. Two factors for now:
+//
+//   - open violations: 4 points per critical, 3 per high, 2 per medium and
+//     1 per low ACTIVE alert; factor 1 + 3·min(points, 40)/40, in [1, 4].
+//   - image vulnerabilities: the distinct CVEs of the images it runs, each
+//     once at its highest severity, 10 points per critical, 5 per
+//     important, 2 per moderate and 1 per low or unknown one; factor
+//     1 + 3·min(points, 200)/200, in [1, 4].
+//
+// The score is their product rounded to two decimals, from 1 (nothing
+// known against it) to 16. The inputs are read when asked for: open
+// violations from the open-alert index (migration 0008), CVE counts from
+// the deployments' CVE counts of ListDeploymentVulns.
+
+// sortRisk is the DeploymentQuery sort by risk score.
+const sortRisk = "risk"
+
+// The factors' weights and caps.
+const (
+	riskFactorMax        = 4
+	violationSaturation  = 40
+	vulnSaturation       = 200
+	violationPtsCritical = 4
+	violationPtsHigh     = 3
+	violationPtsMedium   = 2
+	violationPtsLow      = 1
+	vulnPtsCritical      = 10
+	vulnPtsImportant     = 5
+	vulnPtsModerate      = 2
+	vulnPtsLow           = 1 // also for CVEs of unknown severity
+)
+
+// Risk is a deployment's risk score with its factors and their inputs.
+type Risk struct {
+	Score           float64
+	ViolationFactor float64
+	VulnFactor      float64
+	Violations      ViolationCounts
+	CVEs            VulnCounts
+}
+
+// saturate maps points onto [1, riskFactorMax]: linear up to saturation,
+// flat after.
+func saturate(points, saturation int) float64 {
+	return 1 + float64(riskFactorMax-1)*float64(min(max(points, 0), saturation))/float64(saturation)
+}
+
+// round2 rounds to two decimals.
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// RiskOf computes the risk of a deployment with open violations v whose
+// images have the CVEs c.
+func RiskOf(v ViolationCounts, c VulnCounts) Risk {
+	vp := violationPtsCritical*v.Critical + violationPtsHigh*v.High + violationPtsMedium*v.Medium + violationPtsLow*v.Low
+	unknown := max(c.CVEs-c.Critical-c.Important-c.Moderate-c.Low, 0)
+	cp := vulnPtsCritical*c.Critical + vulnPtsImportant*c.Important + vulnPtsModerate*c.Moderate + vulnPtsLow*(c.Low+unknown)
+	fv, fc := saturate(vp, violationSaturation), saturate(cp, vulnSaturation)
+	return Risk{Score: round2(fv * fc), ViolationFactor: round2(fv), VulnFactor: round2(fc), Violations: v, CVEs: c}
+}
+
+// deploymentCVECounts returns the CVE counts of every deployment in cluster
+// and namespace ("" for all) that runs a scanned image, by id.
+func (s *Store) deploymentCVECounts(ctx context.Context, cluster, namespace string) (map[string]VulnCounts, error) {
+	all, _, err := s.ListDeploymentVulns(ctx, DeploymentVulnQuery{Cluster: cluster, Namespace: namespace})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]VulnCounts, len(all))
+	for i := range all {
+		if all[i].CVEs > 0 {
+			out[all[i].ID] = all[i].VulnCounts
+		}
+	}
+	return out, nil
+}
+
+// DeploymentRisks returns the risk of each of ids; ids not stored get the
+// risk of a deployment with nothing against it.
+func (s *Store) DeploymentRisks(ctx context.Context, ids []string) (map[string]Risk, error) {
+	out := make(map[string]Risk, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	violations, err := s.DeploymentViolations(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("risk of %d deployments: %w", len(ids), err)
+	}
+	cves, err := s.deploymentCVECounts(ctx, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("risk of %d deployments: %w", len(ids), err)
+	}
+	for _, id := range ids {
+		out[id] = RiskOf(violations[id], cves[id])
+	}
+	return out, nil
+}
+
+// riskRow is one matching deployment being ranked.
+type riskRow struct {
+	id, name, namespace, cluster string
+	score                        float64
+}
+
+// listDeploymentsByRisk is ListDeployments sorted by risk: every matching
+// deployment is read with its open violations by severity (one grouped
+// pass over the open-alert index, as the sort by violations does), scored
+// with its images' CVE counts, and ranked in Go; then the page's rows are
+// read by id.
+func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([]DeploymentRecord, int, error) {
+	if q.Offset < 0 {
+		return nil, 0, fmt.Errorf("list deployments: negative offset %d: %w", q.Offset, ErrInvalid)
+	}
+	desc := false
+	switch q.Sort {
+	case sortRisk:
+	case "-" + sortRisk:
+		desc = true
+	default:
+		return nil, 0, fmt.Errorf("list deployments: unknown sort %q: %w", q.Sort, ErrInvalid)
+	}
+	bo := s.d.byteOrder
+	where, args, err := q.where(bo)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list deployments: %w", err)
+	}
+	cves, err := s.deploymentCVECounts(ctx, q.Cluster, q.Namespace)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list deployments by risk: %w", err)
+	}
+	text := `SELECT deployments.id, deployments.name, deployments.namespace, deployments.cluster,
+			COALESCE(v.c4, 0), COALESCE(v.c3, 0), COALESCE(v.c2, 0), COALESCE(v.c1, 0)
+		FROM deployments` + s.d.deploymentIndex(q) + ` LEFT JOIN (
+			SELECT deployment_id AS vid,
+				SUM(CASE severity_rank WHEN 4 THEN 1 ELSE 0 END) AS c4,
+				SUM(CASE severity_rank WHEN 3 THEN 1 ELSE 0 END) AS c3,
+				SUM(CASE severity_rank WHEN 2 THEN 1 ELSE 0 END) AS c2,
+				SUM(CASE severity_rank WHEN 1 THEN 1 ELSE 0 END) AS c1
+			FROM alerts` + s.d.openIndex("alerts_open_by_deployment") + ` WHERE ` + openAlert + ` GROUP BY deployment_id
+		) v ON v.vid` + bo + ` = deployments.id` + where
+	var out []DeploymentRecord
+	var total int
+	err = s.read(ctx, func(rq querier) error {
+		ranked, err := rq.riskRows(ctx, text, args, cves)
+		if err != nil {
+			return err
+		}
+		total = len(ranked)
+		slices.SortFunc(ranked, func(a, b riskRow) int {
+			by := cmp.Compare(a.score, b.score)
+			if desc {
+				by = -by
+			}
+			return cmp.Or(by, strings.Compare(a.name, b.name), strings.Compare(a.namespace, b.namespace),
+				strings.Compare(a.cluster, b.cluster), strings.Compare(a.id, b.id))
+		})
+		page := pageOf(ranked, q.Offset, q.Limit)
+		ids := make([]string, len(page))
+		for i, r := range page {
+			ids[i] = r.id
+		}
+		byID := make(map[string]DeploymentRecord, len(ids))
+		for start := 0; start < len(ids); start += idChunk {
+			if err := rq.deploymentsIn(ctx, ids[start:min(start+idChunk, len(ids))], byID); err != nil {
+				return err
+			}
+		}
+		out = make([]DeploymentRecord, 0, len(ids))
+		for _, id := range ids {
+			if d, ok := byID[id]; ok {
+				out = append(out, d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list deployments by risk: %w", err)
+	}
+	return out, total, nil
+}
+
+// riskRows runs the ranking query and scores its rows.
+func (q querier) riskRows(ctx context.Context, text string, args []any, cves map[string]VulnCounts) ([]riskRow, error) {
+	rows, err := q.query(ctx, text, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
+	var out []riskRow
+	for rows.Next() {
+		var (
+			r riskRow
+			v ViolationCounts
+		)
+		if err := rows.Scan(&r.id, &r.name, &r.namespace, &r.cluster, &v.Critical, &v.High, &v.Medium, &v.Low); err != nil {
+			return nil, err
+		}
+		r.score = RiskOf(v, cves[r.id]).Score
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
