@@ -357,7 +357,8 @@ func (s *Store) ListDeployments(ctx context.Context, q DeploymentQuery) ([]Deplo
 	case sortViolations:
 		return s.listDeploymentsByViolations(ctx, q)
 	case sortRisk:
-		return s.listDeploymentsByRisk(ctx, q)
+		page, _, total, err := s.listDeploymentsByRisk(ctx, q)
+		return page, total, err
 	}
 	order, ok := deploymentOrder(q.Sort, "")
 	if !ok {

@@ -74,20 +74,15 @@ func RiskOf(v ViolationCounts, c VulnCounts) Risk {
 	return Risk{Score: round2(fv * fc), ViolationFactor: round2(fv), VulnFactor: round2(fc), Violations: v, CVEs: c}
 }
 
-// deploymentCVECounts returns the CVE counts of every deployment in cluster
-// and namespace ("" for all) that runs a scanned image, by id.
-func (s *Store) deploymentCVECounts(ctx context.Context, cluster, namespace string) (map[string]VulnCounts, error) {
-	all, _, err := s.ListDeploymentVulns(ctx, DeploymentVulnQuery{Cluster: cluster, Namespace: namespace})
+// deploymentCVECounts returns the deployments in cluster and namespace
+// ("" for all) whose names contain text, with the CVE counts of the images
+// they run.
+func (s *Store) deploymentCVECounts(ctx context.Context, cluster, namespace, text string) ([]DeploymentVulns, error) {
+	all, _, err := s.ListDeploymentVulns(ctx, DeploymentVulnQuery{Cluster: cluster, Namespace: namespace, Text: text})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]VulnCounts, len(all))
-	for i := range all {
-		if all[i].CVEs > 0 {
-			out[all[i].ID] = all[i].VulnCounts
-		}
-	}
-	return out, nil
+	return all, nil
 }
 
 // DeploymentRisks returns the risk of each of ids; ids not stored get the
@@ -101,9 +96,18 @@ func (s *Store) DeploymentRisks(ctx context.Context, ids []string) (map[string]R
 	if err != nil {
 		return nil, fmt.Errorf("risk of %d deployments: %w", len(ids), err)
 	}
-	cves, err := s.deploymentCVECounts(ctx, "", "")
+	all, err := s.deploymentCVECounts(ctx, "", "", "")
 	if err != nil {
 		return nil, fmt.Errorf("risk of %d deployments: %w", len(ids), err)
+	}
+	cves := make(map[string]VulnCounts, len(ids))
+	for _, id := range ids {
+		cves[id] = VulnCounts{}
+	}
+	for i := range all {
+		if _, ok := cves[all[i].ID]; ok {
+			cves[all[i].ID] = all[i].VulnCounts
+		}
 	}
 	for _, id := range ids {
 		out[id] = RiskOf(violations[id], cves[id])
@@ -111,20 +115,42 @@ func (s *Store) DeploymentRisks(ctx context.Context, ids []string) (map[string]R
 	return out, nil
 }
 
+// ListDeploymentsWithRisk is ListDeployments that also returns the risk of
+// each deployment of the page, by id.
+func (s *Store) ListDeploymentsWithRisk(ctx context.Context, q DeploymentQuery) ([]DeploymentRecord, map[string]Risk, int, error) {
+	if strings.TrimPrefix(q.Sort, "-") == sortRisk {
+		return s.listDeploymentsByRisk(ctx, q)
+	}
+	page, total, err := s.ListDeployments(ctx, q)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	ids := make([]string, len(page))
+	for i, d := range page {
+		ids[i] = d.ID
+	}
+	risks, err := s.DeploymentRisks(ctx, ids)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("list deployments: %w", err)
+	}
+	return page, risks, total, nil
+}
+
 // riskRow is one matching deployment being ranked.
 type riskRow struct {
 	id, name, namespace, cluster string
-	score                        float64
+	risk                         Risk
 }
 
 // listDeploymentsByRisk is ListDeployments sorted by risk: every matching
-// deployment is read with its open violations by severity (one grouped
-// pass over the open-alert index, as the sort by violations does), scored
-// with its images' CVE counts, and ranked in Go; then the page's rows are
-// read by id.
-func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([]DeploymentRecord, int, error) {
+// deployment is scored from its open violations by severity (one grouped
+// pass over the open-alert index) and its images' CVE counts, and ranked in
+// Go; then the page's rows are read by id. When q filters on nothing but
+// cluster, namespace and text, the deployments come with their CVE counts;
+// otherwise the filters are applied by a query of the matching ids.
+func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([]DeploymentRecord, map[string]Risk, int, error) {
 	if q.Offset < 0 {
-		return nil, 0, fmt.Errorf("list deployments: negative offset %d: %w", q.Offset, ErrInvalid)
+		return nil, nil, 0, fmt.Errorf("list deployments: negative offset %d: %w", q.Offset, ErrInvalid)
 	}
 	desc := false
 	switch q.Sort {
@@ -132,37 +158,50 @@ func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([
 	case "-" + sortRisk:
 		desc = true
 	default:
-		return nil, 0, fmt.Errorf("list deployments: unknown sort %q: %w", q.Sort, ErrInvalid)
+		return nil, nil, 0, fmt.Errorf("list deployments: unknown sort %q: %w", q.Sort, ErrInvalid)
 	}
-	bo := s.d.byteOrder
-	where, args, err := q.where(bo)
+	where, args, err := q.where(s.d.byteOrder)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list deployments: %w", err)
+		return nil, nil, 0, fmt.Errorf("list deployments: %w", err)
 	}
-	cves, err := s.deploymentCVECounts(ctx, q.Cluster, q.Namespace)
+	scoped, err := s.deploymentCVECounts(ctx, q.Cluster, q.Namespace, q.Text)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list deployments by risk: %w", err)
+		return nil, nil, 0, fmt.Errorf("list deployments by risk: %w", err)
 	}
-	text := `SELECT deployments.id, deployments.name, deployments.namespace, deployments.cluster,
-			COALESCE(v.c4, 0), COALESCE(v.c3, 0), COALESCE(v.c2, 0), COALESCE(v.c1, 0)
-		FROM deployments` + s.d.deploymentIndex(q) + ` LEFT JOIN (
-			SELECT deployment_id AS vid,
-				SUM(CASE severity_rank WHEN 4 THEN 1 ELSE 0 END) AS c4,
-				SUM(CASE severity_rank WHEN 3 THEN 1 ELSE 0 END) AS c3,
-				SUM(CASE severity_rank WHEN 2 THEN 1 ELSE 0 END) AS c2,
-				SUM(CASE severity_rank WHEN 1 THEN 1 ELSE 0 END) AS c1
-			FROM alerts` + s.d.openIndex("alerts_open_by_deployment") + ` WHERE ` + openAlert + ` GROUP BY deployment_id
-		) v ON v.vid` + bo + ` = deployments.id` + where
-	var out []DeploymentRecord
-	var total int
+	narrowed := q.Name != "" || q.Kind != "" || q.Source != "" || q.Violated != nil || q.Severity != ""
+	var (
+		out   []DeploymentRecord
+		risks map[string]Risk
+		total int
+	)
 	err = s.read(ctx, func(rq querier) error {
-		ranked, err := rq.riskRows(ctx, text, args, cves)
+		violations, err := rq.openViolations(ctx)
 		if err != nil {
 			return err
 		}
+		var keep map[string]bool
+		if narrowed {
+			ids, err := rq.strings(ctx, `SELECT id FROM deployments`+where, args...)
+			if err != nil {
+				return err
+			}
+			keep = make(map[string]bool, len(ids))
+			for _, id := range ids {
+				keep[id] = true
+			}
+		}
+		ranked := make([]riskRow, 0, len(scoped))
+		for i := range scoped {
+			d := &scoped[i]
+			if keep != nil && !keep[d.ID] {
+				continue
+			}
+			ranked = append(ranked, riskRow{id: d.ID, name: d.Name, namespace: d.Namespace, cluster: d.Cluster,
+				risk: RiskOf(violations[d.ID], d.VulnCounts)})
+		}
 		total = len(ranked)
 		slices.SortFunc(ranked, func(a, b riskRow) int {
-			by := cmp.Compare(a.score, b.score)
+			by := cmp.Compare(a.risk.Score, b.risk.Score)
 			if desc {
 				by = -by
 			}
@@ -171,8 +210,10 @@ func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([
 		})
 		page := pageOf(ranked, q.Offset, q.Limit)
 		ids := make([]string, len(page))
+		risks = make(map[string]Risk, len(page))
 		for i, r := range page {
 			ids[i] = r.id
+			risks[r.id] = r.risk
 		}
 		byID := make(map[string]DeploymentRecord, len(ids))
 		for start := 0; start < len(ids); start += idChunk {
@@ -189,29 +230,32 @@ func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([
 		return nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("list deployments by risk: %w", err)
+		return nil, nil, 0, fmt.Errorf("list deployments by risk: %w", err)
 	}
-	return out, total, nil
+	return out, risks, total, nil
 }
 
-// riskRows runs the ranking query and scores its rows.
-func (q querier) riskRows(ctx context.Context, text string, args []any, cves map[string]VulnCounts) ([]riskRow, error) {
-	rows, err := q.query(ctx, text, args...)
+// openViolations counts the open violations of every deployment that has
+// any, by severity, in one grouped pass over the open-alert index.
+func (q querier) openViolations(ctx context.Context) (map[string]ViolationCounts, error) {
+	rows, err := q.query(ctx, `SELECT deployment_id,
+			SUM(CASE severity_rank WHEN 4 THEN 1 ELSE 0 END), SUM(CASE severity_rank WHEN 3 THEN 1 ELSE 0 END),
+			SUM(CASE severity_rank WHEN 2 THEN 1 ELSE 0 END), SUM(CASE severity_rank WHEN 1 THEN 1 ELSE 0 END)
+		FROM alerts`+q.d.openIndex("alerts_open_by_deployment")+` WHERE `+openAlert+` GROUP BY deployment_id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
-	var out []riskRow
+	out := map[string]ViolationCounts{}
 	for rows.Next() {
 		var (
-			r riskRow
-			v ViolationCounts
+			id string
+			v  ViolationCounts
 		)
-		if err := rows.Scan(&r.id, &r.name, &r.namespace, &r.cluster, &v.Critical, &v.High, &v.Medium, &v.Low); err != nil {
+		if err := rows.Scan(&id, &v.Critical, &v.High, &v.Medium, &v.Low); err != nil {
 			return nil, err
 		}
-		r.score = RiskOf(v, cves[r.id]).Score
-		out = append(out, r)
+		out[id] = v
 	}
 	return out, rows.Err()
 }

@@ -101,6 +101,22 @@ func testRiskRanking(t *testing.T, s *Store) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		// The page with its risks is the same page, each row with the
+		// risk DeploymentRisks gives it.
+		withRisk, risks, total2, err := s.ListDeploymentsWithRisk(ctx, q)
+		if err != nil {
+			t.Fatalf("%s with risk: %v", name, err)
+		}
+		if len(withRisk) != len(page) || total2 != total || len(risks) != len(page) {
+			t.Errorf("%s: with risk %d rows of %d, %d risks; without %d of %d", name, len(withRisk), total2, len(risks), len(page), total)
+		}
+		for i, d := range withRisk {
+			one, err := s.DeploymentRisks(ctx, []string{d.ID})
+			mustNil(t, err)
+			if i >= len(page) || page[i].ID != d.ID || risks[d.ID] != one[d.ID] {
+				t.Errorf("%s: row %d %s risk %+v, DeploymentRisks %+v", name, i, d.ID, risks[d.ID], one[d.ID])
+			}
+		}
 		ids := make([]string, len(page))
 		for i, d := range page {
 			ids[i] = d.ID
@@ -122,6 +138,9 @@ func testRiskRanking(t *testing.T, s *Store) {
 	check("namespace in every cluster", DeploymentQuery{Sort: "-risk", Namespace: "a", Limit: 2}, "d1,d6", 4)
 	check("violated", DeploymentQuery{Sort: "-risk", Violated: &yes}, "d1,d6,d2", 3)
 	check("text", DeploymentQuery{Sort: "-risk", Text: "D3"}, "d3", 1)
+	check("kind and violated", DeploymentQuery{Sort: "risk", Kind: "Deployment", Violated: &yes}, "d2,d6,d1", 3)
+	check("severity", DeploymentQuery{Sort: "-risk", Severity: "HIGH_SEVERITY", Cluster: "c1", Offset: 1}, "d6,d2", 3)
+	check("by name, with risks", DeploymentQuery{Cluster: "c1"}, "d1,d2,d6", 3)
 
 	risks, err := s.DeploymentRisks(ctx, []string{"d1", "d2", "d3", "d4", "nope"})
 	mustNil(t, err)
