@@ -4,7 +4,7 @@ import { useApi } from '../../api/context';
 import { FilterSelect } from '../../components/Filters';
 import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
 import { useFetch } from '../../hooks/useFetch';
-import { DAYS, fixableImages, scopesSummary, tilesSummary, type Place } from './queries';
+import { DAYS, fixableImages, riskiestDeployments, scopesSummary, tilesSummary, type Place } from './queries';
 import { CategoryTile, DeploymentsTile, FixableImagesTile, NamespacesTile, SeverityTile, TimelineTile, TotalTile } from './Tiles';
 
 /** The scope filter: a cluster and a namespace, both from the active violations. */
@@ -49,6 +49,7 @@ export function DashboardPage() {
   const place: Place = { cluster: params.get('cluster') ?? '', namespace: params.get('namespace') ?? '' };
   const summary = useFetch((signal) => tilesSummary(api, place, signal), `${place.cluster}\u0000${place.namespace}`);
   const fixable = useFetch((signal) => fixableImages(api, place, signal), `${place.cluster}\u0000${place.namespace}`);
+  const riskiest = useFetch((signal) => riskiestDeployments(api, place, signal), `${place.cluster}\u0000${place.namespace}`);
   const setPlace = (p: Partial<Place>) =>
     setParams((prev) => {
       const next = new URLSearchParams(prev);
@@ -92,7 +93,7 @@ export function DashboardPage() {
           <TimelineTile counts={g.day ?? []} days={DAYS} place={place} />
         </GridItem>
         <GridItem md={12} lg={6}>
-          <DeploymentsTile counts={g.deployment ?? []} place={place} />
+          <DeploymentsTile state={riskiest} place={place} />
         </GridItem>
         <GridItem md={12} lg={6}>
           <NamespacesTile counts={g.namespace ?? []} place={place} />

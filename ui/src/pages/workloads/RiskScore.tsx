@@ -1,0 +1,26 @@
+import { Content, Label } from '@patternfly/react-core';
+import type { DeploymentRisk } from '../../api/workloads';
+import { formatScore, riskLevel, riskReason } from './format';
+
+const COLORS = { low: 'grey', medium: 'yellow', high: 'orange', critical: 'red' } as const;
+
+/**
+ * A risk score as a label colored by its level, with the reason in words
+ * next to it (reason) or only in its accessible name; color is never the
+ * only cue.
+ */
+export function RiskScore({ risk, reason = false }: { risk: DeploymentRisk; reason?: boolean }) {
+  const why = riskReason(risk);
+  return (
+    <>
+      <Label color={COLORS[riskLevel(risk.score)]} isCompact aria-label={`Risk ${formatScore(risk.score)}: ${why}`} title={why}>
+        <span data-testid="risk-score">{formatScore(risk.score)}</span>
+      </Label>
+      {reason && (
+        <Content component="small" className="pf-v6-u-display-block">
+          {why}
+        </Content>
+      )}
+    </>
+  );
+}
