@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // A deployment's risk ranks it by what is wrong with it now, in the manner
@@ -74,15 +75,98 @@ func RiskOf(v ViolationCounts, c VulnCounts) Risk {
 	return Risk{Score: round2(fv * fc), ViolationFactor: round2(fv), VulnFactor: round2(fc), Violations: v, CVEs: c}
 }
 
-// deploymentCVECounts returns the deployments in cluster and namespace
-// ("" for all) whose names contain text, with the CVE counts of the images
-// they run.
-func (s *Store) deploymentCVECounts(ctx context.Context, cluster, namespace, text string) ([]DeploymentVulns, error) {
-	all, _, err := s.ListDeploymentVulns(ctx, DeploymentVulnQuery{Cluster: cluster, Namespace: namespace, Text: text})
+// deploymentCVECounts returns every deployment with the CVE counts of the
+// images it runs.
+func (s *Store) deploymentCVECounts(ctx context.Context) ([]DeploymentVulns, error) {
+	all, _, err := s.ListDeploymentVulns(ctx, DeploymentVulnQuery{})
 	if err != nil {
 		return nil, err
 	}
 	return all, nil
+}
+
+// riskCache keeps every deployment's risk, ranked riskiest first, while
+// no write has been committed since it was computed: the rankings of a
+// dashboard and of the pages after it are then a filter of it. A reader
+// stores what it computed under the write count it read before it began,
+// so a write committed meanwhile is never hidden.
+type riskCache struct {
+	mu      sync.Mutex
+	writes  uint64
+	ranked  []riskRow // nil: nothing cached
+	byID    map[string]int
+	created bool
+}
+
+// get returns the ranking current at writes, if cached; callers must not
+// modify it.
+func (c *riskCache) get(writes uint64) ([]riskRow, map[string]int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.created || c.writes != writes {
+		return nil, nil, false
+	}
+	return c.ranked, c.byID, true
+}
+
+func (c *riskCache) put(writes uint64, ranked []riskRow, byID map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes, c.ranked, c.byID, c.created = writes, ranked, byID, true
+}
+
+// riskRow is one deployment being ranked.
+type riskRow struct {
+	id, name, namespace, cluster string
+	risk                         Risk
+}
+
+// riskier orders rows by risk, highest first when desc, ties by name,
+// namespace, cluster and id, A→Z.
+func riskier(desc bool) func(a, b riskRow) int {
+	return func(a, b riskRow) int {
+		by := cmp.Compare(a.risk.Score, b.risk.Score)
+		if desc {
+			by = -by
+		}
+		return cmp.Or(by, strings.Compare(a.name, b.name), strings.Compare(a.namespace, b.namespace),
+			strings.Compare(a.cluster, b.cluster), strings.Compare(a.id, b.id))
+	}
+}
+
+// rankedRisks returns every deployment with its risk, riskiest first, and
+// the index of each by id: from the cache when no write was committed
+// since it was computed, else from the deployments' CVE counts and one
+// grouped pass over the open-alert index.
+func (s *Store) rankedRisks(ctx context.Context) ([]riskRow, map[string]int, error) {
+	writes := s.writes.Load()
+	if ranked, byID, ok := s.risks.get(writes); ok {
+		return ranked, byID, nil
+	}
+	all, err := s.deploymentCVECounts(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var violations map[string]ViolationCounts
+	err = s.read(ctx, func(rq querier) (err error) {
+		violations, err = rq.openViolations(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ranked := make([]riskRow, len(all))
+	for i := range all {
+		d := &all[i]
+		ranked[i] = riskRow{id: d.ID, name: d.Name, namespace: d.Namespace, cluster: d.Cluster, risk: RiskOf(violations[d.ID], d.VulnCounts)}
+	}
+	slices.SortFunc(ranked, riskier(true))
+	byID := make(map[string]int, len(ranked))
+	for i, r := range ranked {
+		byID[r.id] = i
+	}
+	s.risks.put(writes, ranked, byID)
+	return ranked, byID, nil
 }
 
 // DeploymentRisks returns the risk of each of ids; ids not stored get the
@@ -92,11 +176,21 @@ func (s *Store) DeploymentRisks(ctx context.Context, ids []string) (map[string]R
 	if len(ids) == 0 {
 		return out, nil
 	}
+	if ranked, byID, ok := s.risks.get(s.writes.Load()); ok {
+		for _, id := range ids {
+			if i, ok := byID[id]; ok {
+				out[id] = ranked[i].risk
+			} else {
+				out[id] = RiskOf(ViolationCounts{}, VulnCounts{})
+			}
+		}
+		return out, nil
+	}
 	violations, err := s.DeploymentViolations(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("risk of %d deployments: %w", len(ids), err)
 	}
-	all, err := s.deploymentCVECounts(ctx, "", "", "")
+	all, err := s.deploymentCVECounts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("risk of %d deployments: %w", len(ids), err)
 	}
@@ -136,18 +230,10 @@ func (s *Store) ListDeploymentsWithRisk(ctx context.Context, q DeploymentQuery) 
 	return page, risks, total, nil
 }
 
-// riskRow is one matching deployment being ranked.
-type riskRow struct {
-	id, name, namespace, cluster string
-	risk                         Risk
-}
-
-// listDeploymentsByRisk is ListDeployments sorted by risk: every matching
-// deployment is scored from its open violations by severity (one grouped
-// pass over the open-alert index) and its images' CVE counts, and ranked in
-// Go; then the page's rows are read by id. When q filters on nothing but
-// cluster, namespace and text, the deployments come with their CVE counts;
-// otherwise the filters are applied by a query of the matching ids.
+// listDeploymentsByRisk is ListDeployments sorted by risk: the ranking of
+// every deployment (rankedRisks) filtered by q — cluster, namespace and
+// text directly, the other filters through a query of the matching ids —
+// and paged; then the page's rows are read by id.
 func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([]DeploymentRecord, map[string]Risk, int, error) {
 	if q.Offset < 0 {
 		return nil, nil, 0, fmt.Errorf("list deployments: negative offset %d: %w", q.Offset, ErrInvalid)
@@ -164,7 +250,7 @@ func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("list deployments: %w", err)
 	}
-	scoped, err := s.deploymentCVECounts(ctx, q.Cluster, q.Namespace, q.Text)
+	ranked, _, err := s.rankedRisks(ctx)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("list deployments by risk: %w", err)
 	}
@@ -175,10 +261,6 @@ func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([
 		total int
 	)
 	err = s.read(ctx, func(rq querier) error {
-		violations, err := rq.openViolations(ctx)
-		if err != nil {
-			return err
-		}
 		var keep map[string]bool
 		if narrowed {
 			ids, err := rq.strings(ctx, `SELECT id FROM deployments`+where, args...)
@@ -190,25 +272,21 @@ func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([
 				keep[id] = true
 			}
 		}
-		ranked := make([]riskRow, 0, len(scoped))
-		for i := range scoped {
-			d := &scoped[i]
-			if keep != nil && !keep[d.ID] {
+		text := fold(q.Text)
+		matched := make([]riskRow, 0, min(len(ranked), 1024))
+		for _, r := range ranked {
+			if (q.Cluster != "" && r.cluster != q.Cluster) || (q.Namespace != "" && r.namespace != q.Namespace) ||
+				(keep != nil && !keep[r.id]) ||
+				(text != "" && !strings.Contains(fold(r.name+"\n"+r.namespace+"\n"+r.cluster), text)) {
 				continue
 			}
-			ranked = append(ranked, riskRow{id: d.ID, name: d.Name, namespace: d.Namespace, cluster: d.Cluster,
-				risk: RiskOf(violations[d.ID], d.VulnCounts)})
+			matched = append(matched, r)
 		}
-		total = len(ranked)
-		slices.SortFunc(ranked, func(a, b riskRow) int {
-			by := cmp.Compare(a.risk.Score, b.risk.Score)
-			if desc {
-				by = -by
-			}
-			return cmp.Or(by, strings.Compare(a.name, b.name), strings.Compare(a.namespace, b.namespace),
-				strings.Compare(a.cluster, b.cluster), strings.Compare(a.id, b.id))
-		})
-		page := pageOf(ranked, q.Offset, q.Limit)
+		if !desc {
+			slices.SortFunc(matched, riskier(false))
+		}
+		total = len(matched)
+		page := pageOf(matched, q.Offset, q.Limit)
 		ids := make([]string, len(page))
 		risks = make(map[string]Risk, len(page))
 		for i, r := range page {
