@@ -48,9 +48,10 @@ func seedRiskAlerts(b *testing.B, s *Store) {
 
 // BenchmarkRiskPage ranks 10,000 deployments running 300 scanned images
 // (BenchmarkVulnLists' estate) with 50,000 alerts by risk, as GET
-// /v1/deployments?sort=-risk does (ListDeploymentsWithRisk), and reports the p95 latency. "after-write" stores one
-// deployment before each call, so every call finds the store's caches of
-// deployments' CVE counts stale.
+// /v1/deployments?sort=-risk does (ListDeploymentsWithRisk), and reports
+// the p95 latency. The "after-" cases store one alert or one deployment
+// before each call, so that every call finds the cached ranking stale
+// (and, after a deployment, the cached CVE counts of deployments too).
 func BenchmarkRiskPage(b *testing.B) {
 	for _, be := range backends() {
 		b.Run(be.name, func(b *testing.B) {
@@ -62,27 +63,34 @@ func BenchmarkRiskPage(b *testing.B) {
 			for _, tc := range []struct {
 				name  string
 				q     DeploymentQuery
-				write bool
+				write string // "deployment" or "alert": stored before each call
 			}{
-				{"tile", DeploymentQuery{Sort: "-risk", Limit: 10}, false},
-				{"tile-scoped", DeploymentQuery{Sort: "-risk", Cluster: "cluster-1", Namespace: "ns-01", Limit: 10}, false},
-				{"page", DeploymentQuery{Sort: "-risk", Limit: 50}, false},
-				{"page-100-least-risky", DeploymentQuery{Sort: "risk", Offset: 99 * 50, Limit: 50}, false},
-				{"page-in-cluster", DeploymentQuery{Sort: "-risk", Cluster: "cluster-3", Limit: 50}, false},
-				{"page-violated-critical", DeploymentQuery{Sort: "-risk", Violated: &yes, Severity: "CRITICAL_SEVERITY", Limit: 50}, false},
-				{"by-name-with-risk", DeploymentQuery{Limit: 50}, false},
-				{"tile-after-write", DeploymentQuery{Sort: "-risk", Limit: 10}, true},
+				{"tile", DeploymentQuery{Sort: "-risk", Limit: 10}, ""},
+				{"tile-scoped", DeploymentQuery{Sort: "-risk", Cluster: "cluster-1", Namespace: "ns-01", Limit: 10}, ""},
+				{"page", DeploymentQuery{Sort: "-risk", Limit: 50}, ""},
+				{"page-100-least-risky", DeploymentQuery{Sort: "risk", Offset: 99 * 50, Limit: 50}, ""},
+				{"page-in-cluster", DeploymentQuery{Sort: "-risk", Cluster: "cluster-3", Limit: 50}, ""},
+				{"page-violated-critical", DeploymentQuery{Sort: "-risk", Violated: &yes, Severity: "CRITICAL_SEVERITY", Limit: 50}, ""},
+				{"by-name-with-risk", DeploymentQuery{Limit: 50}, ""},
+				{"tile-after-alert", DeploymentQuery{Sort: "-risk", Limit: 10}, "alert"},
+				{"tile-after-deployment", DeploymentQuery{Sort: "-risk", Limit: 10}, "deployment"},
 			} {
 				b.Run(tc.name, func(b *testing.B) {
 					var took []time.Duration
 					n := 0
 					cpu0 := cpuTime(b)
 					for b.Loop() {
-						if tc.write {
+						if tc.write != "" {
 							b.StopTimer()
 							n++
 							d := runningDeployment(b, fmt.Sprintf("extra-%05d", n), "cluster-0", "ns-00", workload.Image{FullName: "reg.example.com/team/app007:1"})
-							if err := s.UpsertDeployments(ctx, []DeploymentRecord{d}); err != nil {
+							var err error
+							if tc.write == "deployment" {
+								err = s.UpsertDeployments(ctx, []DeploymentRecord{d})
+							} else {
+								err = s.AddAlerts(ctx, []AlertRecord{violation(fmt.Sprintf("extra-alert-%05d", n), d, "HIGH_SEVERITY", AlertActive)})
+							}
+							if err != nil {
 								b.Fatal(err)
 							}
 							b.StartTimer()
