@@ -272,21 +272,38 @@ func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([
 				keep[id] = true
 			}
 		}
+		// The rows of the page, as indexes into ranked: without filters
+		// the ranking itself.
 		text := fold(q.Text)
-		matched := make([]riskRow, 0, min(len(ranked), 1024))
-		for _, r := range ranked {
-			if (q.Cluster != "" && r.cluster != q.Cluster) || (q.Namespace != "" && r.namespace != q.Namespace) ||
-				(keep != nil && !keep[r.id]) ||
-				(text != "" && !strings.Contains(fold(r.name+"\n"+r.namespace+"\n"+r.cluster), text)) {
-				continue
+		filtered := keep != nil || q.Cluster != "" || q.Namespace != "" || text != ""
+		var matched []int32
+		if filtered || !desc {
+			matched = make([]int32, 0, min(len(ranked), 1024))
+			for i := range ranked {
+				r := &ranked[i]
+				if (q.Cluster != "" && r.cluster != q.Cluster) || (q.Namespace != "" && r.namespace != q.Namespace) ||
+					(keep != nil && !keep[r.id]) ||
+					(text != "" && !strings.Contains(fold(r.name+"\n"+r.namespace+"\n"+r.cluster), text)) {
+					continue
+				}
+				matched = append(matched, int32(i))
 			}
-			matched = append(matched, r)
+			if !desc {
+				asc := riskier(false)
+				slices.SortFunc(matched, func(a, b int32) int { return asc(ranked[a], ranked[b]) })
+			}
+			total = len(matched)
+		} else {
+			total = len(ranked)
 		}
-		if !desc {
-			slices.SortFunc(matched, riskier(false))
+		var page []riskRow
+		if matched == nil && !filtered && desc {
+			page = pageOf(ranked, q.Offset, q.Limit)
+		} else {
+			for _, i := range pageOf(matched, q.Offset, q.Limit) {
+				page = append(page, ranked[i])
+			}
 		}
-		total = len(matched)
-		page := pageOf(matched, q.Offset, q.Limit)
 		ids := make([]string, len(page))
 		risks = make(map[string]Risk, len(page))
 		for i, r := range page {

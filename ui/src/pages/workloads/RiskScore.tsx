@@ -6,18 +6,23 @@ const COLORS = { low: 'grey', medium: 'yellow', high: 'orange', critical: 'red' 
 
 /**
  * A risk score as a label colored by its level, with the reason in words
- * next to it (reason) or only in its accessible name; color is never the
- * only cue.
+ * next to it (reason) or for screen readers and as the label's tooltip;
+ * color is never the only cue.
  */
 export function RiskScore({ risk, reason = false }: { risk: DeploymentRisk; reason?: boolean }) {
   const why = riskReason(risk);
   return (
     <>
-      <Label color={COLORS[riskLevel(risk.score)]} isCompact aria-label={`Risk ${formatScore(risk.score)}: ${why}`} title={why}>
+      <Label color={COLORS[riskLevel(risk.score)]} isCompact title={why}>
         <span data-testid="risk-score">{formatScore(risk.score)}</span>
+        {!reason && (
+          <span className="pf-v6-screen-reader" data-testid="risk-reason">
+            {`: ${why}`}
+          </span>
+        )}
       </Label>
       {reason && (
-        <Content component="small" className="pf-v6-u-display-block">
+        <Content component="small" className="pf-v6-u-display-block" data-testid="risk-reason">
           {why}
         </Content>
       )}
