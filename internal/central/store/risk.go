@@ -25,9 +25,11 @@ import (
 //     1 + 3·min(points, 200)/200, in [1, 4].
 //
 // The score is their product rounded to two decimals, from 1 (nothing
-// known against it) to 16. The inputs are read when asked for: open
-// violations from the open-alert index (migration 0008), CVE counts from
-// the deployments' CVE counts of ListDeploymentVulns.
+// known against it) to 16. The inputs are read when a ranking is asked for
+// after a write — open violations from the open-alert index (migration
+// 0008), CVE counts from the deployments' CVE counts of
+// ListDeploymentVulns — and the ranking is kept until the next committed
+// write (riskCache).
 
 // sortRisk is the DeploymentQuery sort by risk score.
 const sortRisk = "risk"
@@ -93,9 +95,9 @@ func (s *Store) deploymentCVECounts(ctx context.Context) ([]DeploymentVulns, err
 type riskCache struct {
 	mu      sync.Mutex
 	writes  uint64
-	ranked  []riskRow // nil: nothing cached
+	ranked  []riskRow
 	byID    map[string]int
-	created bool
+	created bool // false: nothing cached yet
 }
 
 // get returns the ranking current at writes, if cached; callers must not
