@@ -171,6 +171,10 @@ func TestDashboardEndToEnd(t *testing.T) {
 	c.sendPolicyTo(hook.ID)
 	c.must(200, c.admin(), "POST", "/v1/detect/deploy/yaml", map[string]any{"yaml": string(shop), "record": true, "cluster": "prod"})
 	c.must(200, c.admin(), "POST", "/v1/detect/deploy/yaml", map[string]any{"yaml": string(staging), "record": true, "cluster": "staging"})
+	// Two real Alpine images scanned against the real secdb and run by
+	// deployments in cluster lab, so that the riskiest deployments rank
+	// vulnerabilities with violations.
+	seedVulns(t, c)
 	waitUntil(t, "dead letters of the refusing notifier", func() bool {
 		var l struct {
 			Total int `json:"total"`

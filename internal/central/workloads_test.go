@@ -109,7 +109,7 @@ func TestDeploymentViolationsAPI(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.query, names, tc.want)
 		}
 	}
-	for q, field := range map[string]string{"violated=yes": "violated", "severity=HIGH": "severity", "sort=risk": "sort"} {
+	for q, field := range map[string]string{"violated=yes": "violated", "severity=HIGH": "severity", "sort=riskiest": "sort"} {
 		body := string(c.must(http.StatusBadRequest, c.admin(), "GET", "/v1/deployments?"+q, nil).body)
 		if !strings.Contains(body, `"path":"`+field+`"`) {
 			t.Errorf("%s: error %s does not name %s", q, body, field)
@@ -239,6 +239,8 @@ func TestWorkloadSchemasMatchTypes(t *testing.T) {
 		"DeploymentImageScan": reflect.TypeFor[deploymentapi.ImageScan](),
 		"Cluster":             reflect.TypeFor[clusterapi.Cluster](),
 		"DeploymentSummary":   reflect.TypeFor[deploymentapi.Summary](),
+		"DeploymentRisk":      reflect.TypeFor[deploymentapi.Risk](),
+		"DeploymentCVECounts": reflect.TypeFor[deploymentapi.CVECounts](),
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {

@@ -23,6 +23,16 @@ test.afterAll(async () => {
   await context.close();
 });
 
+/** The part of GET /v1/deployments the riskiest-deployments checks read. */
+interface DeploymentList {
+  deployments: {
+    id: string;
+    name: string;
+    kind: string;
+    risk: { score: number; violationFactor: number; vulnFactor: number; violations: { total: number }; cves: { total: number } };
+  }[];
+}
+
 /** GET an API path with the browser's session cookie. */
 async function api<T>(path: string, status = 200): Promise<T> {
   return json<T>(await page.request.get(path), status);
@@ -71,7 +81,7 @@ test('a deep link while signed out leads through sign-in and back', async () => 
 test('the dashboard tiles show the stored alerts and link to the lists behind them', async () => {
   await page.getByRole('navigation', { name: 'Stockade' }).getByRole('link', { name: 'Dashboard' }).click();
   await expect(page).toHaveURL(/\/$/);
-  const sum = await api<Summary>('/v1/alerts/summary?groupBy=severity,category,deployment,namespace&state=ACTIVE');
+  const sum = await api<Summary>('/v1/alerts/summary?groupBy=severity,category,namespace&state=ACTIVE');
   expect(sum.total).toBeGreaterThan(40);
   await expect(page.getByTestId('total-violations')).toHaveText(sum.total.toLocaleString('en-US'));
   for (const g of sum.groups.severity ?? []) {
@@ -80,7 +90,8 @@ test('the dashboard tiles show the stored alerts and link to the lists behind th
   await expect(page.getByRole('img', { name: /Violations by severity/ })).toBeVisible();
   await expect(page.getByRole('img', { name: /Violations by policy category/ })).toBeVisible();
   await expect(page.getByRole('img', { name: /violations found per day/ })).toBeVisible();
-  // No image is scanned here: the fixable-images tile says so, and links to the images list.
+  // The scanned images' CVEs have no severity in Alpine's secdb: the
+  // fixable-images tile says none is critical or important, and links to the images list.
   const fixable = await api<{ images: unknown[] }>('/v1/vulns/images/fixable?limit=10');
   expect(fixable.images).toEqual([]);
   await expect(page.locator('#tile-fixable-images')).toContainText('No scanned image has a fixable critical or important CVE.');
@@ -102,22 +113,54 @@ test('the dashboard tiles show the stored alerts and link to the lists behind th
   await page.goBack();
   await expect(page.getByTestId('total-violations')).toBeVisible();
 
-  // The riskiest deployment comes first and links to its violations.
-  const top = sum.groups.deployment?.[0];
-  expect(top).toBeDefined();
-  const tile = table('Deployments with the most violations');
-  await expect(tile.locator('tbody tr').first()).toContainText(top!.deploymentName!);
-  await tile.getByRole('link', { name: top!.deploymentName! }).click();
-  await expect(page).toHaveURL(/deployment=/);
-  await expect(page.getByTestId('violations-count')).toHaveText(
-    `${top!.count} violation${top!.count === 1 ? ' matches' : 's match'} the filters`,
-  );
+  // The riskiest deployments, ranked by violations and CVEs together,
+  // exactly as the API ranks them: the deployments of lab run scanned
+  // images with CVEs, so they rank above those with as many violations
+  // and no CVEs.
+  const risky = await api<DeploymentList>('/v1/deployments?sort=-risk&limit=10');
+  const tile = table('Deployments with the highest risk');
+  await expect.poll(() => column('Deployments with the highest risk', 0)).toEqual(risky.deployments.map((d) => d.name));
+  const scores = risky.deployments.map((d) => d.risk.score);
+  expect(scores).toEqual([...scores].sort((a, b) => b - a));
+  expect(await tile.getByTestId('risk-score').allInnerTexts()).toEqual(scores.map((s) => s.toFixed(2)));
+  const vulnerable = risky.deployments.find((d) => d.risk.cves.total > 0);
+  expect(vulnerable, 'a deployment with CVEs among the riskiest').toBeDefined();
+  const row = tile.locator('tbody tr', { has: page.getByRole('link', { name: vulnerable!.name, exact: true }) });
+  await expect(row.getByTestId('risk-cves')).toContainText(String(vulnerable!.risk.cves.total));
+  await expect(row.getByTestId('risk-violations')).toContainText(String(vulnerable!.risk.violations.total));
+  await expect(row.getByTestId('risk-reason')).toContainText(`CVEs ×${vulnerable!.risk.vulnFactor.toFixed(2)}`);
+  // Without its CVEs it would rank lower: some deployment with no more
+  // violations and no CVEs scores below it.
+  const all = await api<DeploymentList>('/v1/deployments?sort=-risk&limit=1000');
+  const at = all.deployments.findIndex((d) => d.id === vulnerable!.id);
+  const below = all.deployments
+    .slice(at + 1)
+    .find((d) => d.risk.cves.total === 0 && d.risk.violationFactor >= vulnerable!.risk.violationFactor);
+  expect(below, 'a deployment with as many violations and no CVEs ranked below').toBeDefined();
+  // A row links to the deployment; "view all" to the list sorted by risk.
+  await row.getByRole('link', { name: vulnerable!.name, exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/deployments/${vulnerable!.id}$`));
+  await expect(page.getByRole('heading', { level: 1, name: vulnerable!.name })).toBeVisible();
+  await page.goBack();
+  await page.getByRole('link', { name: 'View all deployments by risk' }).click();
+  await expect(page).toHaveURL(/\/deployments\?sort=-risk$/);
+  await expect
+    .poll(async () => (await column('Deployments', 0)).map((c) => c.split(/\s+\(/)[0]))
+    .toEqual(all.deployments.slice(0, 20).map((d) => d.name));
+  await page.goBack();
+  await expect(page.getByTestId('total-violations')).toBeVisible();
 
   // The scope filter narrows every tile.
   await page.goto('/?cluster=staging');
   const staging = await api<Summary>('/v1/alerts/summary?groupBy=severity&state=ACTIVE&cluster=staging');
   await expect(page.getByTestId('total-violations')).toHaveText(staging.total.toLocaleString('en-US'));
   expect(staging.total).toBeLessThan(sum.total);
+  const stagingRisky = await api<DeploymentList>('/v1/deployments?cluster=staging&sort=-risk&limit=10');
+  await expect.poll(() => column('Deployments with the highest risk', 0)).toEqual(stagingRisky.deployments.map((d) => d.name));
+  await expect(page.getByRole('link', { name: 'View all deployments by risk' })).toHaveAttribute(
+    'href',
+    '/deployments?cluster=staging&sort=-risk',
+  );
 });
 
 test('the violations list filters, sorts and pages on the server', async () => {

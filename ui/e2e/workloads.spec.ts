@@ -31,7 +31,7 @@ interface ClusterDetail {
 
 interface DeploymentList {
   total: number;
-  deployments: { id: string; name: string; cluster: string; namespace: string; violations: Counts }[];
+  deployments: { id: string; name: string; cluster: string; namespace: string; violations: Counts; risk: { score: number } }[];
 }
 
 test.beforeAll(async ({ browser }) => {
@@ -163,6 +163,22 @@ test('the deployments list filters, sorts and pages on the server', async () => 
   const webRow = table('Deployments').locator('tbody tr', { has: page.getByRole('link', { name: 'web', exact: true }) });
   await expect(webRow).toContainText('1 Critical');
   await expect(webRow).toContainText('docker.io/library/nginx:1.25');
+
+  // Highest risk first, each row with its score; a second click reverses.
+  await page.getByRole('button', { name: 'Risk', exact: true }).click();
+  await expect(page).toHaveURL(/sort=-risk(&|$)/);
+  const byRisk = await api<DeploymentList>('/v1/deployments?sort=-risk&limit=20');
+  await expect.poll(() => names('Deployments')).toEqual(byRisk.deployments.map((d) => d.name));
+  expect(await table('Deployments').getByTestId('risk-score').allInnerTexts()).toEqual(
+    byRisk.deployments.map((d) => d.risk.score.toFixed(2)),
+  );
+  await page.getByRole('button', { name: 'Risk', exact: true }).click();
+  await expect(page).toHaveURL(/sort=risk(&|$)/);
+  const leastRisk = await api<DeploymentList>('/v1/deployments?sort=risk&limit=20');
+  await expect.poll(() => names('Deployments')).toEqual(leastRisk.deployments.map((d) => d.name));
+  await page.getByRole('button', { name: 'Open violations', exact: true }).click();
+  await expect(page).toHaveURL(/sort=violations(&|$)/);
+  await expect.poll(() => names('Deployments')).toEqual(byViolations.deployments.map((d) => d.name));
 
   // Page forward and back through the history.
   await page.getByRole('button', { name: 'Go to next page' }).first().click();

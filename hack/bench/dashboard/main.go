@@ -93,8 +93,12 @@ func run() error {
 
 // calls are the list calls of the dashboard's pages, as the pages make them.
 var calls = []string{
-	"/v1/alerts/summary?groupBy=severity,category,day,deployment,namespace&state=ACTIVE",
-	"/v1/alerts/summary?groupBy=severity,category,day,deployment,namespace&state=ACTIVE&cluster=cluster-2&namespace=ns-021",
+	"/v1/alerts/summary?groupBy=severity,category,day,namespace&state=ACTIVE",
+	"/v1/alerts/summary?groupBy=severity,category,day,namespace&state=ACTIVE&cluster=cluster-2&namespace=ns-021",
+	"/v1/deployments?sort=-risk&limit=10",
+	"/v1/deployments?cluster=cluster-1&namespace=ns-021&sort=-risk&limit=10",
+	"/v1/deployments?sort=-risk&limit=50",
+	"/v1/deployments?sort=risk&offset=5000&limit=50",
 	"/v1/alerts?state=ACTIVE&sort=-time&limit=50",
 	"/v1/alerts?state=ACTIVE&sort=-time&offset=20000&limit=50",
 	"/v1/alerts?state=ACTIVE&sort=-severity&limit=50",

@@ -1,6 +1,7 @@
 // Package deploymentapi is the /v1/deployments API: the deployments Central
 // knows of — streamed by each secured cluster's Sensor, or recorded by
-// deploy-time detection — listed with filters and their open violations,
+// deploy-time detection — listed with filters, their open violations and
+// their risk,
 // and read one by one with the normalized workload document (containers,
 // exposure, network-policy coverage, service account and its RBAC level)
 // and the scans of its images.
@@ -30,9 +31,9 @@ const (
 // Store is where deployments, their open violations and their images' scans
 // are read from.
 type Store interface {
-	ListDeployments(ctx context.Context, q store.DeploymentQuery) ([]store.DeploymentRecord, int, error)
+	ListDeploymentsWithRisk(ctx context.Context, q store.DeploymentQuery) ([]store.DeploymentRecord, map[string]store.Risk, int, error)
 	GetDeployment(ctx context.Context, id string) (store.DeploymentRecord, error)
-	DeploymentViolations(ctx context.Context, ids []string) (map[string]store.ViolationCounts, error)
+	DeploymentRisks(ctx context.Context, ids []string) (map[string]store.Risk, error)
 	ImagesByName(ctx context.Context, names, digests []string) (byName, byDigest map[string]store.ImageRecord, err error)
 }
 
@@ -68,6 +69,34 @@ func ViolationsOf(v store.ViolationCounts) Violations {
 	return Violations{Critical: v.Critical, High: v.High, Medium: v.Medium, Low: v.Low, Total: v.Total()}
 }
 
+// CVECounts count the distinct CVEs of the images a deployment runs, each
+// at its highest severity; Fixable those with a fixed version.
+type CVECounts struct {
+	Total     int `json:"total"`
+	Critical  int `json:"critical"`
+	Important int `json:"important"`
+	Moderate  int `json:"moderate"`
+	Low       int `json:"low"`
+	Fixable   int `json:"fixable"`
+}
+
+// Risk is a deployment's risk score (store.RiskOf), its two factors and
+// what they were computed from, so that a reader can see why.
+type Risk struct {
+	Score           float64    `json:"score"`
+	ViolationFactor float64    `json:"violationFactor"`
+	VulnFactor      float64    `json:"vulnFactor"`
+	Violations      Violations `json:"violations"`
+	CVEs            CVECounts  `json:"cves"`
+}
+
+// RiskOf turns the store's risk into the API's.
+func RiskOf(r store.Risk) Risk {
+	c := r.CVEs
+	return Risk{Score: r.Score, ViolationFactor: r.ViolationFactor, VulnFactor: r.VulnFactor, Violations: ViolationsOf(r.Violations),
+		CVEs: CVECounts{Total: c.CVEs, Critical: c.Critical, Important: c.Important, Moderate: c.Moderate, Low: c.Low, Fixable: c.Fixable}}
+}
+
 // Summary is a deployment in a list.
 type Summary struct {
 	ID        string `json:"id"`
@@ -83,6 +112,7 @@ type Summary struct {
 	// included), in container order.
 	Images     []string   `json:"images"`
 	Violations Violations `json:"violations"`
+	Risk       Risk       `json:"risk"`
 }
 
 // List is the answer of GET /v1/deployments.
@@ -153,10 +183,11 @@ func imageName(im workload.Image) string {
 	return im.Raw
 }
 
-func summary(r store.DeploymentRecord, v store.ViolationCounts) Summary {
+// summary is r with its risk, whose inputs include its open violations.
+func summary(r store.DeploymentRecord, risk store.Risk) Summary {
 	_, ims := images(r.JSON)
 	return Summary{ID: r.ID, Name: r.Name, Namespace: r.Namespace, Cluster: r.Cluster, Kind: r.Kind, Source: r.Source,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Images: ims, Violations: ViolationsOf(v)}
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Images: ims, Violations: ViolationsOf(risk.Violations), Risk: RiskOf(risk)}
 }
 
 func intParam(q map[string][]string, name string, def int) (int, error) {
@@ -185,10 +216,10 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	switch s := q.Get("sort"); s {
-	case "", "name", "-name", "namespace", "-namespace", "cluster", "-cluster", "updated", "-updated", "violations", "-violations":
+	case "", "name", "-name", "namespace", "-namespace", "cluster", "-cluster", "updated", "-updated", "violations", "-violations", "risk", "-risk":
 	default:
 		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "sort",
-			Message: "want name, namespace, cluster, updated or violations, optionally prefixed with -, got " + strconv.Quote(s)})
+			Message: "want name, namespace, cluster, updated, violations or risk, optionally prefixed with -, got " + strconv.Quote(s)})
 	}
 	var violated *bool
 	switch v := q.Get("violated"); v {
@@ -214,24 +245,16 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	if limit == 0 || limit > MaxLimit {
 		return httpapi.Invalid("bad query parameter", httpapi.Detail{Path: "limit", Message: "want 1 to " + strconv.Itoa(MaxLimit)})
 	}
-	recs, total, err := a.store.ListDeployments(r.Context(), store.DeploymentQuery{
+	recs, risks, total, err := a.store.ListDeploymentsWithRisk(r.Context(), store.DeploymentQuery{
 		Cluster: q.Get("cluster"), Namespace: q.Get("namespace"), Name: q.Get("name"), Kind: q.Get("kind"), Source: q.Get("source"),
 		Text: q.Get("query"), Violated: violated, Severity: q.Get("severity"), Sort: q.Get("sort"), Offset: offset, Limit: limit,
 	})
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(recs))
-	for i, rec := range recs {
-		ids[i] = rec.ID
-	}
-	counts, err := a.store.DeploymentViolations(r.Context(), ids)
-	if err != nil {
-		return err
-	}
 	out := List{Deployments: make([]Summary, 0, len(recs)), Total: total}
 	for _, rec := range recs {
-		out.Deployments = append(out.Deployments, summary(rec, counts[rec.ID]))
+		out.Deployments = append(out.Deployments, summary(rec, risks[rec.ID]))
 	}
 	return httpapi.WriteJSON(w, http.StatusOK, out)
 }
@@ -242,7 +265,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	counts, err := a.store.DeploymentViolations(ctx, []string{rec.ID})
+	risks, err := a.store.DeploymentRisks(ctx, []string{rec.ID})
 	if err != nil {
 		return err
 	}
@@ -254,7 +277,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, Deployment{Summary: summary(rec, counts[rec.ID]), RBACLevel: doc.RBAC.String(),
+	return httpapi.WriteJSON(w, http.StatusOK, Deployment{Summary: summary(rec, risks[rec.ID]), RBACLevel: doc.RBAC.String(),
 		ImageScans: scans, Deployment: json.RawMessage(rec.JSON)})
 }
 

@@ -38,7 +38,9 @@ type DeploymentRecord struct {
 // id, in the same direction. "violations" puts the deployments with the
 // most open violations first, by their counts of critical, then high,
 // medium and low ones ("-violations": the fewest first); its ties go by
-// name, namespace, cluster and id, A→Z. Limit <= 0 returns every matching
+// name, namespace, cluster and id, A→Z. "risk" puts the lowest risk
+// score (see RiskOf) first and "-risk" the highest; their ties go by name,
+// namespace, cluster and id, A→Z. Limit <= 0 returns every matching
 // deployment after Offset; to read all deployments without holding them in
 // memory use EachDeployment.
 //
@@ -351,12 +353,16 @@ func (q DeploymentQuery) where(byteOrder string) (string, []any, error) {
 // ListDeployments returns the page of deployments q selects and how many
 // deployments match q's filters in all.
 func (s *Store) ListDeployments(ctx context.Context, q DeploymentQuery) ([]DeploymentRecord, int, error) {
-	if strings.TrimPrefix(q.Sort, "-") == sortViolations {
+	switch strings.TrimPrefix(q.Sort, "-") {
+	case sortViolations:
 		return s.listDeploymentsByViolations(ctx, q)
+	case sortRisk:
+		page, _, total, err := s.listDeploymentsByRisk(ctx, q)
+		return page, total, err
 	}
 	order, ok := deploymentOrder(q.Sort, "")
 	if !ok {
-		return nil, 0, fmt.Errorf("list deployments: unknown sort %q: want name, namespace, cluster, updated or violations, optionally prefixed with -: %w", q.Sort, ErrInvalid)
+		return nil, 0, fmt.Errorf("list deployments: unknown sort %q: want name, namespace, cluster, updated, violations or risk, optionally prefixed with -: %w", q.Sort, ErrInvalid)
 	}
 	if q.Offset < 0 {
 		return nil, 0, fmt.Errorf("list deployments: negative offset %d: %w", q.Offset, ErrInvalid)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,11 @@ type Store struct {
 	vulnCache vulnCache
 	// summaries caches alert summaries until alerts change (alert_cache.go).
 	summaries summaryCache
+	// writes counts committed write transactions; caches computed from
+	// several tables (risk.go) are valid while it is unchanged.
+	writes atomic.Uint64
+	// risks caches every deployment's risk, ranked (risk.go).
+	risks riskCache
 }
 
 // Open opens (and migrates) the store. An empty dsn selects SQLite in the file
@@ -226,6 +232,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	s.writes.Add(1)
 	if tx.vulnChanged {
 		s.vulnCache.invalidate()
 	}

@@ -62,6 +62,28 @@ export function getCluster(api: ApiClient, id: string, signal?: AbortSignal): Pr
   return api.get<ClusterDetail>(`/v1/clusters/${encodeURIComponent(id)}`, undefined, signal);
 }
 
+/** The distinct CVEs of the images a deployment runs, each at its highest severity. */
+export interface DeploymentCVECounts {
+  total: number;
+  critical: number;
+  important: number;
+  moderate: number;
+  low: number;
+  fixable: number;
+}
+
+/**
+ * A deployment's risk: score = violationFactor × vulnFactor (each 1 to 4,
+ * 1 when it has nothing of that kind), with the counts they come from.
+ */
+export interface DeploymentRisk {
+  score: number;
+  violationFactor: number;
+  vulnFactor: number;
+  violations: ViolationCounts;
+  cves: DeploymentCVECounts;
+}
+
 export interface DeploymentSummary {
   id: string;
   name: string;
@@ -73,6 +95,7 @@ export interface DeploymentSummary {
   updatedAt: string;
   images: string[];
   violations: ViolationCounts;
+  risk: DeploymentRisk;
 }
 
 export interface DeploymentList {

@@ -33,16 +33,22 @@ export function FixedLabel({
   color,
   outline = false,
   compact = false,
+  title,
   children,
 }: {
   color: LabelColor;
   outline?: boolean;
   compact?: boolean;
+  /** Shown on hover, as a browser tooltip. */
+  title?: string;
   children: ReactNode;
 }) {
   const variant = outline ? styles.modifiers.outline : styles.modifiers.filled;
   return (
-    <span className={css(styles.label, color !== 'grey' && styles.modifiers[color], variant, compact && styles.modifiers.compact)}>
+    <span
+      className={css(styles.label, color !== 'grey' && styles.modifiers[color], variant, compact && styles.modifiers.compact)}
+      title={title}
+    >
       <span className={styles.labelContent}>
         <span className={styles.labelText}>{children}</span>
       </span>

@@ -5,7 +5,17 @@ import { useApi } from '../../api/context';
 import { FilterSelect } from '../../components/Filters';
 import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
 import { useFetch } from '../../hooks/useFetch';
-import { DAYS, fixableImages, scopesSummary, takeFixableImages, takeTilesSummary, tilesSummary, type Place } from './queries';
+import {
+  DAYS,
+  fixableImages,
+  riskiestDeployments,
+  scopesSummary,
+  takeFixableImages,
+  takeRiskiestDeployments,
+  takeTilesSummary,
+  tilesSummary,
+  type Place,
+} from './queries';
 import { CategoryTile, DeploymentsTile, FixableImagesTile, NamespacesTile, SeverityTile, TimelineTile, TotalTile } from './Tiles';
 
 /**
@@ -75,6 +85,11 @@ export function DashboardPage() {
     key,
     () => takeFixableImages(api, place),
   );
+  const riskiest = useFetch(
+    (signal) => riskiestDeployments(api, place, signal),
+    key,
+    () => takeRiskiestDeployments(api, place),
+  );
   const setPlace = useCallback(
     (p: Partial<Place>) =>
       setParams((prev) => {
@@ -125,7 +140,7 @@ export function DashboardPage() {
           <TimelineTile counts={g.day ?? []} days={DAYS} place={place} />
         </GridItem>
         <GridItem md={12} lg={6}>
-          <DeploymentsTile counts={g.deployment ?? []} place={place} />
+          <DeploymentsTile state={riskiest} place={place} />
         </GridItem>
         <GridItem md={12} lg={6}>
           <NamespacesTile counts={g.namespace ?? []} place={place} />

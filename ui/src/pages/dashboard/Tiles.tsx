@@ -17,6 +17,8 @@ import { Link } from 'react-router';
 import { errorMessage, withQuery } from '../../api/client';
 import type { GroupCount } from '../../api/types';
 import type { FixableImageList } from '../../api/vulns';
+import type { DeploymentList } from '../../api/workloads';
+import { RiskScore } from '../workloads/RiskScore';
 import type { FetchState } from '../../hooks/useFetch';
 import { SeverityLabel } from '../../components/Labels';
 import { SEVERITY_CHART_COLORS } from '../../components/severityColors';
@@ -192,57 +194,67 @@ export function TimelineTile({ counts, days, place }: { counts: GroupCount[]; da
   );
 }
 
-export function DeploymentsTile({ counts, place }: { counts: GroupCount[]; place: Place }) {
+/** The deployments in place with the highest risk scores, and why. */
+export function DeploymentsTile({ state, place }: { state: FetchState<DeploymentList>; place: Place }) {
+  let body;
+  if (state.error !== undefined) {
+    body = <p>The deployments could not be loaded: {errorMessage(state.error)}</p>;
+  } else if (!state.data) {
+    body = <p>Loading the deployments…</p>;
+  } else if (state.data.deployments.length === 0) {
+    body = <p>No deployment in this scope.</p>;
+  } else {
+    body = (
+      <Table aria-label="Deployments with the highest risk" variant="compact">
+        <Thead>
+          <Tr>
+            <Th modifier="wrap">Deployment</Th>
+            <Th modifier="wrap">Cluster / namespace</Th>
+            <Th modifier="wrap">Risk</Th>
+            <Th modifier="wrap" className="pf-v6-u-text-align-right">
+              Violations
+            </Th>
+            <Th modifier="wrap" className="pf-v6-u-text-align-right">
+              CVEs
+            </Th>
+          </Tr>
+        </Thead>
+        <Tbody>
+          {state.data.deployments.map((d) => (
+            <Tr key={d.id} data-testid="riskiest-row">
+              <Td dataLabel="Deployment">
+                <Link to={`/deployments/${encodeURIComponent(d.id)}`}>{d.name}</Link>
+              </Td>
+              <Td dataLabel="Cluster / namespace">
+                <Link to={withQuery('/deployments', { cluster: d.cluster, namespace: d.namespace, sort: '-risk' })}>
+                  {[d.cluster, d.namespace].filter(Boolean).join(' / ') || '—'}
+                </Link>
+              </Td>
+              <Td dataLabel="Risk">
+                <RiskScore risk={d.risk} />
+              </Td>
+              <Td dataLabel="Violations" className="pf-v6-u-text-align-right" data-testid="risk-violations">
+                {d.risk.violations.total}
+                {d.risk.violations.critical > 0 && <Content component="small"> ({d.risk.violations.critical} critical)</Content>}
+              </Td>
+              <Td dataLabel="CVEs" className="pf-v6-u-text-align-right" data-testid="risk-cves">
+                {d.risk.cves.total}
+                {d.risk.cves.critical > 0 && <Content component="small"> ({d.risk.cves.critical} critical)</Content>}
+              </Td>
+            </Tr>
+          ))}
+        </Tbody>
+      </Table>
+    );
+  }
   return (
     <Tile
       id="tile-deployments"
       title="Top riskiest deployments"
-      link={violationsLink(place, { sort: 'deployment' })}
-      linkText="View violations by deployment"
+      link={withQuery('/deployments', { cluster: place.cluster, namespace: place.namespace, sort: '-risk' })}
+      linkText="View all deployments by risk"
     >
-      {counts.length === 0 ? (
-        <p>No deployment has active violations.</p>
-      ) : (
-        <Table aria-label="Deployments with the most violations" variant="compact">
-          <Thead>
-            <Tr>
-              <Th modifier="wrap">Deployment</Th>
-              <Th modifier="wrap">Cluster / namespace</Th>
-              <Th modifier="wrap">Most severe</Th>
-              <Th modifier="wrap" className="pf-v6-u-text-align-right">
-                Violations
-              </Th>
-            </Tr>
-          </Thead>
-          <Tbody>
-            {counts.map((c) => (
-              <Tr key={`${c.cluster}/${c.namespace}/${c.deploymentId}/${c.deploymentName}`}>
-                <Td dataLabel="Deployment">
-                  <Link
-                    to={violationsLink(
-                      { cluster: c.cluster ?? '', namespace: c.namespace ?? '' },
-                      { deployment: c.deploymentId || c.deploymentName },
-                    )}
-                  >
-                    {c.deploymentName || c.deploymentId}
-                  </Link>
-                </Td>
-                <Td dataLabel="Cluster / namespace">
-                  <Link to={withQuery('/deployments', { cluster: c.cluster, namespace: c.namespace })}>
-                    {[c.cluster, c.namespace].filter(Boolean).join(' / ') || '—'}
-                  </Link>
-                </Td>
-                <Td dataLabel="Most severe">
-                  <SeverityLabel severity={c.maxSeverity} />
-                </Td>
-                <Td dataLabel="Violations" className="pf-v6-u-text-align-right">
-                  {c.count}
-                </Td>
-              </Tr>
-            ))}
-          </Tbody>
-        </Table>
-      )}
+      {body}
     </Tile>
   );
 }

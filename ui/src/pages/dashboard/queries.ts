@@ -3,6 +3,7 @@
 import type { ApiClient, Query } from '../../api/client';
 import type { AlertSummary, Grouping } from '../../api/types';
 import { FIXABLE_IMAGES_PATH, type FixableImageList } from '../../api/vulns';
+import type { DeploymentList } from '../../api/workloads';
 
 /** Days the timeline covers. */
 export const DAYS = 30;
@@ -16,7 +17,7 @@ export interface Place {
 const SUMMARY = '/v1/alerts/summary';
 
 function tilesQuery(place: Place): Query {
-  const groupBy: Grouping[] = ['severity', 'category', 'day', 'deployment', 'namespace'];
+  const groupBy: Grouping[] = ['severity', 'category', 'day', 'namespace'];
   return { state: 'ACTIVE', cluster: place.cluster, namespace: place.namespace, limit: 10, days: DAYS, groupBy: groupBy.join(',') };
 }
 
@@ -51,10 +52,27 @@ export function takeFixableImages(api: ApiClient, place: Place): FixableImageLis
   return api.take<FixableImageList>(FIXABLE_IMAGES_PATH, fixableQuery(place));
 }
 
+const DEPLOYMENTS = '/v1/deployments';
+
+function riskiestQuery(place: Place): Query {
+  return { cluster: place.cluster, namespace: place.namespace, sort: '-risk', limit: 10 };
+}
+
+/** The 10 deployments in place with the highest risk scores. */
+export function riskiestDeployments(api: ApiClient, place: Place, signal?: AbortSignal): Promise<DeploymentList> {
+  return api.get<DeploymentList>(DEPLOYMENTS, riskiestQuery(place), signal);
+}
+
+/** The riskiest deployments, if a prefetch already brought them. */
+export function takeRiskiestDeployments(api: ApiClient, place: Place): DeploymentList | undefined {
+  return api.take<DeploymentList>(DEPLOYMENTS, riskiestQuery(place));
+}
+
 /** Starts the dashboard's calls for the page at search (the URL's query). */
 export function prefetchDashboard(api: ApiClient, search: string): void {
   const params = new URLSearchParams(search);
   const place = { cluster: params.get('cluster') ?? '', namespace: params.get('namespace') ?? '' };
   api.prefetch(SUMMARY, tilesQuery(place));
   api.prefetch(FIXABLE_IMAGES_PATH, fixableQuery(place));
+  api.prefetch(DEPLOYMENTS, riskiestQuery(place));
 }

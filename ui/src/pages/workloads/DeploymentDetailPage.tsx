@@ -28,6 +28,7 @@ import { ErrorState, LoadingState } from '../../components/StateViews';
 import { formatTime, plural, stageLabel } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
 import { exposureLabel, formatCPU, formatMB, pairs, portLabel, rbacLabel } from './format';
+import { RiskScore } from './RiskScore';
 import { ViolationCounts } from './ViolationCounts';
 
 /** How many open violations the page lists before linking to the rest. */
@@ -332,6 +333,9 @@ function DeploymentView({ d }: { d: DeploymentDetail }) {
           <GridItem lg={6}>
             <Section id="deployment-overview" title="Overview">
               <DescriptionList isHorizontal isCompact>
+                <Term term="Risk">
+                  <RiskScore risk={d.risk} reason />
+                </Term>
                 <Term term="Kind">{d.kind}</Term>
                 <Term term="Replicas">{String(w.Replicas)}</Term>
                 <Term term="Service account">{w.ServiceAccount}</Term>

@@ -11,6 +11,7 @@ import { SEVERITIES, formatTime, plural, severityLabel } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
 import { useListParams } from '../../hooks/useListParams';
 import { listDeployments } from '../../api/workloads';
+import { RiskScore } from './RiskScore';
 import { ViolationCounts } from './ViolationCounts';
 
 const FILTERS = ['query', 'cluster', 'namespace', 'kind', 'violated', 'severity'] as const;
@@ -34,6 +35,7 @@ const COLUMNS: readonly { title: string; sort?: SortColumn }[] = [
   { title: 'Cluster', sort: { asc: 'cluster', desc: '-cluster', first: 'asc' } },
   { title: 'Namespace', sort: { asc: 'namespace', desc: '-namespace', first: 'asc' } },
   { title: 'Images' },
+  { title: 'Risk', sort: { asc: 'risk', desc: '-risk', first: 'desc' } },
   { title: 'Open violations', sort: { asc: '-violations', desc: 'violations', first: 'desc' } },
   { title: 'Updated', sort: { asc: 'updated', desc: '-updated', first: 'desc' } },
 ];
@@ -158,6 +160,9 @@ export function DeploymentsPage() {
                           </div>
                         ))}
                     {d.images.length > SHOWN_IMAGES && <Content component="small">and {d.images.length - SHOWN_IMAGES} more</Content>}
+                  </Td>
+                  <Td dataLabel="Risk">
+                    <RiskScore risk={d.risk} reason />
                   </Td>
                   <Td dataLabel="Open violations">
                     {d.violations.total > 0 ? (

@@ -1,4 +1,5 @@
-import { Label, LabelGroup } from '@patternfly/react-core';
+import { LabelGroup } from '@patternfly/react-core';
+import { FixedLabel } from '../../components/Labels';
 import type { ClusterStatus, ViolationCounts as Counts } from '../../api/workloads';
 import { statusLabel } from './format';
 
@@ -18,9 +19,9 @@ export function ViolationCounts({ counts }: { counts: Counts }) {
   return (
     <LabelGroup numLabels={4} aria-label={`${counts.total} open violations`}>
       {LEVELS.filter((l) => counts[l.key] > 0).map((l) => (
-        <Label key={l.key} color={l.color} isCompact>
+        <FixedLabel key={l.key} color={l.color} compact>
           {counts[l.key]} {l.label}
-        </Label>
+        </FixedLabel>
       ))}
     </LabelGroup>
   );
@@ -29,5 +30,5 @@ export function ViolationCounts({ counts }: { counts: Counts }) {
 /** A cluster's health as a colored label with its name. */
 export function ClusterStatusLabel({ status }: { status: ClusterStatus }) {
   const color = status === 'HEALTHY' ? 'green' : status === 'DEGRADED' ? 'orange' : 'red';
-  return <Label color={color}>{statusLabel(status)}</Label>;
+  return <FixedLabel color={color}>{statusLabel(status)}</FixedLabel>;
 }

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { WorkloadExposure } from '../../api/workloads';
-import { exposureLabel, formatCPU, formatMB, pairs, portLabel, rbacLabel, statusLabel, statusReason } from './format';
+import type { DeploymentRisk, WorkloadExposure } from '../../api/workloads';
+import {
+  exposureLabel,
+  formatCPU,
+  formatMB,
+  formatScore,
+  pairs,
+  portLabel,
+  rbacLabel,
+  riskLevel,
+  riskReason,
+  statusLabel,
+  statusReason,
+} from './format';
 
 const exposure = (e: Partial<WorkloadExposure>): WorkloadExposure => ({
   Level: 'UNSET',
@@ -49,5 +61,31 @@ describe('workload formatting', () => {
   it('lists labels sorted by key', () => {
     expect(pairs({ tier: 'web', app: 'shop', flag: '' })).toEqual(['app=shop', 'flag', 'tier=web']);
     expect(pairs(null)).toEqual([]);
+  });
+
+  it('writes a risk score and why', () => {
+    const risk: DeploymentRisk = {
+      score: 3.72,
+      violationFactor: 2.2,
+      vulnFactor: 1.69,
+      violations: { critical: 2, high: 1, medium: 1, low: 3, total: 7 },
+      cves: { total: 10, critical: 2, important: 4, moderate: 2, low: 1, fixable: 3 },
+    };
+    expect(formatScore(risk.score)).toBe('3.72');
+    expect(formatScore(16)).toBe('16.00');
+    expect(riskReason(risk)).toBe(
+      'violations ×2.20 (2 critical, 1 high, 1 medium, 3 low) · CVEs ×1.69 (2 critical, 4 important, 2 moderate, 1 low, 1 unknown; 3 fixable)',
+    );
+    const cvesOnly: DeploymentRisk = {
+      ...risk,
+      score: 1.69,
+      violationFactor: 1,
+      violations: { critical: 0, high: 0, medium: 0, low: 0, total: 0 },
+      cves: { total: 1, critical: 0, important: 1, moderate: 0, low: 0, fixable: 0 },
+    };
+    expect(riskReason(cvesOnly)).toBe('CVEs ×1.69 (1 important)');
+    const none: DeploymentRisk = { ...cvesOnly, score: 1, vulnFactor: 1, cves: { ...cvesOnly.cves, total: 0, important: 0 } };
+    expect(riskReason(none)).toBe('No open violations and no known CVEs');
+    expect([1, 2, 2.01, 4.5, 8.01, 16].map(riskLevel)).toEqual(['low', 'low', 'medium', 'high', 'critical', 'critical']);
   });
 });

@@ -1,5 +1,5 @@
 // How the clusters and deployments pages word the workload model's values.
-import type { ClusterStatus, WorkloadExposure, WorkloadPort } from '../../api/workloads';
+import type { ClusterStatus, DeploymentRisk, WorkloadExposure, WorkloadPort } from '../../api/workloads';
 
 export const CLUSTER_STATUSES: ClusterStatus[] = ['HEALTHY', 'DEGRADED', 'UNHEALTHY'];
 
@@ -78,4 +78,58 @@ export function pairs(m: Record<string, string> | null | undefined): string[] {
   return Object.entries(m ?? {})
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => (v === '' ? k : `${k}=${v}`));
+}
+
+/** A risk score or factor as Central rounds it: 3.7 → "3.70", 16 → "16.00". */
+export function formatScore(score: number): string {
+  return score.toFixed(2);
+}
+
+/** How much a risk score calls for attention: 1–2 low, to 4 medium, to 8 high, above critical. */
+export function riskLevel(score: number): 'low' | 'medium' | 'high' | 'critical' {
+  if (score > 8) return 'critical';
+  if (score > 4) return 'high';
+  if (score > 2) return 'medium';
+  return 'low';
+}
+
+/** Non-zero counts as "2 critical, 1 low"; '' when all are zero. */
+function counts(parts: [number, string][]): string {
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, what]) => `${n} ${what}`)
+    .join(', ');
+}
+
+/**
+ * Why a deployment has its risk score, in words: each factor above 1 with
+ * the counts behind it, "violations ×2.20 (2 critical, 1 high) ·
+ * CVEs ×1.69 (2 critical, 4 important; 3 fixable)".
+ */
+export function riskReason(r: DeploymentRisk): string {
+  const parts: string[] = [];
+  if (r.violationFactor > 1 || r.violations.total > 0) {
+    const v = r.violations;
+    parts.push(
+      `violations ×${formatScore(r.violationFactor)} (${counts([
+        [v.critical, 'critical'],
+        [v.high, 'high'],
+        [v.medium, 'medium'],
+        [v.low, 'low'],
+      ])})`,
+    );
+  }
+  if (r.vulnFactor > 1 || r.cves.total > 0) {
+    const c = r.cves;
+    const unknown = c.total - c.critical - c.important - c.moderate - c.low;
+    const bySeverity = counts([
+      [c.critical, 'critical'],
+      [c.important, 'important'],
+      [c.moderate, 'moderate'],
+      [c.low, 'low'],
+      [unknown, 'unknown'],
+    ]);
+    parts.push(`CVEs ×${formatScore(r.vulnFactor)} (${bySeverity}${c.fixable > 0 ? `; ${c.fixable} fixable` : ''})`);
+  }
+  return parts.length === 0 ? 'No open violations and no known CVEs' : parts.join(' · ');
 }
