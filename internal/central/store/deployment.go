@@ -185,7 +185,6 @@ func (tx *Tx) UpsertDeployments(ctx context.Context, deployments []DeploymentRec
 		if err := q.indexDeployments(ctx, rows[start:end]); err != nil {
 			return fmt.Errorf("upsert deployments: %w", err)
 		}
-		tx.vulnChanged = true
 		start = end
 	}
 	return nil
@@ -247,10 +246,9 @@ func (tx *Tx) DeleteDeployment(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete deployment %q: %w", id, err)
 	}
-	if _, err := tx.q().exec(ctx, `DELETE FROM deployment_images WHERE deployment_id = ?`, id); err != nil {
+	if err := tx.q().unindexDeployment(ctx, id); err != nil {
 		return fmt.Errorf("delete deployment %q: %w", id, err)
 	}
-	tx.vulnChanged = true
 	return mustAffect(res, fmt.Sprintf("deployment %q", id))
 }
 

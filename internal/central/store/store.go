@@ -46,10 +46,6 @@ type Store struct {
 	// cancellable, whereas SQLite's busy handler polls with sleeps. It is
 	// nil on PostgreSQL, which handles concurrent writers itself.
 	writeSlot chan struct{}
-	// marks caches the CVEs of each image for deployments' counts.
-	marks markCache
-	// vulnCache caches the joins of deployments to images (vulncache.go).
-	vulnCache vulnCache
 }
 
 // Open opens (and migrates) the store. An empty dsn selects SQLite in the file
@@ -185,9 +181,6 @@ func (s *Store) Ping(ctx context.Context) error {
 type Tx struct {
 	tx *sql.Tx
 	d  dialect
-	// vulnChanged records a write to what the vulnerability index reads
-	// (images, image names, deployments): its cache is dropped on commit.
-	vulnChanged bool
 }
 
 // InTx runs fn in one transaction: committed if fn returns nil, rolled back
@@ -221,9 +214,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
-	if tx.vulnChanged {
-		s.vulnCache.invalidate()
-	}
 	return nil
 }
 
