@@ -13,11 +13,10 @@ import (
 
 // Vulnerability management reads: CVEs across images, and deployments with
 // the CVEs of the images they run. They read the index of vulnindex.go and
-// resolve deployments' image names through image_names when asked, then
-// aggregate, sort and page in Go: a few thousand CVEs and ten thousand
-// deployments are small sets, while exact counts of distinct deployments
-// per CVE (a deployment running two affected images counts once) are not
-// something either backend computes quickly in SQL.
+// the counts vulncount.go keeps on writes — exact counts of distinct
+// deployments per CVE (a deployment running two affected images counts
+// once), which neither backend computes quickly at read time — so the
+// database filters, sorts and pages on indexes.
 
 // severityRanks are the severities by rank, UNKNOWN first.
 var severityRanks = [...]scan.Severity{scan.SeverityUnknown, scan.SeverityLow, scan.SeverityModerate, scan.SeverityImportant, scan.SeverityCritical}
@@ -201,6 +200,7 @@ func scopeImageCounts(ctx context.Context, rq querier, cves []CVESummary, cluste
 	}
 	return nil
 }
+
 // checkCVEQuery validates q's text fields and sort.
 func checkCVEQuery(q *CVEQuery) (key string, desc bool, err error) {
 	key, desc = sortKey(q.Sort, "-severity")

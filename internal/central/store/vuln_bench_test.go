@@ -142,6 +142,30 @@ func BenchmarkVulnWrites(b *testing.B) {
 					return s.UpsertDeployments(ctx, []DeploymentRecord{d})
 				})
 			})
+			// The common update from a Sensor: the deployment changed, its
+			// images did not.
+			b.Run("UpsertDeploymentSameImages", func(b *testing.B) {
+				timeCalls(b, nil, func() error {
+					n++
+					d := runningDeployment(b, "dep-00013", "cluster-3", "ns-13", workload.Image{FullName: benchImageName(13)})
+					d.UpdatedAt = time.Unix(int64(n), 0)
+					return s.UpsertDeployments(ctx, []DeploymentRecord{d})
+				})
+			})
+			// A Sensor's resync: 500 deployments in one batch, each moved to
+			// another image.
+			b.Run("UpsertDeployments500", func(b *testing.B) {
+				timeCalls(b, nil, func() error {
+					n++
+					batch := make([]DeploymentRecord, 0, 500)
+					for i := range 500 {
+						j := (i * 20) % benchDeployments
+						batch = append(batch, runningDeployment(b, fmt.Sprintf("dep-%05d", j), fmt.Sprintf("cluster-%d", j%5), fmt.Sprintf("ns-%02d", j%40),
+							workload.Image{FullName: benchImageName((i + n) % benchImages)}))
+					}
+					return s.UpsertDeployments(ctx, batch)
+				})
+			})
 			b.Run("RescanImage", func(b *testing.B) {
 				timeCalls(b, nil, func() error {
 					n++

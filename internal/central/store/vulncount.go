@@ -486,9 +486,10 @@ func (q querier) aggregateScopes(ctx context.Context, stale map[scopeVuln]bool) 
 		return nil, nil
 	}
 	scopes := map[scopeKey]bool{}
-	vulns := map[string]bool{}
+	vulns := map[string][]scopeKey{} // the stale scopes of each CVE
 	for k := range stale {
-		scopes[k.scope], vulns[k.vuln] = true, true
+		scopes[k.scope] = true
+		vulns[k.vuln] = append(vulns[k.vuln], k.scope)
 	}
 	// The digests of each scope concerned.
 	in := map[scopeKey]map[string]bool{}
@@ -533,11 +534,11 @@ func (q querier) aggregateScopes(ctx context.Context, stale map[scopeVuln]bool) 
 			if err := rows.Scan(&id, &dg, &v.rank, &v.cvss, &v.version, &v.fixable); err != nil {
 				return err
 			}
-			for s := range scopes {
-				k := scopeVuln{s, id}
-				if !stale[k] || !in[s][dg] {
+			for _, s := range vulns[id] {
+				if !in[s][dg] {
 					continue
 				}
+				k := scopeVuln{s, id}
 				a := out[k]
 				if a.images == 0 {
 					a.imageVuln = v
