@@ -454,9 +454,17 @@ func (q querier) moveScopeImages(ctx context.Context, refs map[scopeDigest]int, 
 			return nil, fmt.Errorf("count deployments of images per namespace: %w", err)
 		}
 	}
+	goneByScope := map[scopeKey][]string{}
 	for _, k := range gone {
-		if _, err := q.exec(ctx, `DELETE FROM scope_images WHERE cluster = ? AND namespace = ? AND digest = ?`,
-			k.scope.cluster, k.scope.namespace, k.digest); err != nil {
+		goneByScope[k.scope] = append(goneByScope[k.scope], k.digest)
+	}
+	for sc, digests := range goneByScope {
+		err := chunks(digests, vulnChunk, func(chunk []string) error {
+			_, err := q.exec(ctx, `DELETE FROM scope_images WHERE cluster = ? AND namespace = ? AND digest IN `+placeholders(1, len(chunk)),
+				append([]any{sc.cluster, sc.namespace}, inArgs(chunk)...)...)
+			return err
+		})
+		if err != nil {
 			return nil, fmt.Errorf("count deployments of images per namespace: %w", err)
 		}
 	}

@@ -310,7 +310,17 @@ func deploymentImageNames(doc []byte) []string {
 // upsert rows: id first, document last, already written) and moves the
 // vulnerability counts of those deployments.
 func (q querier) indexDeployments(ctx context.Context, rows [][]any) error {
-	ids := make([]string, 0, len(rows))
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r[0].(string)
+	}
+	return q.recountAround(ctx, ids, func() error { return q.indexDeploymentImages(ctx, rows) })
+}
+
+// indexDeploymentImages rewrites the deployment_images rows of rows; the
+// caller moves the counts.
+func (q querier) indexDeploymentImages(ctx context.Context, rows [][]any) error {
+	ids := make([]any, 0, len(rows))
 	var pairs []any
 	for _, r := range rows {
 		id, doc := r[0].(string), r[len(r)-1].([]byte)
@@ -319,19 +329,17 @@ func (q querier) indexDeployments(ctx context.Context, rows [][]any) error {
 			pairs = append(pairs, id, n)
 		}
 	}
-	return q.recountAround(ctx, ids, func() error {
-		if _, err := q.exec(ctx, `DELETE FROM deployment_images WHERE deployment_id IN `+placeholders(1, len(ids)), inArgs(ids)...); err != nil {
-			return fmt.Errorf("clear image index of %d deployments: %w", len(ids), err)
+	if _, err := q.exec(ctx, `DELETE FROM deployment_images WHERE deployment_id IN `+placeholders(1, len(ids)), ids...); err != nil {
+		return fmt.Errorf("clear image index of %d deployments: %w", len(ids), err)
+	}
+	for start := 0; start < len(pairs); start += 2 * cveChunk {
+		chunk := pairs[start:min(start+2*cveChunk, len(pairs))]
+		if _, err := q.exec(ctx, `INSERT INTO deployment_images (deployment_id, image_name) VALUES `+
+			placeholders(len(chunk)/2, 2), chunk...); err != nil {
+			return fmt.Errorf("index images of deployments: %w", err)
 		}
-		for start := 0; start < len(pairs); start += 2 * cveChunk {
-			chunk := pairs[start:min(start+2*cveChunk, len(pairs))]
-			if _, err := q.exec(ctx, `INSERT INTO deployment_images (deployment_id, image_name) VALUES `+
-				placeholders(len(chunk)/2, 2), chunk...); err != nil {
-				return fmt.Errorf("index images of deployments: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // reindexVulns fills the vulnerability index from the documents stored
