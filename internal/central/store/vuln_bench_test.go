@@ -201,3 +201,24 @@ func timeCalls(b *testing.B, before func(), fn func() error) {
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
 }
+
+// BenchmarkVulnReindex times the rebuild of the whole vulnerability index
+// and its counts from the documents of the store BenchmarkVulnLists seeds,
+// as the first Open after an upgrade runs it.
+func BenchmarkVulnReindex(b *testing.B) {
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			dsn, dir := be.fresh(b)
+			s := openStore(b, dsn, dir)
+			seedVulnScale(b, s)
+			for b.Loop() {
+				if err := s.SetSetting(ctx, reindexSetting, "bench"); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.reindexVulns(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -81,7 +81,7 @@ func (d *deploymentState) key() string {
 // (at most 9 parameters each).
 const countChunk = 100
 
-// inList renders n ids as arguments of an IN list.
+// inArgs are ids as the arguments of an IN list.
 func inArgs(ids []string) []any {
 	args := make([]any, len(ids))
 	for i, id := range ids {

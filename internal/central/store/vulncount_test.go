@@ -31,7 +31,7 @@ type recounted struct {
 	scope map[scopeKey]map[string]recountedCVE
 }
 
-// recount recomputes every count from the image and deployment documents
+// recountFromDocuments recomputes every count from the image and deployment documents
 // and the image names.
 func recountFromDocuments(t *testing.T, s *Store) recounted {
 	t.Helper()

@@ -24,6 +24,11 @@ const cveRowWidth = 13
 // 1,300, below both backends' limits).
 const cveChunk = 100
 
+// reindexBatch is how many deployments the reindex indexes per
+// transaction: the counts of a batch move once (vulncount.go), so larger
+// batches share more of that work.
+const reindexBatch = 1000
+
 // reindexSetting marks a database whose documents predate the index.
 const reindexSetting = "store/reindex-vulns"
 
@@ -380,7 +385,7 @@ func (s *Store) reindexVulns(ctx context.Context) error {
 	err = s.EachDeployment(ctx, func(d DeploymentRecord) error {
 		deployments++
 		batch = append(batch, []any{d.ID, d.JSON})
-		if len(batch) == deploymentChunk {
+		if len(batch) == reindexBatch {
 			return flush()
 		}
 		return nil
