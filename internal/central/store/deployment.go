@@ -172,23 +172,33 @@ func (tx *Tx) UpsertDeployments(ctx context.Context, deployments []DeploymentRec
 		rows, sizes = append(rows, row), append(sizes, len(d.JSON))
 	}
 	q := tx.q()
-	for start := 0; start < len(rows); {
-		end, size := start, 0
-		for end < len(rows) && end-start < deploymentChunk {
-			if end > start && size+sizes[end] > deploymentChunkBytes {
-				break
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r[0].(string)
+	}
+	// The vulnerability counts move once for the whole batch (vulncount.go).
+	err := q.recountAround(ctx, ids, func() error {
+		for start := 0; start < len(rows); {
+			end, size := start, 0
+			for end < len(rows) && end-start < deploymentChunk {
+				if end > start && size+sizes[end] > deploymentChunkBytes {
+					break
+				}
+				size += sizes[end]
+				end++
 			}
-			size += sizes[end]
-			end++
+			if err := q.upsertDeployments(ctx, rows[start:end]); err != nil {
+				return err
+			}
+			if err := q.indexDeploymentImages(ctx, rows[start:end]); err != nil {
+				return err
+			}
+			start = end
 		}
-		if err := q.upsertDeployments(ctx, rows[start:end]); err != nil {
-			return fmt.Errorf("upsert deployments: %w", err)
-		}
-		if err := q.indexDeployments(ctx, rows[start:end]); err != nil {
-			return fmt.Errorf("upsert deployments: %w", err)
-		}
-		tx.vulnChanged = true
-		start = end
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("upsert deployments: %w", err)
 	}
 	return nil
 }
@@ -249,10 +259,9 @@ func (tx *Tx) DeleteDeployment(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete deployment %q: %w", id, err)
 	}
-	if _, err := tx.q().exec(ctx, `DELETE FROM deployment_images WHERE deployment_id = ?`, id); err != nil {
+	if err := tx.q().unindexDeployment(ctx, id); err != nil {
 		return fmt.Errorf("delete deployment %q: %w", id, err)
 	}
-	tx.vulnChanged = true
 	return mustAffect(res, fmt.Sprintf("deployment %q", id))
 }
 

@@ -179,7 +179,6 @@ func (tx *Tx) UpsertImage(ctx context.Context, rec ImageRecord, names ...string)
 	if err := q.indexImage(ctx, rec.Digest, rec.JSON); err != nil {
 		return fmt.Errorf("upsert image: %w", err)
 	}
-	tx.vulnChanged = true
 	for _, n := range names {
 		if err := tx.NameImage(ctx, rec.Digest, n); err != nil {
 			return err
@@ -196,10 +195,7 @@ func (tx *Tx) NameImage(ctx context.Context, digest, fullName string) error {
 	if err := checkKey("image digest", digest, true); err != nil {
 		return fmt.Errorf("name image: %w", err)
 	}
-	tx.vulnChanged = true
-	if _, err := tx.q().exec(ctx, `INSERT INTO image_names (full_name, digest, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (full_name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
-		fullName, digest, now().UnixNano()); err != nil {
+	if err := tx.q().pointName(ctx, fullName, digest); err != nil {
 		return fmt.Errorf("name image %s %q: %w", digest, fullName, err)
 	}
 	return nil

@@ -78,13 +78,30 @@ func RiskOf(v ViolationCounts, c VulnCounts) Risk {
 }
 
 // deploymentCVECounts returns every deployment with the CVE counts of the
-// images it runs.
+// images it runs, as kept on writes in deployment_vulns (vulncount.go).
 func (s *Store) deploymentCVECounts(ctx context.Context) ([]DeploymentVulns, error) {
-	all, _, err := s.ListDeploymentVulns(ctx, DeploymentVulnQuery{})
+	var out []DeploymentVulns
+	err := s.read(ctx, func(rq querier) error {
+		rows, err := rq.query(ctx, `SELECT deployment_id, name, namespace, cluster, cves, critical, important, moderate, low, fixable
+			FROM deployment_vulns`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
+		for rows.Next() {
+			var d DeploymentVulns
+			c := &d.VulnCounts
+			if err := rows.Scan(&d.ID, &d.Name, &d.Namespace, &d.Cluster, &c.CVEs, &c.Critical, &c.Important, &c.Moderate, &c.Low, &c.Fixable); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("deployments' CVE counts: %w", err)
 	}
-	return all, nil
+	return out, nil
 }
 
 // riskCache keeps every deployment's risk, ranked riskiest first, while

@@ -47,10 +47,6 @@ type Store struct {
 	// cancellable, whereas SQLite's busy handler polls with sleeps. It is
 	// nil on PostgreSQL, which handles concurrent writers itself.
 	writeSlot chan struct{}
-	// marks caches the CVEs of each image for deployments' counts.
-	marks markCache
-	// vulnCache caches the joins of deployments to images (vulncache.go).
-	vulnCache vulnCache
 	// summaries caches alert summaries until alerts change (alert_cache.go).
 	summaries summaryCache
 	// writes counts committed write transactions; caches computed from
@@ -193,9 +189,6 @@ func (s *Store) Ping(ctx context.Context) error {
 type Tx struct {
 	tx *sql.Tx
 	d  dialect
-	// vulnChanged records a write to what the vulnerability index reads
-	// (images, image names, deployments): its cache is dropped on commit.
-	vulnChanged bool
 	// alertsChanged records a write to alerts: the cached summaries are
 	// dropped on commit (alert_cache.go).
 	alertsChanged bool
@@ -233,9 +226,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	committed = true
 	s.writes.Add(1)
-	if tx.vulnChanged {
-		s.vulnCache.invalidate()
-	}
 	if tx.alertsChanged {
 		s.summaries.invalidate()
 	}

@@ -13,11 +13,10 @@ import (
 
 // Vulnerability management reads: CVEs across images, and deployments with
 // the CVEs of the images they run. They read the index of vulnindex.go and
-// resolve deployments' image names through image_names when asked, then
-// aggregate, sort and page in Go: a few thousand CVEs and ten thousand
-// deployments are small sets, while exact counts of distinct deployments
-// per CVE (a deployment running two affected images counts once) are not
-// something either backend computes quickly in SQL.
+// the counts vulncount.go keeps on writes — exact counts of distinct
+// deployments per CVE (a deployment running two affected images counts
+// once), which neither backend computes quickly at read time — so the
+// database filters, sorts and pages on indexes.
 
 // severityRanks are the severities by rank, UNKNOWN first.
 var severityRanks = [...]scan.Severity{scan.SeverityUnknown, scan.SeverityLow, scan.SeverityModerate, scan.SeverityImportant, scan.SeverityCritical}
@@ -131,108 +130,44 @@ func pageOf[T any](s []T, offset, limit int) []T {
 // scopeDigests is the subquery of the digests deployments in cluster (and
 // namespace) run, with its arguments; empty when neither is set.
 func scopeDigests(cluster, namespace string) (string, []any) {
-	if cluster == "" && namespace == "" {
+	conds, args := scopeConds("", cluster, namespace)
+	if len(conds) == 0 {
 		return "", nil
 	}
+	return `SELECT digest FROM scope_images WHERE ` + strings.Join(conds, " AND "), args
+}
+
+// scopeConds are the conditions on the cluster and namespace columns of
+// table (an alias with its dot, or "") that select cluster and namespace
+// (empty: any).
+func scopeConds(table, cluster, namespace string) ([]string, []any) {
 	var (
 		conds []string
 		args  []any
 	)
 	if cluster != "" {
-		conds, args = append(conds, "d.cluster = ?"), append(args, cluster)
+		conds, args = append(conds, table+"cluster = ?"), append(args, cluster)
 	}
 	if namespace != "" {
-		conds, args = append(conds, "d.namespace = ?"), append(args, namespace)
+		conds, args = append(conds, table+"namespace = ?"), append(args, namespace)
 	}
-	return `SELECT n.digest FROM deployments d JOIN deployment_images di ON di.deployment_id = d.id
-		JOIN image_names n ON n.full_name = di.image_name WHERE ` + strings.Join(conds, " AND "), args
+	return conds, args
 }
 
-// deploymentDigests maps each stored digest to the indexes (into ids) of the
-// deployments in cluster and namespace (empty: any) running it.
-func deploymentDigests(ctx context.Context, rq querier, cluster, namespace string) (map[string][]int32, []string, error) {
-	where, args := "", []any(nil)
-	var conds []string
-	if cluster != "" {
-		conds, args = append(conds, "d.cluster = ?"), append(args, cluster)
-	}
-	if namespace != "" {
-		conds, args = append(conds, "d.namespace = ?"), append(args, namespace)
-	}
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
-	rows, err := rq.query(ctx, `SELECT DISTINCT di.deployment_id, n.digest FROM deployment_images di
-		JOIN deployments d ON d.id = di.deployment_id JOIN image_names n ON n.full_name = di.image_name`+where, args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("resolve deployments' images: %w", err)
-	}
-	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
-	byDigest := make(map[string][]int32)
-	index := make(map[string]int32)
-	var ids []string
-	for rows.Next() {
-		var id, digest string
-		if err := rows.Scan(&id, &digest); err != nil {
-			return nil, nil, fmt.Errorf("resolve deployments' images: %w", err)
-		}
-		i, ok := index[id]
-		if !ok {
-			i = int32(len(ids))
-			index[id] = i
-			ids = append(ids, id)
-		}
-		byDigest[digest] = append(byDigest[digest], i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("resolve deployments' images: %w", err)
-	}
-	return byDigest, ids, nil
-}
-
-// cachedDeploymentDigests is deploymentDigests, from the cache for the
-// whole system when it is current at gen.
-func (s *Store) cachedDeploymentDigests(ctx context.Context, rq querier, gen uint64, cluster, namespace string) (map[string][]int32, []string, error) {
-	if cluster != "" || namespace != "" {
-		return deploymentDigests(ctx, rq, cluster, namespace)
-	}
-	if j := s.vulnCache.getDigests(gen); j != nil {
-		return j.byDigest, j.ids, nil
-	}
-	byDigest, ids, err := deploymentDigests(ctx, rq, "", "")
-	if err != nil {
-		return nil, nil, err
-	}
-	s.vulnCache.putDigests(gen, &deploymentDigestsJoin{byDigest: byDigest, ids: ids})
-	return byDigest, ids, nil
-}
-
-// countDeployments sets the Deployments of each of cves: the distinct
-// deployments in byDigest running an image the CVE affects.
-func countDeployments(ctx context.Context, rq querier, cves []CVESummary, byDigest map[string][]int32, deployments int) error {
+// scopeImageCounts sets the Images of each of cves: the distinct images
+// deployments in cluster and namespace run that have the CVE. It is for
+// scopes spanning namespaces, whose image counts do not add up from
+// scope_cves.
+func scopeImageCounts(ctx context.Context, rq querier, cves []CVESummary, cluster, namespace string) error {
 	if len(cves) == 0 {
 		return nil
 	}
+	scope, scopeArgs := scopeDigests(cluster, namespace)
 	at := make(map[string]int, len(cves))
+	ids := make([]string, len(cves))
 	for i := range cves {
-		at[cves[i].ID] = i
-		cves[i].Deployments = 0
+		at[cves[i].ID], ids[i] = i, cves[i].ID
 	}
-	// stamp[d] is 1 + the index of the last CVE deployment d was counted for.
-	stamp := make([]int32, deployments)
-	count := func(vuln, digest string) {
-		i, ok := at[vuln]
-		if !ok {
-			return
-		}
-		for _, d := range byDigest[digest] {
-			if stamp[d] != int32(i+1) {
-				stamp[d] = int32(i + 1)
-				cves[i].Deployments++
-			}
-		}
-	}
-	// Rows come ordered by vuln_id, so each CVE's stamps are contiguous.
 	read := func(query string, args ...any) error {
 		rows, err := rq.query(ctx, query, args...)
 		if err != nil {
@@ -240,26 +175,28 @@ func countDeployments(ctx context.Context, rq querier, cves []CVESummary, byDige
 		}
 		defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
 		for rows.Next() {
-			var vuln, digest string
-			if err := rows.Scan(&vuln, &digest); err != nil {
+			var (
+				id string
+				n  int
+			)
+			if err := rows.Scan(&id, &n); err != nil {
 				return err
 			}
-			count(vuln, digest)
+			if i, ok := at[id]; ok {
+				cves[i].Images = n
+			}
 		}
 		return rows.Err()
 	}
+	var err error
 	if len(cves) > vulnChunk {
-		if err := read(`SELECT DISTINCT vuln_id, digest FROM image_cves ORDER BY vuln_id`); err != nil {
-			return fmt.Errorf("count deployments per CVE: %w", err)
-		}
-		return nil
+		err = read(`SELECT vuln_id, COUNT(DISTINCT digest) FROM image_cves WHERE digest IN (`+scope+`) GROUP BY vuln_id`, scopeArgs...)
+	} else {
+		err = read(`SELECT vuln_id, COUNT(DISTINCT digest) FROM image_cves WHERE vuln_id IN `+placeholders(1, len(ids))+
+			` AND digest IN (`+scope+`) GROUP BY vuln_id`, append(inArgs(ids), scopeArgs...)...)
 	}
-	ids := make([]any, len(cves))
-	for i := range cves {
-		ids[i] = cves[i].ID
-	}
-	if err := read(`SELECT DISTINCT vuln_id, digest FROM image_cves WHERE vuln_id IN `+placeholders(1, len(ids))+` ORDER BY vuln_id`, ids...); err != nil {
-		return fmt.Errorf("count deployments per CVE: %w", err)
+	if err != nil {
+		return fmt.Errorf("count images per CVE: %w", err)
 	}
 	return nil
 }
@@ -301,31 +238,30 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 		return nil, 0, err
 	}
 	query, args := cveListQuery(&q)
-	var (
-		all   []CVESummary
-		page  []CVESummary
-		total = -1
-	)
-	// Across the whole system every order but "deployments" is the
-	// database's, from the cves table's indexes: only the page is read.
-	order, inSQL := cveOrder[key]
-	inSQL = inSQL && q.Cluster == "" && q.Namespace == ""
+	// Every sort is the database's, from the indexes of cves and
+	// scope_cves, except images over a scope spanning namespaces: those
+	// counts are computed here, for the page or, to sort by them, for all.
+	spanning := (q.Cluster == "") != (q.Namespace == "")
+	inSQL := !spanning || key != "images"
+	listed := query
 	if inSQL {
 		dir := " ASC"
 		if desc {
 			dir = " DESC"
 		}
-		query = `SELECT * FROM (` + query + `) l ORDER BY ` + strings.Join(order, dir+", ") + dir + s.d.limit(q.Limit, q.Offset)
+		listed = `SELECT * FROM (` + query + `) l ORDER BY ` + strings.Join(cveOrder[key], dir+", ") + dir + s.d.limit(q.Limit, q.Offset)
 	}
-	gen := s.vulnCache.generation()
+	var (
+		all   []CVESummary
+		total = -1
+	)
 	err = s.read(ctx, func(rq querier) error {
 		if inSQL {
-			cq, cargs := cveListQuery(&q)
-			if err := rq.queryRow(ctx, `SELECT COUNT(*) FROM (`+cq+`) l`, cargs...).Scan(&total); err != nil {
+			if err := rq.queryRow(ctx, `SELECT COUNT(*) FROM (`+query+`) l`, args...).Scan(&total); err != nil {
 				return err
 			}
 		}
-		rows, err := rq.query(ctx, query, args...)
+		rows, err := rq.query(ctx, listed, args...)
 		if err != nil {
 			return err
 		}
@@ -337,7 +273,7 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 					sev, fix  int
 					firstSeen *int64
 				)
-				if err := rows.Scan(&c.ID, &sev, &c.CVSS, &c.CVSSVersion, &fix, &c.Images, &c.Summary, &firstSeen); err != nil {
+				if err := rows.Scan(&c.ID, &sev, &c.CVSS, &c.CVSSVersion, &fix, &c.Images, &c.Deployments, &c.Summary, &firstSeen); err != nil {
 					return err
 				}
 				c.Severity, c.Fixable = severityRanks[min(max(sev, 0), len(severityRanks)-1)], fix == 1
@@ -351,110 +287,107 @@ func (s *Store) listCVEs(ctx context.Context, q CVEQuery) ([]CVESummary, int, er
 		if err != nil {
 			return err
 		}
-		if inSQL {
-			page = all
-			if len(page) == 0 {
-				return nil
-			}
-			byDigest, ids, err := s.cachedDeploymentDigests(ctx, rq, gen, "", "")
-			if err != nil {
-				return err
-			}
-			return countDeployments(ctx, rq, page, byDigest, len(ids))
-		}
-		if len(all) == 0 || q.Offset >= len(all) {
+		if !spanning {
 			return nil
 		}
-		byDigest, ids, err := s.cachedDeploymentDigests(ctx, rq, gen, q.Cluster, q.Namespace)
-		if err != nil {
-			return err
-		}
-		if key == "deployments" {
-			if err := countDeployments(ctx, rq, all, byDigest, len(ids)); err != nil {
-				return err
+		if !inSQL {
+			total = len(all)
+			if q.Offset >= len(all) {
+				all = nil
+				return nil
 			}
 		}
-		sortCVEs(all, key, desc)
-		page = pageOf(all, q.Offset, q.Limit)
-		if key != "deployments" {
-			return countDeployments(ctx, rq, page, byDigest, len(ids))
-		}
-		return nil
+		return scopeImageCounts(ctx, rq, all, q.Cluster, q.Namespace)
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	if total < 0 {
-		total = len(all)
+	if inSQL {
+		return all, total, nil
 	}
-	return page, total, nil
+	sortCVEs(all, key, desc)
+	return pageOf(all, q.Offset, q.Limit), total, nil
 }
 
-// cveOrder is the ORDER BY of each CVE sort done in SQL, over the columns
-// of the whole-system list query (ties broken by id, as sortCVEs does).
+// cveOrder is the ORDER BY of each CVE sort, over the columns of the list
+// query (ties broken by id, as sortCVEs does).
 var cveOrder = map[string][]string{
-	"severity":  {"l.severity", "l.cvss", "l.vuln_id"},
-	"cvss":      {"l.cvss", "l.vuln_id"},
-	"images":    {"l.images", "l.vuln_id"},
-	"firstSeen": {"COALESCE(l.first_seen, 0)", "l.vuln_id"},
-	"id":        {"l.vuln_id"},
+	"severity":    {"l.severity", "l.cvss", "l.vuln_id"},
+	"cvss":        {"l.cvss", "l.vuln_id"},
+	"images":      {"l.images", "l.vuln_id"},
+	"deployments": {"l.deployments", "l.vuln_id"},
+	"firstSeen":   {"COALESCE(l.first_seen, 0)", "l.vuln_id"},
+	"id":          {"l.vuln_id"},
 }
 
-// cveListQuery renders the query of every CVE q's filters select, unsorted:
-// from the cves table when the whole system is asked about, or aggregated
-// from image_cves over the images deployments in q's cluster and namespace
-// run.
+// cveListQuery renders the query of every CVE q's filters select, unsorted,
+// as vuln_id, severity, cvss, cvss_version, fixable, images, deployments,
+// summary and first_seen: from cves across the whole system, from
+// scope_cves in one cluster and namespace, and summed from scope_cves over
+// the namespaces of a cluster, or the clusters of a namespace (with images
+// left 0 for scopeImageCounts).
 func cveListQuery(q *CVEQuery) (string, []any) {
 	var (
 		conds []string
 		args  []any
 	)
-	col := "c.severity"
-	fixCol := "c.fixable"
-	scope, scopeArgs := scopeDigests(q.Cluster, q.Namespace)
-	if scope != "" {
-		col, fixCol = "MAX(c.severity)", "MAX(c.fixable)"
+	spanning := (q.Cluster == "") != (q.Namespace == "")
+	sev, fix := "c.severity", "c.fixable"
+	switch {
+	case spanning:
+		sev, fix = "MAX(s.severity)", "MAX(s.fixable)"
+	case q.Cluster != "":
+		sev, fix = "s.severity", "s.fixable"
 	}
 	var (
-		having     []string
-		havingArgs []any
+		filters    []string
+		filterArgs []any
 	)
 	if len(q.Severities) > 0 {
-		having = append(having, col+" IN "+placeholders(1, len(q.Severities)))
-		for _, sev := range q.Severities {
-			havingArgs = append(havingArgs, sev.Rank())
+		filters = append(filters, sev+" IN "+placeholders(1, len(q.Severities)))
+		for _, s := range q.Severities {
+			filterArgs = append(filterArgs, s.Rank())
 		}
 	}
 	if q.Fixable != nil {
-		having, havingArgs = append(having, fixCol+" = ?"), append(havingArgs, map[bool]int{false: 0, true: 1}[*q.Fixable])
+		filters, filterArgs = append(filters, fix+" = ?"), append(filterArgs, map[bool]int{false: 0, true: 1}[*q.Fixable])
 	}
 	like := "%" + likeEscaper.Replace(fold(q.Text)) + "%"
-	if scope == "" {
+	switch {
+	case q.Cluster == "" && q.Namespace == "":
 		if q.Text != "" {
 			conds, args = append(conds, `c.search_text LIKE ? ESCAPE '\'`), append(args, like)
 		}
-		conds, args = append(conds, having...), append(args, havingArgs...)
-		query := `SELECT c.vuln_id, c.severity, c.cvss, c.cvss_version, c.fixable, c.images, c.summary, v.first_seen
+		conds, args = append(conds, filters...), append(args, filterArgs...)
+		query := `SELECT c.vuln_id, c.severity, c.cvss, c.cvss_version, c.fixable, c.images, c.deployments, c.summary, v.first_seen
 			FROM cves c LEFT JOIN vulns_seen v ON v.vuln_id = c.vuln_id`
 		if len(conds) > 0 {
 			query += " WHERE " + strings.Join(conds, " AND ")
 		}
 		return query, args
+	case !spanning:
+		conds, args = scopeConds("s.", q.Cluster, q.Namespace)
+		if q.Text != "" {
+			conds, args = append(conds, `c.search_text LIKE ? ESCAPE '\'`), append(args, like)
+		}
+		conds, args = append(conds, filters...), append(args, filterArgs...)
+		return `SELECT s.vuln_id, s.severity, s.cvss, s.cvss_version, s.fixable, s.images, s.deployments, COALESCE(c.summary, '') AS summary, v.first_seen
+			FROM scope_cves s LEFT JOIN cves c ON c.vuln_id = s.vuln_id LEFT JOIN vulns_seen v ON v.vuln_id = s.vuln_id
+			WHERE ` + strings.Join(conds, " AND "), args
 	}
-	args = append(args, scopeArgs...)
-	conds = append(conds, "c.digest IN ("+scope+")")
+	conds, args = scopeConds("s.", q.Cluster, q.Namespace)
 	if q.Text != "" {
-		conds = append(conds, `c.vuln_id IN (SELECT vuln_id FROM cves WHERE search_text LIKE ? ESCAPE '\')`)
-		args = append(args, like)
+		conds, args = append(conds, `s.vuln_id IN (SELECT vuln_id FROM cves WHERE search_text LIKE ? ESCAPE '\')`), append(args, like)
 	}
-	args = append(args, havingArgs...)
-	query := `SELECT c.vuln_id, MAX(c.severity), MAX(c.cvss), MAX(c.cvss_version), MAX(c.fixable), COUNT(DISTINCT c.digest)
-		FROM image_cves c WHERE ` + strings.Join(conds, " AND ") + ` GROUP BY c.vuln_id`
-	if len(having) > 0 {
-		query += " HAVING " + strings.Join(having, " AND ")
+	query := `SELECT s.vuln_id, MAX(s.severity) AS severity, MAX(s.cvss) AS cvss, MAX(s.cvss_version) AS cvss_version,
+			MAX(s.fixable) AS fixable, 0 AS images, SUM(s.deployments) AS deployments
+		FROM scope_cves s WHERE ` + strings.Join(conds, " AND ") + ` GROUP BY s.vuln_id`
+	if len(filters) > 0 {
+		query += " HAVING " + strings.Join(filters, " AND ")
+		args = append(args, filterArgs...)
 	}
-	return `SELECT a.*, COALESCE(cv.summary, ''), v.first_seen FROM (` + query + `) a
-		LEFT JOIN cves cv ON cv.vuln_id = a.vuln_id LEFT JOIN vulns_seen v ON v.vuln_id = a.vuln_id`, args
+	return `SELECT a.vuln_id, a.severity, a.cvss, a.cvss_version, a.fixable, a.images, a.deployments, COALESCE(c.summary, '') AS summary, v.first_seen
+		FROM (` + query + `) a LEFT JOIN cves c ON c.vuln_id = a.vuln_id LEFT JOIN vulns_seen v ON v.vuln_id = a.vuln_id`, args
 }
 
 func sortCVEs(all []CVESummary, key string, desc bool) {

@@ -29,7 +29,7 @@ func seedVulnScale(b *testing.B, s *Store) {
 	b.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	sevs := []scan.Severity{scan.SeverityLow, scan.SeverityModerate, scan.SeverityModerate, scan.SeverityImportant, scan.SeverityCritical}
-	name := func(i int) string { return fmt.Sprintf("reg.example.com/team/app%03d:1", i) }
+	name := benchImageName
 	var batch []DeploymentRecord
 	for i := range benchDeployments {
 		images := []workload.Image{{FullName: name(rng.IntN(benchImages))}}
@@ -59,6 +59,9 @@ func seedVulnScale(b *testing.B, s *Store) {
 		}
 	}
 }
+
+// benchImageName is the name of the i-th image of seedVulnScale.
+func benchImageName(i int) string { return fmt.Sprintf("reg.example.com/team/app%03d:1", i) }
 
 // BenchmarkVulnLists times pages of 50 of the vulnerability lists and
 // reports their p95.
@@ -93,18 +96,128 @@ func BenchmarkVulnLists(b *testing.B) {
 					return err
 				}},
 			} {
-				b.Run(c.name, func(b *testing.B) {
-					var took []time.Duration
-					for b.Loop() {
-						start := time.Now()
-						if err := c.fn(); err != nil {
-							b.Fatal(err)
-						}
-						took = append(took, time.Since(start))
-					}
-					slices.Sort(took)
-					b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
+				b.Run(c.name, func(b *testing.B) { timeCalls(b, nil, c.fn) })
+			}
+			// The first list after a write: each call is preceded, untimed,
+			// by the upsert of one deployment moved to another image.
+			n := 0
+			write := func() {
+				n++
+				d := runningDeployment(b, "dep-00007", "cluster-2", "ns-07", workload.Image{FullName: benchImageName(n % benchImages)})
+				if err := s.UpsertDeployments(ctx, []DeploymentRecord{d}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("CVEsByDeploymentsAfterWrite", func(b *testing.B) {
+				timeCalls(b, write, func() error {
+					_, _, err := s.ListCVEs(ctx, CVEQuery{Sort: "-deployments", Limit: 50})
+					return err
 				})
+			})
+			b.Run("DeploymentsByCriticalAfterWrite", func(b *testing.B) {
+				timeCalls(b, write, func() error {
+					_, _, err := s.ListDeploymentVulns(ctx, DeploymentVulnQuery{Sort: "-critical", Limit: 50})
+					return err
+				})
+			})
+		})
+	}
+}
+
+// BenchmarkVulnWrites times the writes that move the vulnerability index
+// in the store BenchmarkVulnLists seeds: one deployment moved to another
+// image, and one image rescanned with some CVEs replaced.
+func BenchmarkVulnWrites(b *testing.B) {
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			dsn, dir := be.fresh(b)
+			s := openStore(b, dsn, dir)
+			seedVulnScale(b, s)
+			n := 0
+			b.Run("UpsertDeployment", func(b *testing.B) {
+				timeCalls(b, nil, func() error {
+					n++
+					d := runningDeployment(b, "dep-00011", "cluster-1", "ns-11", workload.Image{FullName: benchImageName(n % benchImages)},
+						workload.Image{FullName: benchImageName((n + 7) % benchImages)})
+					return s.UpsertDeployments(ctx, []DeploymentRecord{d})
+				})
+			})
+			// The common update from a Sensor: the deployment changed, its
+			// images did not.
+			b.Run("UpsertDeploymentSameImages", func(b *testing.B) {
+				timeCalls(b, nil, func() error {
+					n++
+					d := runningDeployment(b, "dep-00013", "cluster-3", "ns-13", workload.Image{FullName: benchImageName(13)})
+					d.UpdatedAt = time.Unix(int64(n), 0)
+					return s.UpsertDeployments(ctx, []DeploymentRecord{d})
+				})
+			})
+			// A Sensor's resync: 500 deployments in one batch, each moved to
+			// another image.
+			b.Run("UpsertDeployments500", func(b *testing.B) {
+				timeCalls(b, nil, func() error {
+					n++
+					batch := make([]DeploymentRecord, 0, 500)
+					for i := range 500 {
+						j := (i * 20) % benchDeployments
+						batch = append(batch, runningDeployment(b, fmt.Sprintf("dep-%05d", j), fmt.Sprintf("cluster-%d", j%5), fmt.Sprintf("ns-%02d", j%40),
+							workload.Image{FullName: benchImageName((i + n) % benchImages)}))
+					}
+					return s.UpsertDeployments(ctx, batch)
+				})
+			})
+			b.Run("RescanImage", func(b *testing.B) {
+				timeCalls(b, nil, func() error {
+					n++
+					var vulns []vulnSpec
+					for v := range benchCVEsByImage {
+						id := (v*17 + n) % benchCVEPool
+						vulns = append(vulns, vulnSpec{fmt.Sprintf("CVE-2024-%05d", id), fmt.Sprintf("pkg%d", id%500), scan.SeverityImportant, 7, ""})
+					}
+					return s.UpsertImage(ctx, scannedImage(b, fmt.Sprintf("sha256:%064d", 5), benchImageName(5), vulns...), benchImageName(5))
+				})
+			})
+		})
+	}
+}
+
+// timeCalls runs fn b.N times, each after before (untimed) when set, and
+// reports the p95 of fn's calls.
+func timeCalls(b *testing.B, before func(), fn func() error) {
+	b.Helper()
+	var took []time.Duration
+	for b.Loop() {
+		if before != nil {
+			b.StopTimer()
+			before()
+			b.StartTimer()
+		}
+		start := time.Now()
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
+}
+
+// BenchmarkVulnReindex times the rebuild of the whole vulnerability index
+// and its counts from the documents of the store BenchmarkVulnLists seeds,
+// as the first Open after an upgrade runs it.
+func BenchmarkVulnReindex(b *testing.B) {
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			dsn, dir := be.fresh(b)
+			s := openStore(b, dsn, dir)
+			seedVulnScale(b, s)
+			for b.Loop() {
+				if err := s.SetSetting(ctx, reindexSetting, "bench"); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.reindexVulns(ctx); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // imagesByDigest reads the summaries of the stored images among digests,
@@ -184,75 +183,98 @@ type DeploymentVulns struct {
 	VulnCounts
 }
 
-var deploymentVulnSorts = map[string]func(a, b *DeploymentVulns) int{
-	"name":      func(a, b *DeploymentVulns) int { return 0 },
-	"namespace": func(a, b *DeploymentVulns) int { return strings.Compare(a.Namespace, b.Namespace) },
-	"cluster":   func(a, b *DeploymentVulns) int { return strings.Compare(a.Cluster, b.Cluster) },
-	"cves":      func(a, b *DeploymentVulns) int { return cmp.Compare(a.CVEs, b.CVEs) },
-	"critical":  func(a, b *DeploymentVulns) int { return cmp.Compare(a.Critical, b.Critical) },
-	"important": func(a, b *DeploymentVulns) int { return cmp.Compare(a.Important, b.Important) },
-	"fixable":   func(a, b *DeploymentVulns) int { return cmp.Compare(a.Fixable, b.Fixable) },
-	"images":    func(a, b *DeploymentVulns) int { return cmp.Compare(len(a.Images), len(b.Images)) },
+// deploymentVulnOrder is the ORDER BY columns of each deployment sort:
+// the key, then name, namespace, cluster and id (deployment_vulns' indexes).
+var deploymentVulnOrder = map[string][]string{
+	"name":      {"name", "namespace", "cluster", "deployment_id"},
+	"namespace": {"namespace", "name", "cluster", "deployment_id"},
+	"cluster":   {"cluster", "name", "namespace", "deployment_id"},
+	"cves":      {"cves", "name", "namespace", "cluster", "deployment_id"},
+	"critical":  {"critical", "name", "namespace", "cluster", "deployment_id"},
+	"important": {"important", "name", "namespace", "cluster", "deployment_id"},
+	"fixable":   {"fixable", "name", "namespace", "cluster", "deployment_id"},
+	"images":    {"images", "name", "namespace", "cluster", "deployment_id"},
 }
 
 // ListDeploymentVulns returns the page of deployments q selects, with the
-// CVE counts of the images they run, and how many match in all.
+// CVE counts of the images they run, and how many match in all. The counts
+// are kept on writes (vulncount.go), so the database sorts and pages.
 func (s *Store) ListDeploymentVulns(ctx context.Context, q DeploymentVulnQuery) ([]DeploymentVulns, int, error) {
 	key, desc := sortKey(q.Sort, "name")
-	by, ok := deploymentVulnSorts[key]
+	order, ok := deploymentVulnOrder[key]
 	if !ok || q.Sort == "-" {
 		return nil, 0, fmt.Errorf("list deployment vulnerabilities: unknown sort %q: want name, namespace, cluster, cves, critical, important, fixable or images, optionally prefixed with -: %w", q.Sort, ErrInvalid)
 	}
 	if q.Offset < 0 {
 		return nil, 0, fmt.Errorf("list deployment vulnerabilities: negative offset %d: %w", q.Offset, ErrInvalid)
 	}
-	// The filters are checked as the deployments list checks them, then
-	// applied here to every deployment with its counts, cached between writes.
+	// The filters are checked as the deployments list checks them.
 	if _, _, err := (DeploymentQuery{Cluster: q.Cluster, Namespace: q.Namespace, Text: q.Text}).where(s.d.byteOrder); err != nil {
 		return nil, 0, fmt.Errorf("list deployment vulnerabilities: %w", err)
 	}
-	gen := s.vulnCache.generation()
-	all, ok := s.vulnCache.getDeployments(gen)
-	if !ok {
-		err := s.read(ctx, func(rq querier) error {
-			var err error
-			if all, err = readDeploymentImages(ctx, rq, "", nil); err != nil {
+	conds, args := scopeConds("", q.Cluster, q.Namespace)
+	if q.Text != "" {
+		conds, args = append(conds, `search_text LIKE ? ESCAPE '\'`), append(args, "%"+likeEscaper.Replace(fold(q.Text))+"%")
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	var (
+		out   []DeploymentVulns
+		total int
+	)
+	err := s.read(ctx, func(rq querier) error {
+		if err := rq.queryRow(ctx, `SELECT COUNT(*) FROM deployment_vulns`+where, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := rq.query(ctx, `SELECT deployment_id, name, namespace, cluster, cves, critical, important, moderate, low, fixable
+			FROM deployment_vulns`+where+` ORDER BY `+strings.Join(order, dir+", ")+dir+s.d.limit(q.Limit, q.Offset), args...)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
+			for rows.Next() {
+				var d DeploymentVulns
+				c := &d.VulnCounts
+				if err := rows.Scan(&d.ID, &d.Name, &d.Namespace, &d.Cluster, &c.CVEs, &c.Critical, &c.Important, &c.Moderate, &c.Low, &c.Fixable); err != nil {
+					return err
+				}
+				out = append(out, d)
+			}
+			return rows.Err()
+		}()
+		if err != nil || len(out) == 0 {
+			return err
+		}
+		at := make(map[string]int, len(out))
+		ids := make([]string, len(out))
+		for i := range out {
+			at[out[i].ID], ids[i] = i, out[i].ID
+		}
+		return chunks(ids, vulnChunk, func(chunk []string) error {
+			images, err := readDeploymentImages(ctx, rq, " WHERE id IN "+placeholders(1, len(chunk)), inArgs(chunk))
+			if err != nil {
 				return err
 			}
-			return s.countDeploymentVulns(ctx, rq, all)
+			for _, d := range images {
+				out[at[d.ID]].Images = d.Images
+			}
+			return nil
 		})
-		if err != nil {
-			return nil, 0, fmt.Errorf("list deployment vulnerabilities: %w", err)
-		}
-		if all == nil {
-			all = []DeploymentVulns{}
-		}
-		s.vulnCache.putDeployments(gen, all)
-	}
-	text := fold(q.Text)
-	order := make([]*DeploymentVulns, 0, len(all))
-	for i := range all {
-		d := &all[i]
-		if (q.Cluster != "" && d.Cluster != q.Cluster) || (q.Namespace != "" && d.Namespace != q.Namespace) ||
-			(text != "" && !strings.Contains(fold(d.Name+"\n"+d.Namespace+"\n"+d.Cluster), text)) {
-			continue
-		}
-		order = append(order, d)
-	}
-	slices.SortFunc(order, func(a, b *DeploymentVulns) int {
-		c := cmp.Or(by(a, b), strings.Compare(a.Name, b.Name), strings.Compare(a.Namespace, b.Namespace),
-			strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.ID, b.ID))
-		if desc {
-			return -c
-		}
-		return c
 	})
-	page := pageOf(order, q.Offset, q.Limit)
-	out := make([]DeploymentVulns, len(page))
-	for i, d := range page {
-		out[i] = *d
+	if err != nil {
+		return nil, 0, fmt.Errorf("list deployment vulnerabilities: %w", err)
 	}
-	return out, len(order), nil
+	if out == nil {
+		out = []DeploymentVulns{}
+	}
+	return out, total, nil
 }
 
 // readDeploymentImages reads the deployments where selects (a WHERE clause
@@ -293,234 +315,6 @@ func readDeploymentImages(ctx context.Context, rq querier, where string, args []
 	}
 	for i := range out {
 		slices.SortFunc(out[i].Images, func(a, b DeploymentImage) int { return strings.Compare(a.Name, b.Name) })
-	}
-	return out, nil
-}
-
-// countDeploymentVulns fills in the counts of each of ds. A deployment
-// running one scanned image has that image's counts; one running several
-// has the distinct CVEs of them all, computed once per set of digests.
-func (s *Store) countDeploymentVulns(ctx context.Context, rq querier, ds []DeploymentVulns) error {
-	rows, err := rq.query(ctx, `SELECT digest, vulns, critical, important, moderate, low, fixable, updated_at FROM images`)
-	if err != nil {
-		return fmt.Errorf("read image counts: %w", err)
-	}
-	single := map[string]VulnCounts{}
-	updated := map[string]int64{}
-	err = func() error {
-		defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
-		for rows.Next() {
-			var (
-				d  string
-				c  VulnCounts
-				at int64
-			)
-			if err := rows.Scan(&d, &c.CVEs, &c.Critical, &c.Important, &c.Moderate, &c.Low, &c.Fixable, &at); err != nil {
-				return err
-			}
-			single[d], updated[d] = c, at
-		}
-		return rows.Err()
-	}()
-	if err != nil {
-		return fmt.Errorf("read image counts: %w", err)
-	}
-	sets := map[string][]string{} // set key → digests
-	keys := make([]string, len(ds))
-	for i := range ds {
-		var digests []string
-		for _, im := range ds[i].Images {
-			if _, ok := single[im.Digest]; ok && !slices.Contains(digests, im.Digest) {
-				digests = append(digests, im.Digest)
-			}
-		}
-		switch len(digests) {
-		case 0:
-		case 1:
-			ds[i].VulnCounts = single[digests[0]]
-		default:
-			slices.Sort(digests)
-			keys[i] = strings.Join(digests, ",")
-			sets[keys[i]] = digests
-		}
-	}
-	if len(sets) == 0 {
-		return nil
-	}
-	counts, err := s.unionCounts(ctx, rq, sets, updated)
-	if err != nil {
-		return err
-	}
-	for i := range ds {
-		if keys[i] != "" {
-			ds[i].VulnCounts = counts[keys[i]]
-		}
-	}
-	return nil
-}
-
-// vulnMark is one CVE of one image: its id, its severity rank and whether
-// the image has a fix.
-type vulnMark struct {
-	vuln    string
-	rank    int8
-	fixable bool
-}
-
-// imageMarks are the CVEs of one image as of its updated_at.
-type imageMarks struct {
-	updated int64
-	marks   []vulnMark
-}
-
-// markCache keeps the CVEs of each image for deployments' counts, keyed by
-// digest and valid while the image's updated_at is unchanged: an image's
-// index rows change only with its upsert, which moves updated_at. Stale
-// entries are replaced on their next use.
-type markCache struct {
-	mu     sync.Mutex
-	images map[string]imageMarks
-}
-
-// get returns the cached CVEs of each of digests still current, and the
-// digests to read.
-func (c *markCache) get(digests []string, updated map[string]int64) (map[string][]vulnMark, []any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string][]vulnMark, len(digests))
-	var missing []any
-	for _, d := range digests {
-		if m, ok := c.images[d]; ok && m.updated == updated[d] {
-			out[d] = m.marks
-			continue
-		}
-		missing = append(missing, d)
-	}
-	return out, missing
-}
-
-func (c *markCache) put(read map[string][]vulnMark, updated map[string]int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.images == nil {
-		c.images = map[string]imageMarks{}
-	}
-	for d, m := range read {
-		c.images[d] = imageMarks{updated: updated[d], marks: m}
-	}
-	// Images are never deleted today; should that change, bound the cache.
-	if len(c.images) > 4*len(updated)+1024 {
-		for d := range c.images {
-			if _, ok := updated[d]; !ok {
-				delete(c.images, d)
-			}
-		}
-	}
-}
-
-// unionCounts counts the distinct CVEs of each set of digests, each at its
-// highest severity in the set. CVEs are numbered as they are met so that
-// the unions run over arrays rather than maps.
-func (s *Store) unionCounts(ctx context.Context, rq querier, sets map[string][]string, updated map[string]int64) (map[string]VulnCounts, error) {
-	var digests []string
-	seen := map[string]bool{}
-	for _, ds := range sets {
-		for _, d := range ds {
-			if !seen[d] {
-				seen[d] = true
-				digests = append(digests, d)
-			}
-		}
-	}
-	perImage, missing := s.marks.get(digests, updated)
-	read := map[string][]vulnMark{}
-	for start := 0; start < len(missing); start += vulnChunk {
-		chunk := missing[start:min(start+vulnChunk, len(missing))]
-		rows, err := rq.query(ctx, `SELECT digest, vuln_id, severity, fixable FROM image_cves WHERE digest IN `+placeholders(1, len(chunk)), chunk...)
-		if err != nil {
-			return nil, fmt.Errorf("read CVEs of images: %w", err)
-		}
-		err = func() error {
-			defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
-			for rows.Next() {
-				var (
-					d, v     string
-					sev, fix int
-				)
-				if err := rows.Scan(&d, &v, &sev, &fix); err != nil {
-					return err
-				}
-				read[d] = append(read[d], vulnMark{vuln: v, rank: int8(sev), fixable: fix == 1})
-			}
-			return rows.Err()
-		}()
-		if err != nil {
-			return nil, fmt.Errorf("read CVEs of images: %w", err)
-		}
-	}
-	for _, d := range missing {
-		d := d.(string)
-		if read[d] == nil {
-			read[d] = []vulnMark{}
-		}
-		perImage[d] = read[d]
-	}
-	s.marks.put(read, updated)
-
-	number := map[string]int32{}
-	numbered := make(map[string][]int32, len(perImage))
-	for d, marks := range perImage {
-		ns := make([]int32, len(marks))
-		for i, m := range marks {
-			n, ok := number[m.vuln]
-			if !ok {
-				n = int32(len(number))
-				number[m.vuln] = n
-			}
-			ns[i] = n
-		}
-		numbered[d] = ns
-	}
-	var (
-		stamp   = make([]int32, len(number)) // 1 + the set that last saw the CVE
-		rank    = make([]int8, len(number))
-		fixable = make([]bool, len(number))
-		touched []int32
-		out     = make(map[string]VulnCounts, len(sets))
-		set     int32
-	)
-	for key, ds := range sets {
-		set++
-		touched = touched[:0]
-		for _, d := range ds {
-			for i, m := range perImage[d] {
-				v := numbered[d][i]
-				if stamp[v] != set {
-					stamp[v], rank[v], fixable[v] = set, m.rank, m.fixable
-					touched = append(touched, v)
-					continue
-				}
-				rank[v], fixable[v] = max(rank[v], m.rank), fixable[v] || m.fixable
-			}
-		}
-		var c VulnCounts
-		for _, v := range touched {
-			c.CVEs++
-			if fixable[v] {
-				c.Fixable++
-			}
-			switch rank[v] {
-			case 4:
-				c.Critical++
-			case 3:
-				c.Important++
-			case 2:
-				c.Moderate++
-			case 1:
-				c.Low++
-			}
-		}
-		out[key] = c
 	}
 	return out, nil
 }

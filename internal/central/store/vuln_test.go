@@ -26,6 +26,8 @@ func TestVulns(t *testing.T) {
 				{"IndexFollowsWrites", testVulnIndexFollowsWrites},
 				{"Reindex", testVulnReindex},
 				{"TopFixableImages", testTopFixableImages},
+				{"CountsFollowWrites", testCountsFollowWrites},
+				{"CountsRandomWrites", testCountsRandomWrites},
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					dsn, dir := b.fresh(t)

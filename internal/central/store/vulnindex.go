@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -22,6 +23,11 @@ const cveRowWidth = 13
 // cveChunk bounds the rows of one image_cves insert (13 parameters each:
 // 1,300, below both backends' limits).
 const cveChunk = 100
+
+// reindexBatch is how many deployments the reindex indexes per
+// transaction: the counts of a batch move once (vulncount.go), so larger
+// batches share more of that work.
+const reindexBatch = 1000
 
 // reindexSetting marks a database whose documents predate the index.
 const reindexSetting = "store/reindex-vulns"
@@ -65,7 +71,43 @@ func imageCVERows(digest string, doc []byte) [][]any {
 
 // indexImage rewrites the image_cves rows of digest from its document,
 // and the cves rows of the CVEs it had or has.
+//
+// The deployments running digest have their counts moved when its CVEs
+// change (vulncount.go).
 func (q querier) indexImage(ctx context.Context, digest string, doc []byte) error {
+	before, err := q.readImageVulns(ctx, []string{digest})
+	if err != nil {
+		return err
+	}
+	if err := q.rewriteImageCVEs(ctx, digest, doc); err != nil {
+		return err
+	}
+	after, err := q.readImageVulns(ctx, []string{digest})
+	if err != nil {
+		return err
+	}
+	if maps.EqualFunc(before[digest], after[digest], func(a, b imageVuln) bool { return a == b }) {
+		return nil
+	}
+	ids, err := q.column(ctx, `SELECT DISTINCT di.deployment_id FROM image_names n JOIN deployment_images di ON di.image_name = n.full_name
+		WHERE n.digest = ?`, digest)
+	if err != nil {
+		return fmt.Errorf("find deployments running %s: %w", digest, err)
+	}
+	states, err := q.storedDeploymentStates(ctx, ids)
+	if err != nil {
+		return err
+	}
+	now, err := q.currentDeploymentStates(ctx, ids)
+	if err != nil {
+		return err
+	}
+	return q.recount(ctx, states, now, map[string]imageVulns{digest: before[digest]})
+}
+
+// rewriteImageCVEs rewrites the image_cves rows of digest from its
+// document, and the cves rows of the CVEs it had or has.
+func (q querier) rewriteImageCVEs(ctx context.Context, digest string, doc []byte) error {
 	rows := imageCVERows(digest, doc)
 	touched, err := q.imageVulnIDs(ctx, digest)
 	if err != nil {
@@ -139,6 +181,29 @@ func (q querier) refreshCVEs(ctx context.Context, ids []string) error {
 		if err != nil {
 			return err
 		}
+		// The deployments a CVE affects are kept by vulncount.go.
+		deployments := map[string]int{}
+		rows, err := q.query(ctx, `SELECT vuln_id, deployments FROM cves WHERE vuln_id IN `+placeholders(1, len(args)), args...)
+		if err != nil {
+			return fmt.Errorf("refresh CVEs: %w", err)
+		}
+		err = func() error {
+			defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
+			for rows.Next() {
+				var (
+					id string
+					n  int
+				)
+				if err := rows.Scan(&id, &n); err != nil {
+					return err
+				}
+				deployments[id] = n
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return fmt.Errorf("refresh CVEs: %w", err)
+		}
 		if _, err := q.exec(ctx, `DELETE FROM cves WHERE vuln_id IN `+placeholders(1, len(args)), args...); err != nil {
 			return fmt.Errorf("refresh CVEs: %w", err)
 		}
@@ -156,14 +221,14 @@ func (q querier) refreshCVEs(ctx context.Context, ids []string) error {
 				}
 				text += "\n" + c
 			}
-			ins = append(ins, id, a.severity, a.cvss, a.version, a.fixable, len(a.images), a.summary, fold(text))
+			ins = append(ins, id, a.severity, a.cvss, a.version, a.fixable, len(a.images), deployments[id], a.summary, fold(text))
 			n++
 		}
 		if n == 0 {
 			continue
 		}
-		if _, err := q.exec(ctx, `INSERT INTO cves (vuln_id, severity, cvss, cvss_version, fixable, images, summary, search_text) VALUES `+
-			placeholders(n, 8), ins...); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO cves (vuln_id, severity, cvss, cvss_version, fixable, images, deployments, summary, search_text) VALUES `+
+			placeholders(n, 9), ins...); err != nil {
 			return fmt.Errorf("refresh CVEs: %w", err)
 		}
 	}
@@ -247,8 +312,19 @@ func deploymentImageNames(doc []byte) []string {
 }
 
 // indexDeployments rewrites the deployment_images rows of rows (deployment
-// upsert rows: id first, document last).
+// upsert rows: id first, document last, already written) and moves the
+// vulnerability counts of those deployments.
 func (q querier) indexDeployments(ctx context.Context, rows [][]any) error {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r[0].(string)
+	}
+	return q.recountAround(ctx, ids, func() error { return q.indexDeploymentImages(ctx, rows) })
+}
+
+// indexDeploymentImages rewrites the deployment_images rows of rows; the
+// caller moves the counts.
+func (q querier) indexDeploymentImages(ctx context.Context, rows [][]any) error {
 	ids := make([]any, 0, len(rows))
 	var pairs []any
 	for _, r := range rows {
@@ -258,8 +334,7 @@ func (q querier) indexDeployments(ctx context.Context, rows [][]any) error {
 			pairs = append(pairs, id, n)
 		}
 	}
-	if _, err := q.exec(ctx, `DELETE FROM deployment_images WHERE deployment_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`)`, ids...); err != nil {
+	if _, err := q.exec(ctx, `DELETE FROM deployment_images WHERE deployment_id IN `+placeholders(1, len(ids)), ids...); err != nil {
 		return fmt.Errorf("clear image index of %d deployments: %w", len(ids), err)
 	}
 	for start := 0; start < len(pairs); start += 2 * cveChunk {
@@ -280,7 +355,7 @@ func (s *Store) reindexVulns(ctx context.Context) error {
 	}
 	// An interrupted earlier run may have left part of the index.
 	err := s.InTx(ctx, func(tx *Tx) error {
-		for _, table := range []string{"image_cves", "cves", "deployment_images"} {
+		for _, table := range []string{"image_cves", "cves", "deployment_images", "deployment_vulns", "scope_images", "scope_cves"} {
 			if _, err := tx.q().exec(ctx, `DELETE FROM `+table); err != nil {
 				return fmt.Errorf("clear %s: %w", table, err)
 			}
@@ -310,7 +385,7 @@ func (s *Store) reindexVulns(ctx context.Context) error {
 	err = s.EachDeployment(ctx, func(d DeploymentRecord) error {
 		deployments++
 		batch = append(batch, []any{d.ID, d.JSON})
-		if len(batch) == deploymentChunk {
+		if len(batch) == reindexBatch {
 			return flush()
 		}
 		return nil
@@ -324,7 +399,6 @@ func (s *Store) reindexVulns(ctx context.Context) error {
 	if err := s.DeleteSetting(ctx, reindexSetting); err != nil {
 		return err
 	}
-	s.vulnCache.invalidate()
 	if images+deployments > 0 {
 		s.log.Info("vulnerability index built", "images", images, "deployments", deployments)
 	}
