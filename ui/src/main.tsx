@@ -19,10 +19,16 @@ if (!root) throw new Error('index.html has no #root element');
 performance.mark('stockade:app');
 const router = createRouter();
 
-createRoot(root).render(
-  <StrictMode>
-    <ApiProvider client={api}>
-      <RouterProvider router={router} />
-    </ApiProvider>
-  </StrictMode>,
+// The first render waits (a little) for the calls boot.ts started, so that
+// it draws the page with its data rather than a loading state first.
+const FIRST_RENDER_WAIT_MS = 400;
+
+void api.settled(FIRST_RENDER_WAIT_MS).then(() =>
+  createRoot(root).render(
+    <StrictMode>
+      <ApiProvider client={api}>
+        <RouterProvider router={router} />
+      </ApiProvider>
+    </StrictMode>,
+  ),
 );

@@ -56,6 +56,24 @@ describe('ApiClient.prefetch', () => {
     expect(calls).toEqual(['/v1/alerts/summary?state=ACTIVE']);
   });
 
+  it('settles when every prefetch has answered, or at the deadline', async () => {
+    let answer: (r: Response) => void = () => {};
+    const api = new ApiClient((() => new Promise<Response>((resolve) => (answer = resolve))) as typeof fetch);
+    await api.settled(10); // nothing in flight
+    api.prefetch('/v1/auth/status');
+    let done = false;
+    const settled = api.settled(60_000).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(done).toBe(false);
+    answer(new Response('{}', { status: 200 }));
+    await settled;
+    expect(api.take('/v1/auth/status')).toEqual({});
+    api.prefetch('/v1/alerts/summary');
+    const started = Date.now();
+    await api.settled(20); // never answered: the deadline
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+  });
+
   it('never hands over a refusal or an answer that is not JSON', async () => {
     const f = recordingFetch([401]);
     const api = new ApiClient(f.impl);

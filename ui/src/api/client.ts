@@ -133,6 +133,17 @@ export class ApiClient {
   }
 
   /**
+   * Resolves once every prefetch started so far has its answer (or has
+   * failed), or after ms at most. The application waits for it before its
+   * first render, which then shows the session and the first page's data
+   * instead of loading states that a second render replaces.
+   */
+  settled(ms: number): Promise<void> {
+    const answers = Promise.all([...this.prefetched.values()].map((e) => e.answer)).then(() => undefined);
+    return Promise.race([answers, new Promise<void>((resolve) => setTimeout(resolve, ms))]);
+  }
+
+  /**
    * The answer of a prefetch of this GET if it has already arrived, taken
    * (the next call asks Central again); undefined otherwise. It lets a page
    * draw its data in its first render instead of a loading state first.
