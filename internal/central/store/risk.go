@@ -81,22 +81,9 @@ func RiskOf(v ViolationCounts, c VulnCounts) Risk {
 // images it runs, as kept on writes in deployment_vulns (vulncount.go).
 func (s *Store) deploymentCVECounts(ctx context.Context) ([]DeploymentVulns, error) {
 	var out []DeploymentVulns
-	err := s.read(ctx, func(rq querier) error {
-		rows, err := rq.query(ctx, `SELECT deployment_id, name, namespace, cluster, cves, critical, important, moderate, low, fixable
-			FROM deployment_vulns`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
-		for rows.Next() {
-			var d DeploymentVulns
-			c := &d.VulnCounts
-			if err := rows.Scan(&d.ID, &d.Name, &d.Namespace, &d.Cluster, &c.CVEs, &c.Critical, &c.Important, &c.Moderate, &c.Low, &c.Fixable); err != nil {
-				return err
-			}
-			out = append(out, d)
-		}
-		return rows.Err()
+	err := s.read(ctx, func(rq querier) (err error) {
+		out, err = rq.deploymentVulnCounts(ctx, "")
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deployments' CVE counts: %w", err)
@@ -329,19 +316,8 @@ func (s *Store) listDeploymentsByRisk(ctx context.Context, q DeploymentQuery) ([
 			ids[i] = r.id
 			risks[r.id] = r.risk
 		}
-		byID := make(map[string]DeploymentRecord, len(ids))
-		for start := 0; start < len(ids); start += idChunk {
-			if err := rq.deploymentsIn(ctx, ids[start:min(start+idChunk, len(ids))], byID); err != nil {
-				return err
-			}
-		}
-		out = make([]DeploymentRecord, 0, len(ids))
-		for _, id := range ids {
-			if d, ok := byID[id]; ok {
-				out = append(out, d)
-			}
-		}
-		return nil
+		out, err = rq.deploymentsInOrder(ctx, ids)
+		return err
 	})
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("list deployments by risk: %w", err)

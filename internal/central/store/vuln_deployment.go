@@ -232,23 +232,8 @@ func (s *Store) ListDeploymentVulns(ctx context.Context, q DeploymentVulnQuery) 
 		if err := rq.queryRow(ctx, `SELECT COUNT(*) FROM deployment_vulns`+where, args...).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := rq.query(ctx, `SELECT deployment_id, name, namespace, cluster, cves, critical, important, moderate, low, fixable
-			FROM deployment_vulns`+where+` ORDER BY `+strings.Join(order, dir+", ")+dir+s.d.limit(q.Limit, q.Offset), args...)
-		if err != nil {
-			return err
-		}
-		err = func() error {
-			defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
-			for rows.Next() {
-				var d DeploymentVulns
-				c := &d.VulnCounts
-				if err := rows.Scan(&d.ID, &d.Name, &d.Namespace, &d.Cluster, &c.CVEs, &c.Critical, &c.Important, &c.Moderate, &c.Low, &c.Fixable); err != nil {
-					return err
-				}
-				out = append(out, d)
-			}
-			return rows.Err()
-		}()
+		var err error
+		out, err = rq.deploymentVulnCounts(ctx, where+` ORDER BY `+strings.Join(order, dir+", ")+dir+s.d.limit(q.Limit, q.Offset), args...)
 		if err != nil || len(out) == 0 {
 			return err
 		}
@@ -275,6 +260,28 @@ func (s *Store) ListDeploymentVulns(ctx context.Context, q DeploymentVulnQuery) 
 		out = []DeploymentVulns{}
 	}
 	return out, total, nil
+}
+
+// deploymentVulnCounts reads the deployments' CVE counts kept in
+// deployment_vulns (vulncount.go); rest is what follows FROM: a WHERE
+// clause, an order, a page.
+func (q querier) deploymentVulnCounts(ctx context.Context, rest string, args ...any) ([]DeploymentVulns, error) {
+	rows, err := q.query(ctx, `SELECT deployment_id, name, namespace, cluster, cves, critical, important, moderate, low, fixable
+		FROM deployment_vulns`+rest, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close() //nolint:errcheck // rows.Err is checked; closing a read loses nothing
+	var out []DeploymentVulns
+	for rows.Next() {
+		var d DeploymentVulns
+		c := &d.VulnCounts
+		if err := rows.Scan(&d.ID, &d.Name, &d.Namespace, &d.Cluster, &c.CVEs, &c.Critical, &c.Important, &c.Moderate, &c.Low, &c.Fixable); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // readDeploymentImages reads the deployments where selects (a WHERE clause

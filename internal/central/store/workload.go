@@ -164,24 +164,31 @@ func (s *Store) listDeploymentsByViolations(ctx context.Context, q DeploymentQue
 		if err != nil {
 			return err
 		}
-		byID := make(map[string]DeploymentRecord, len(ids))
-		for start := 0; start < len(ids); start += idChunk {
-			if err := rq.deploymentsIn(ctx, ids[start:min(start+idChunk, len(ids))], byID); err != nil {
-				return err
-			}
-		}
-		out = make([]DeploymentRecord, 0, len(ids))
-		for _, id := range ids {
-			if d, ok := byID[id]; ok {
-				out = append(out, d)
-			}
-		}
-		return nil
+		out, err = rq.deploymentsInOrder(ctx, ids)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list deployments by violations: %w", err)
 	}
 	return out, total, nil
+}
+
+// deploymentsInOrder reads the deployments with ids, in the order of ids,
+// leaving out those not stored.
+func (q querier) deploymentsInOrder(ctx context.Context, ids []string) ([]DeploymentRecord, error) {
+	byID := make(map[string]DeploymentRecord, len(ids))
+	for start := 0; start < len(ids); start += idChunk {
+		if err := q.deploymentsIn(ctx, ids[start:min(start+idChunk, len(ids))], byID); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]DeploymentRecord, 0, len(ids))
+	for _, id := range ids {
+		if d, ok := byID[id]; ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // deploymentsIn reads the deployments with ids into out by id.
