@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -17,28 +16,11 @@ import (
 func seedRiskAlerts(b *testing.B, s *Store) {
 	b.Helper()
 	rng := rand.New(rand.NewPCG(3, 4))
-	sevs := []string{"LOW_SEVERITY", "MEDIUM_SEVERITY", "HIGH_SEVERITY", "CRITICAL_SEVERITY"}
-	doc := bytes.Repeat([]byte(" "), 1500)
-	doc[0], doc[len(doc)-1] = '{', '}'
-	batch := make([]AlertRecord, 0, 1000)
-	for i := range benchAlerts {
+	seedBenchAlerts(b, s, rng, func() DeploymentRecord {
 		n := rng.IntN(benchDeployments * 7 / 10)
 		id := fmt.Sprintf("dep-%05d", n)
-		d := DeploymentRecord{ID: id, Name: "dep-" + id, Cluster: fmt.Sprintf("cluster-%d", n%5), Namespace: fmt.Sprintf("ns-%02d", n%40)}
-		a := violation(fmt.Sprintf("alert-%06d", i), d, sevs[rng.IntN(len(sevs))], AlertActive)
-		if rng.IntN(10) >= 6 {
-			a.State = AlertResolved
-		}
-		a.PolicyID = fmt.Sprintf("pol-%d", rng.IntN(80))
-		a.JSON = doc
-		batch = append(batch, a)
-		if len(batch) == cap(batch) {
-			if err := s.AddAlerts(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
+		return DeploymentRecord{ID: id, Name: "dep-" + id, Cluster: fmt.Sprintf("cluster-%d", n%5), Namespace: fmt.Sprintf("ns-%02d", n%40)}
+	})
 	if s.Backend() == "postgres" {
 		if _, err := s.db.ExecContext(ctx, `VACUUM ANALYZE`); err != nil {
 			b.Fatal(err)

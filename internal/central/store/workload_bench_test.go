@@ -18,6 +18,31 @@ const (
 	benchNamespaces = 40 // per cluster
 )
 
+// seedBenchAlerts adds benchAlerts alerts of about 1.5 kB to the
+// deployments pick chooses, 60% of them open, severities mixed.
+func seedBenchAlerts(b *testing.B, s *Store, rng *rand.Rand, pick func() DeploymentRecord) {
+	b.Helper()
+	sevs := []string{"LOW_SEVERITY", "MEDIUM_SEVERITY", "HIGH_SEVERITY", "CRITICAL_SEVERITY"}
+	doc := bytes.Repeat([]byte(" "), 1500)
+	doc[0], doc[len(doc)-1] = '{', '}'
+	batch := make([]AlertRecord, 0, 1000)
+	for i := range benchAlerts {
+		a := violation(fmt.Sprintf("alert-%06d", i), pick(), sevs[rng.IntN(len(sevs))], AlertActive)
+		if rng.IntN(10) >= 6 {
+			a.State = AlertResolved
+		}
+		a.PolicyID = fmt.Sprintf("pol-%d", rng.IntN(80))
+		a.JSON = doc
+		batch = append(batch, a)
+		if len(batch) == cap(batch) {
+			if err := s.AddAlerts(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
 // seedWorkloadBench fills s with benchDeployments deployments with
 // documents of about 2 kB and benchAlerts alerts of about 1.5 kB on a
 // random 70% of them, 60% of the alerts open, severities mixed.
@@ -41,26 +66,7 @@ func seedWorkloadBench(b *testing.B, s *Store) {
 		}
 	}
 	violated := ds[:benchDeployments*7/10]
-	sevs := []string{"LOW_SEVERITY", "MEDIUM_SEVERITY", "HIGH_SEVERITY", "CRITICAL_SEVERITY"}
-	doc := bytes.Repeat([]byte(" "), 1500)
-	doc[0], doc[len(doc)-1] = '{', '}'
-	batch := make([]AlertRecord, 0, 1000)
-	for i := range benchAlerts {
-		d := violated[rng.IntN(len(violated))]
-		a := violation(fmt.Sprintf("alert-%06d", i), d, sevs[rng.IntN(len(sevs))], AlertActive)
-		if rng.IntN(10) >= 6 {
-			a.State = AlertResolved
-		}
-		a.PolicyID = fmt.Sprintf("pol-%d", rng.IntN(80))
-		a.JSON = doc
-		batch = append(batch, a)
-		if len(batch) == cap(batch) {
-			if err := s.AddAlerts(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
+	seedBenchAlerts(b, s, rng, func() DeploymentRecord { return violated[rng.IntN(len(violated))] })
 	// What autovacuum does to tables this size soon after a bulk load:
 	// statistics for the planner and the visibility map, without which
 	// PostgreSQL cannot count from the open-alert indexes alone and reads
