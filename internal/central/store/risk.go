@@ -15,7 +15,9 @@ import (
 // factor of a deployment with nothing of that kind) and capped, so that
 // no single input can swamp the others and a deployment with both open
 // violations and vulnerable images ranks above one with only one of the
-// two at the same level. Two factors for now:
+// two at the same level. Two factors, until the risk issue adds the
+// others ACS weighs (service configuration, reachability, process
+// baselines):
 //
 //   - open violations: 4 points per critical, 3 per high, 2 per medium and
 //     1 per low ACTIVE alert; factor 1 + 3·min(points, 40)/40, in [1, 4].
