@@ -3,6 +3,7 @@ import { csrfToken, withQuery } from './api/client';
 import {
   activeEnforcements,
   enforcementLabel,
+  countLine,
   formatCount,
   formatDay,
   formatTime,
@@ -57,6 +58,12 @@ describe('time', () => {
     expect(formatDay('2026-01-02')).toBe('Jan 2');
     expect(formatDay('2026-12-31')).toBe('Dec 31');
     expect(formatDay('yesterday')).toBe('yesterday');
+  });
+  it('writes the count line above a list', () => {
+    expect(countLine(1, 'deployment', 'deployments', false)).toBe('1 deployment');
+    expect(countLine(1, 'deployment', 'deployments', true)).toBe('1 deployment matches the filters');
+    expect(countLine(1234, 'policy', 'policies', true)).toBe('1,234 policies match the filters');
+    expect(countLine(2, 'CVE', 'CVEs', false, ' in scanned images')).toBe('2 CVEs in scanned images');
   });
   it('writes counts with thousands separators', () => {
     expect(formatCount(0)).toBe('0');

@@ -111,6 +111,14 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
 
+/**
+ * The line above a list: "3 deployments", "1 deployment matches the
+ * filters" when filtered, or with unfiltered appended when not.
+ */
+export function countLine(total: number, one: string, many: string, filtered: boolean, unfiltered = ''): string {
+  return plural(total, one, many) + (filtered ? (total === 1 ? ' matches' : ' match') + ' the filters' : unfiltered);
+}
+
 /** "prod / shop" for a cluster and namespace, leaving out what is empty. */
 export function placeLabel(cluster: string | undefined, namespace: string | undefined): string {
   return [cluster, namespace].filter((x) => x).join(' / ') || '—';

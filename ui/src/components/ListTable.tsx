@@ -1,7 +1,7 @@
-import { Pagination, type PaginationProps } from '@patternfly/react-core';
+import { Content, Pagination, type PaginationProps } from '@patternfly/react-core';
 import type { ThProps } from '@patternfly/react-table';
 import type { ReactNode } from 'react';
-import { plural } from '../format';
+import { countLine, plural } from '../format';
 import type { FetchState } from '../hooks/useFetch';
 import { PER_PAGE_OPTIONS, type ListParams } from '../hooks/useListParams';
 import { EmptyListState, ErrorState, LoadingState } from './StateViews';
@@ -102,5 +102,33 @@ export function ListBody<D extends { total: number }>({
       {children(data)}
       <ListPagination what={what} variant="bottom" total={data.total} list={list} />
     </>
+  );
+}
+
+/**
+ * The count line above a list ("12 deployments", "1 deployment matches the
+ * filters"), announced to screen readers as it changes; blank until the
+ * list has loaded (total undefined).
+ */
+export function ListCount({
+  testId,
+  total,
+  one,
+  many = `${one}s`,
+  filtered,
+  unfiltered,
+}: {
+  testId: string;
+  total: number | undefined;
+  one: string;
+  many?: string;
+  filtered: boolean;
+  /** Appended when no filter is set, e.g. " in scanned images". */
+  unfiltered?: string;
+}) {
+  return (
+    <Content component="p" aria-live="polite" data-testid={testId}>
+      {total === undefined ? '\u00a0' : countLine(total, one, many, filtered, unfiltered)}
+    </Content>
   );
 }

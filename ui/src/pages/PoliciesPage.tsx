@@ -22,7 +22,7 @@ import { DeletePolicyModal, ImportModal, exportAndDownload } from '../policy/Pol
 import { listPolicies } from '../api/endpoints';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../components/Filters';
 import { SeverityLabel, StageLabels } from '../components/Labels';
-import { ListBody, ListPagination, sortProps, type SortColumn } from '../components/ListTable';
+import { ListBody, ListCount, ListPagination, sortProps, type SortColumn } from '../components/ListTable';
 import { PolicyToggle } from '../components/PolicyToggle';
 import { EmptyListState } from '../components/StateViews';
 import { SEVERITIES, STAGES, activeEnforcements, enforcementLabel, plural, severityLabel, stageLabel } from '../format';
@@ -244,12 +244,7 @@ export function PoliciesPage() {
     <>
       <PageSection>
         <Title headingLevel="h1">Policies</Title>
-        <Content component="p" aria-live="polite" data-testid="policies-count">
-          {policies.data
-            ? plural(policies.data.total, 'policy', 'policies') +
-              (filtered ? (policies.data.total === 1 ? ' matches' : ' match') + ' the filters' : '')
-            : '\u00a0'}
-        </Content>
+        <ListCount testId="policies-count" total={policies.data?.total} one="policy" many="policies" filtered={filtered} />
       </PageSection>
       <PageSection aria-busy={policies.loading}>
         {notice && (

@@ -6,11 +6,11 @@ import { alertSummary, listAlerts } from '../api/endpoints';
 import { ExportCsv } from '../components/ExportCsv';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../components/Filters';
 import { SeverityLabel, StateLabel } from '../components/Labels';
-import { ListBody, ListPagination, sortProps, type SortColumn } from '../components/ListTable';
+import { ListBody, ListCount, ListPagination, sortProps, type SortColumn } from '../components/ListTable';
 import { EmptyListState } from '../components/StateViews';
 import { useFetch } from '../hooks/useFetch';
 import { useListParams } from '../hooks/useListParams';
-import { ALERT_STATES, SEVERITIES, STAGES, formatTime, placeLabel, plural, severityLabel, stageLabel, stateLabel } from '../format';
+import { ALERT_STATES, SEVERITIES, STAGES, formatTime, placeLabel, severityLabel, stageLabel, stateLabel } from '../format';
 
 const FILTERS = [
   'query',
@@ -188,11 +188,7 @@ export function ViolationsPage() {
     <>
       <PageSection>
         <Title headingLevel="h1">Violations</Title>
-        <Content component="p" aria-live="polite" data-testid="violations-count">
-          {alerts.data
-            ? plural(alerts.data.total, 'violation') + (filtered ? (alerts.data.total === 1 ? ' matches' : ' match') + ' the filters' : '')
-            : '\u00a0'}
-        </Content>
+        <ListCount testId="violations-count" total={alerts.data?.total} one="violation" filtered={filtered} />
       </PageSection>
       <PageSection aria-busy={alerts.loading}>
         {toolbar}

@@ -1,7 +1,7 @@
 import { Content, PageSection, Title, Toolbar, ToolbarContent, ToolbarGroup, ToolbarItem } from '@patternfly/react-core';
 import { Table, Tbody, Th, Thead, Tr } from '@patternfly/react-table';
 import type { ReactNode } from 'react';
-import { ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { ListCount, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
 import { EmptyListState, ErrorState, LoadingState } from '../../components/StateViews';
 import { plural } from '../../format';
 import type { FetchState } from '../../hooks/useFetch';
@@ -107,9 +107,7 @@ export function ConfigList<T, F extends string>({
             </ToolbarItem>
           </ToolbarContent>
         </Toolbar>
-        <Content component="p" data-testid="list-count">
-          {items ? plural(total, one, many) + (filtered ? (total === 1 ? ' matches' : ' match') + ' the filters' : '') : '\u00a0'}
-        </Content>
+        <ListCount testId="list-count" total={items ? total : undefined} one={one} many={many} filtered={filtered} />
         {body}
       </PageSection>
     </>

@@ -5,10 +5,10 @@ import { useApi } from '../../api/context';
 import { CVES_PATH, listCves } from '../../api/vulns';
 import { ExportCsv } from '../../components/ExportCsv';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../../components/Filters';
-import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { ListBody, ListCount, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
 import { EmptyListState } from '../../components/StateViews';
 import { FixableLabel, VulnSeverityLabel } from '../../components/VulnLabels';
-import { formatTime, plural } from '../../format';
+import { formatTime } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
 import { useListParams } from '../../hooks/useListParams';
 import { VULN_SEVERITIES, formatCvss, vulnSeverityLabel } from '../../vulnFormat';
@@ -134,12 +134,7 @@ export function CvesPage() {
     <>
       <PageSection>
         <Title headingLevel="h1">Workload CVEs</Title>
-        <Content component="p" aria-live="polite" data-testid="cves-count">
-          {cves.data
-            ? plural(cves.data.total, 'CVE') +
-              (filtered ? (cves.data.total === 1 ? ' matches' : ' match') + ' the filters' : ' in scanned images')
-            : '\u00a0'}
-        </Content>
+        <ListCount testId="cves-count" total={cves.data?.total} one="CVE" filtered={filtered} unfiltered=" in scanned images" />
       </PageSection>
       <PageSection aria-busy={cves.loading}>
         {toolbar}

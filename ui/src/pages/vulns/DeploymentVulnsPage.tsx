@@ -7,10 +7,10 @@ import { useApi } from '../../api/context';
 import { DEPLOYMENT_VULNS_PATH, listDeploymentVulns, type DeploymentVulns } from '../../api/vulns';
 import { ExportCsv } from '../../components/ExportCsv';
 import { LinkedFilter, SearchFilter } from '../../components/Filters';
-import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { ListBody, ListCount, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
 import { EmptyListState } from '../../components/StateViews';
 import { SeverityCounts } from '../../components/VulnLabels';
-import { placeLabel, plural } from '../../format';
+import { placeLabel } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
 import { useListParams } from '../../hooks/useListParams';
 import { deploymentHref, imageHref } from '../../vulnFormat';
@@ -159,11 +159,7 @@ export function DeploymentVulnsPage() {
     <>
       <PageSection>
         <Title headingLevel="h1">Deployment CVEs</Title>
-        <Content component="p" aria-live="polite" data-testid="deployment-vulns-count">
-          {deps.data
-            ? plural(deps.data.total, 'deployment') + (filtered ? (deps.data.total === 1 ? ' matches' : ' match') + ' the filters' : '')
-            : '\u00a0'}
-        </Content>
+        <ListCount testId="deployment-vulns-count" total={deps.data?.total} one="deployment" filtered={filtered} />
       </PageSection>
       <PageSection aria-busy={deps.loading}>
         {toolbar}

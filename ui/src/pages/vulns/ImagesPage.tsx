@@ -1,14 +1,14 @@
-import { Content, PageSection, Title, Toolbar, ToolbarContent, ToolbarGroup, ToolbarItem } from '@patternfly/react-core';
+import { PageSection, Title, Toolbar, ToolbarContent, ToolbarGroup, ToolbarItem } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { Link } from 'react-router';
 import { useApi } from '../../api/context';
 import { IMAGES_PATH, listImages } from '../../api/vulns';
 import { ExportCsv } from '../../components/ExportCsv';
 import { FilterSelect, SearchFilter } from '../../components/Filters';
-import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { ListBody, ListCount, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
 import { EmptyListState } from '../../components/StateViews';
 import { SeverityCounts } from '../../components/VulnLabels';
-import { formatTime, plural } from '../../format';
+import { formatTime } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
 import { useListParams } from '../../hooks/useListParams';
 import { VULN_SEVERITIES, imageHref, vulnSeverityLabel } from '../../vulnFormat';
@@ -125,12 +125,7 @@ export function ImagesPage() {
     <>
       <PageSection>
         <Title headingLevel="h1">Images</Title>
-        <Content component="p" aria-live="polite" data-testid="images-count">
-          {images.data
-            ? plural(images.data.total, 'scanned image') +
-              (filtered ? (images.data.total === 1 ? ' matches' : ' match') + ' the filters' : '')
-            : '\u00a0'}
-        </Content>
+        <ListCount testId="images-count" total={images.data?.total} one="scanned image" filtered={filtered} />
       </PageSection>
       <PageSection aria-busy={images.loading}>
         {toolbar}

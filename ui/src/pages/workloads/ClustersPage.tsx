@@ -5,7 +5,7 @@ import { withQuery } from '../../api/client';
 import { useApi } from '../../api/context';
 import { listClusters } from '../../api/workloads';
 import { FilterSelect, SearchFilter } from '../../components/Filters';
-import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { ListBody, ListCount, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
 import { EmptyListState } from '../../components/StateViews';
 import { formatTime, plural } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
@@ -142,12 +142,7 @@ export function ClustersPage() {
     <>
       <PageSection>
         <Title headingLevel="h1">Clusters</Title>
-        <Content component="p" aria-live="polite" data-testid="clusters-count">
-          {clusters.data
-            ? plural(clusters.data.total, 'secured cluster') +
-              (filtered ? (clusters.data.total === 1 ? ' matches' : ' match') + ' the filters' : '')
-            : '\u00a0'}
-        </Content>
+        <ListCount testId="clusters-count" total={clusters.data?.total} one="secured cluster" filtered={filtered} />
       </PageSection>
       <PageSection aria-busy={clusters.loading}>
         {toolbar}

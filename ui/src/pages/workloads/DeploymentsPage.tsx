@@ -5,7 +5,7 @@ import { withQuery } from '../../api/client';
 import { useApi } from '../../api/context';
 import { getCluster, listClusters } from '../../api/workloads';
 import { FilterSelect, LinkedFilter, SearchFilter } from '../../components/Filters';
-import { ListBody, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
+import { ListBody, ListCount, ListPagination, sortProps, type SortColumn } from '../../components/ListTable';
 import { EmptyListState } from '../../components/StateViews';
 import { SEVERITIES, formatTime, plural, severityLabel } from '../../format';
 import { useFetch } from '../../hooks/useFetch';
@@ -192,12 +192,7 @@ export function DeploymentsPage() {
     <>
       <PageSection>
         <Title headingLevel="h1">Deployments</Title>
-        <Content component="p" aria-live="polite" data-testid="deployments-count">
-          {deployments.data
-            ? plural(deployments.data.total, 'deployment') +
-              (filtered ? (deployments.data.total === 1 ? ' matches' : ' match') + ' the filters' : '')
-            : '\u00a0'}
-        </Content>
+        <ListCount testId="deployments-count" total={deployments.data?.total} one="deployment" filtered={filtered} />
       </PageSection>
       <PageSection aria-busy={deployments.loading}>
         {toolbar}
