@@ -90,6 +90,25 @@ test('the dashboard tiles show the stored alerts and link to the lists behind th
   await expect(page.getByRole('img', { name: /Violations by severity/ })).toBeVisible();
   await expect(page.getByRole('img', { name: /Violations by policy category/ })).toBeVisible();
   await expect(page.getByRole('img', { name: /violations found per day/ })).toBeVisible();
+  // The charts are drawn on their canvases, and their names carry the data.
+  for (const tile of ['tile-severity', 'tile-category', 'tile-timeline']) {
+    const canvas = page.locator(`#${tile} canvas`);
+    await expect(canvas).toHaveAttribute('data-drawn', 'true');
+    const painted = await canvas.evaluate((c: HTMLCanvasElement) => {
+      const pixels = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) n++;
+      return n;
+    });
+    expect(painted, `pixels drawn in ${tile}`).toBeGreaterThan(500);
+  }
+  for (const g of sum.groups.severity ?? []) {
+    const name = { CRITICAL_SEVERITY: 'Critical', HIGH_SEVERITY: 'High', MEDIUM_SEVERITY: 'Medium', LOW_SEVERITY: 'Low' }[g.severity!];
+    await expect(page.getByRole('img', { name: /Violations by severity/ })).toHaveAttribute(
+      'aria-label',
+      new RegExp(`${name} ${g.count}\\b`),
+    );
+  }
   // The scanned images' CVEs have no severity in Alpine's secdb: the
   // fixable-images tile says none is critical or important, and links to the images list.
   const fixable = await api<{ images: unknown[] }>('/v1/vulns/images/fixable?limit=10');

@@ -1,40 +1,23 @@
-import '@patternfly/patternfly/patternfly-charts.css';
 import type { Place } from './queries';
 import { Card, CardBody, CardFooter, CardTitle, Content, Flex, FlexItem, List, ListItem, Title } from '@patternfly/react-core';
-import {
-  Chart,
-  ChartArea,
-  ChartAxis,
-  ChartBar,
-  ChartDonut,
-  ChartGroup,
-  ChartThemeColor,
-  ChartVoronoiContainer,
-} from '@patternfly/react-charts/victory';
+import { t_chart_color_blue_200, t_chart_color_orange_200 } from '@patternfly/react-tokens';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
-import type { ReactNode } from 'react';
+import type { ChartConfiguration } from 'chart.js';
+import { useMemo, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { errorMessage, withQuery } from '../../api/client';
-import type { GroupCount } from '../../api/types';
+import type { GroupCount, Severity } from '../../api/types';
 import type { FixableImageList } from '../../api/vulns';
 import type { DeploymentList } from '../../api/workloads';
 import { RiskScore } from '../workloads/RiskScore';
 import type { FetchState } from '../../hooks/useFetch';
+import { CanvasChart } from '../../components/CanvasChart';
 import { SeverityLabel } from '../../components/Labels';
 import { SEVERITY_CHART_COLORS } from '../../components/severityColors';
 import { SEVERITIES, formatCount, formatDay, plural, severityLabel, windowStart } from '../../format';
 import { violationsLink } from './links';
 
 export type { Place };
-
-/** Gives a chart its height: the charts scale to the width of their box. */
-function ChartBox({ height, children }: { height: number; children: ReactNode }) {
-  return (
-    <div className="stk-chart" style={{ height: `${height}px` }}>
-      {children}
-    </div>
-  );
-}
 
 /** A dashboard tile: a titled card whose footer links to the list behind it. */
 function Tile({ id, title, children, link, linkText }: { id: string; title: string; children: ReactNode; link: string; linkText: string }) {
@@ -64,10 +47,41 @@ export function TotalTile({ total, place }: { total: number; place: Place }) {
   );
 }
 
-export function SeverityTile({ counts, total, place }: { counts: GroupCount[]; total: number; place: Place }) {
+/**
+ * Whole-number ticks of a count axis, written by formatCount: Chart.js's
+ * own labels use Intl.NumberFormat, whose first use costs about 30 ms.
+ */
+const countTicks = { precision: 0, callback: (value: number | string) => formatCount(Number(value)) };
+
+/** The count of each severity, most severe first, zeros included. */
+function severityRows(counts: GroupCount[]): { severity: Severity; count: number }[] {
   const bySeverity = new Map(counts.map((c) => [c.severity, c.count]));
-  const rows = SEVERITIES.map((s) => ({ severity: s, count: bySeverity.get(s) ?? 0 }));
+  return SEVERITIES.map((s) => ({ severity: s, count: bySeverity.get(s) ?? 0 }));
+}
+
+export function SeverityTile({ counts, total, place }: { counts: GroupCount[]; total: number; place: Place }) {
+  const rows = useMemo(() => severityRows(counts), [counts]);
   const shown = rows.filter((r) => r.count > 0);
+  const donut = useMemo((): ChartConfiguration<'doughnut'> => {
+    const slices = rows.filter((r) => r.count > 0);
+    return {
+      type: 'doughnut',
+      data: {
+        labels: slices.map((r) => severityLabel(r.severity)),
+        datasets: [
+          {
+            data: slices.map((r) => r.count),
+            backgroundColor: slices.map((r) => SEVERITY_CHART_COLORS[r.severity]),
+            borderWidth: 1,
+          },
+        ],
+      },
+      options: {
+        cutout: '82%',
+        plugins: { tooltip: { callbacks: { label: (item) => `${item.label}: ${formatCount(item.parsed)}` } } },
+      },
+    };
+  }, [rows]);
   return (
     <Tile
       id="tile-severity"
@@ -77,19 +91,15 @@ export function SeverityTile({ counts, total, place }: { counts: GroupCount[]; t
     >
       <Flex alignItems={{ default: 'alignItemsCenter' }} flexWrap={{ default: 'nowrap' }}>
         <FlexItem className="stk-donut">
-          <ChartDonut
-            ariaTitle="Violations by severity"
-            ariaDesc={shown.map((r) => `${severityLabel(r.severity)}: ${r.count}`).join(', ')}
-            constrainToVisibleArea
-            data={shown.map((r) => ({ x: severityLabel(r.severity), y: r.count }))}
-            colorScale={shown.map((r) => SEVERITY_CHART_COLORS[r.severity])}
-            labels={({ datum }: { datum: { x: string; y: number } }) => `${datum.x}: ${datum.y}`}
-            title={formatCount(total)}
-            subTitle="violations"
+          <CanvasChart
+            config={donut}
             height={180}
-            width={180}
-            padding={10}
+            label={`Violations by severity: ${shown.map((r) => `${severityLabel(r.severity)} ${r.count}`).join(', ') || 'none'}`}
           />
+          <div className="stk-donut-center" aria-hidden="true">
+            <span className="stk-donut-total">{formatCount(total)}</span>
+            <span className="stk-donut-subtitle">violations</span>
+          </div>
         </FlexItem>
         <FlexItem>
           <List isPlain aria-label="Violations by severity">
@@ -111,30 +121,35 @@ export function SeverityTile({ counts, total, place }: { counts: GroupCount[]; t
 }
 
 export function CategoryTile({ counts, place }: { counts: GroupCount[]; place: Place }) {
-  const data = [...counts].reverse().map((c) => ({ x: c.category ?? '', y: c.count }));
-  const categoryHeight = Math.max(120, counts.length * 32 + 50);
+  const bars = useMemo(
+    (): ChartConfiguration<'bar'> => ({
+      type: 'bar',
+      data: {
+        labels: counts.map((c) => c.category ?? ''),
+        datasets: [{ data: counts.map((c) => c.count), backgroundColor: t_chart_color_blue_200.value, barThickness: 18 }],
+      },
+      options: {
+        indexAxis: 'y',
+        scales: {
+          x: { beginAtZero: true, ticks: countTicks },
+          y: { grid: { display: false } },
+        },
+        plugins: { tooltip: { callbacks: { label: (item) => plural(item.parsed.x ?? 0, 'violation') } } },
+      },
+    }),
+    [counts],
+  );
   return (
     <Tile id="tile-category" title="Violations by category" link={violationsLink(place)} linkText="View all active violations">
       {counts.length === 0 ? (
         <p>No category has violations.</p>
       ) : (
         <>
-          <ChartBox height={categoryHeight}>
-            <Chart
-              ariaTitle="Violations by policy category"
-              ariaDesc={counts.map((c) => `${c.category}: ${c.count}`).join(', ')}
-              horizontal
-              domainPadding={{ x: [12, 12] }}
-              height={categoryHeight}
-              width={520}
-              padding={{ top: 10, bottom: 40, left: 200, right: 30 }}
-              themeColor={ChartThemeColor.blue}
-            >
-              <ChartAxis />
-              <ChartAxis dependentAxis showGrid tickFormat={(t: number) => (Number.isInteger(t) ? String(t) : '')} />
-              <ChartBar data={data} barWidth={18} />
-            </Chart>
-          </ChartBox>
+          <CanvasChart
+            config={bars}
+            height={Math.max(120, counts.length * 32 + 50)}
+            label={`Violations by policy category: ${counts.map((c) => `${c.category} ${c.count}`).join(', ')}`}
+          />
           <List isPlain isBordered aria-label="Violations by category" className="stk-tile-list">
             {counts.map((c) => (
               <ListItem key={c.category}>
@@ -151,9 +166,38 @@ export function CategoryTile({ counts, place }: { counts: GroupCount[]; place: P
 }
 
 export function TimelineTile({ counts, days, place }: { counts: GroupCount[]; days: number; place: Place }) {
-  const data = counts.map((c) => ({ x: new Date(`${c.day}T00:00:00Z`), y: c.count, day: c.day ?? '' }));
   const total = counts.reduce((n, c) => n + c.count, 0);
-  const max = counts.reduce((m, c) => Math.max(m, c.count), 0);
+  const area = useMemo(
+    (): ChartConfiguration<'line'> => ({
+      type: 'line',
+      data: {
+        labels: counts.map((c) => formatDay(c.day ?? '')),
+        datasets: [
+          {
+            data: counts.map((c) => c.count),
+            borderColor: t_chart_color_orange_200.value,
+            // PatternFly's area charts fill at 30% opacity.
+            backgroundColor: `${t_chart_color_orange_200.value}4d`,
+            borderWidth: 2,
+            fill: 'origin',
+            cubicInterpolationMode: 'monotone',
+            pointRadius: 0,
+            pointHoverRadius: 4,
+          },
+        ],
+      },
+      options: {
+        interaction: { mode: 'index', intersect: false },
+        scales: {
+          x: { grid: { display: false }, ticks: { maxTicksLimit: 6, maxRotation: 0 } },
+          y: { beginAtZero: true, suggestedMax: 4, ticks: countTicks },
+        },
+        plugins: { tooltip: { callbacks: { label: (item) => plural(item.parsed.y ?? 0, 'violation') } } },
+      },
+    }),
+    [counts],
+  );
+  const perDay = counts.filter((c) => c.count > 0).map((c) => `${c.day}: ${c.count}`);
   return (
     <Tile
       id="tile-timeline"
@@ -161,35 +205,11 @@ export function TimelineTile({ counts, days, place }: { counts: GroupCount[]; da
       link={violationsLink(place, { since: windowStart(days), sort: 'time' })}
       linkText={`View the ${plural(total, 'violation')} of the last ${days} days`}
     >
-      <ChartBox height={200}>
-        <Chart
-          ariaTitle={`Active violations found per day over the last ${days} days`}
-          ariaDesc={
-            counts
-              .filter((c) => c.count > 0)
-              .map((c) => `${c.day}: ${c.count}`)
-              .join(', ') || 'None'
-          }
-          containerComponent={
-            <ChartVoronoiContainer
-              labels={({ datum }: { datum: { day: string; y: number } }) => `${formatDay(datum.day)}: ${datum.y}`}
-              constrainToVisibleArea
-            />
-          }
-          scale={{ x: 'time', y: 'linear' }}
-          domain={{ y: [0, Math.max(4, max)] }}
-          height={200}
-          width={620}
-          padding={{ top: 20, bottom: 50, left: 50, right: 30 }}
-          themeColor={ChartThemeColor.orange}
-        >
-          <ChartAxis tickFormat={(t: Date) => formatDay(t.toISOString().slice(0, 10))} tickCount={6} />
-          <ChartAxis dependentAxis showGrid tickFormat={(t: number) => (Number.isInteger(t) ? String(t) : '')} />
-          <ChartGroup>
-            <ChartArea data={data} interpolation="monotoneX" />
-          </ChartGroup>
-        </Chart>
-      </ChartBox>
+      <CanvasChart
+        config={area}
+        height={200}
+        label={`Active violations found per day over the last ${days} days: ${perDay.join(', ') || 'none'}`}
+      />
     </Tile>
   );
 }
