@@ -84,7 +84,7 @@ func (s *Store) CreateInitBundle(ctx context.Context, b InitBundleRecord) error 
 	if err != nil {
 		return fmt.Errorf("create init bundle %q: %w", b.ID, err)
 	}
-	return s.InTx(ctx, func(tx *Tx) error {
+	return s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		q := tx.q()
 		var clash string
 		err := q.queryRow(ctx, `SELECT name FROM init_bundles WHERE id = ? OR (name_fold = ? AND revoked_at IS NULL)`, b.ID, fold(b.Name)).Scan(&clash)
@@ -235,7 +235,7 @@ func (s *Store) RevokeInitBundle(ctx context.Context, id string, at time.Time) (
 		return InitBundleRecord{}, fmt.Errorf("revoke init bundle %q: %w", id, err)
 	}
 	var b InitBundleRecord
-	err = s.InTx(ctx, func(tx *Tx) error {
+	err = s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		q := tx.q()
 		res, err := q.exec(ctx, `UPDATE init_bundles SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, n, id)
 		if err != nil {
@@ -360,7 +360,7 @@ func (s *Store) TouchCluster(ctx context.Context, id string, at time.Time) error
 	if err != nil {
 		return fmt.Errorf("touch cluster %q: %w", id, err)
 	}
-	return s.InTx(ctx, func(tx *Tx) error {
+	return s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		res, err := tx.q().exec(ctx, `UPDATE clusters SET last_contact = CASE WHEN last_contact < ? THEN ? ELSE last_contact END WHERE id = ?`, n, n, id)
 		if err != nil {
 			return fmt.Errorf("touch cluster %q: %w", id, err)

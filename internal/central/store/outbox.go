@@ -163,7 +163,7 @@ func (tx *Tx) EnqueueDeliveries(ctx context.Context, recs []DeliveryRecord) erro
 // or they are finished.
 func (s *Store) ClaimDeliveries(ctx context.Context, notifierID string, at time.Time, limit int, lease time.Duration) ([]DeliveryRecord, error) {
 	var out []DeliveryRecord
-	err := s.InTx(ctx, func(tx *Tx) error {
+	err := s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		out = out[:0]
 		lock := ""
 		if tx.d.name == "postgres" {
@@ -240,7 +240,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, outcomes []DeliveryOutcome
 			delivered = append(delivered, o.ID)
 		}
 	}
-	return s.InTx(ctx, func(tx *Tx) error {
+	return s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		q := tx.q()
 		if err := q.updateIDs(ctx, `UPDATE notifier_outbox SET state = ?, attempts = attempts + 1, lease_until = 0,
 			updated_at = ?, delivered_at = ?, last_error = '' WHERE state = 'PENDING' AND id IN `,
@@ -288,7 +288,7 @@ func (s *Store) FoldDue(ctx context.Context, notifierID string, at time.Time, ke
 		skip[id] = true
 	}
 	var folded int
-	err := s.InTx(ctx, func(tx *Tx) error {
+	err := s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		rows, err := tx.q().query(ctx, `SELECT id, severity, policy_name, created_at FROM notifier_outbox
 			WHERE notifier_id = ? AND state = 'PENDING' AND kind = 'alert' AND event IN ('NEW', 'REOPENED') AND next_attempt_at <= ?`,
 			notifierID, at.UnixNano())
@@ -350,7 +350,7 @@ func (s *Store) FoldDue(ctx context.Context, notifierID string, at time.Time, ke
 // ReleaseLeases ends every lease: run at start, when no attempt of this
 // process can be in flight, so what a crash left leased is sent at once.
 func (s *Store) ReleaseLeases(ctx context.Context) error {
-	return s.InTx(ctx, func(tx *Tx) error {
+	return s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		if _, err := tx.q().exec(ctx, `UPDATE notifier_outbox SET lease_until = 0 WHERE state = 'PENDING' AND lease_until > 0`); err != nil {
 			return fmt.Errorf("release delivery leases: %w", err)
 		}
@@ -363,7 +363,7 @@ func (s *Store) ReleaseLeases(ctx context.Context) error {
 // It returns how many it revived.
 func (s *Store) RetryDeliveries(ctx context.Context, notifierID string, ids []string, expires time.Time) (int, error) {
 	var n int64
-	err := s.InTx(ctx, func(tx *Tx) error {
+	err := s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		stamp := now().UnixNano()
 		base := `UPDATE notifier_outbox SET state = 'PENDING', next_attempt_at = ?, expires_at = ?, lease_until = 0, updated_at = ?
 			WHERE notifier_id = ? AND state = 'DEAD'`
@@ -499,7 +499,7 @@ func (s *Store) DeliveryStatsByNotifier(ctx context.Context) (map[string]*Delive
 // last changed before before, and returns how many.
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
 	var n int64
-	err := s.InTx(ctx, func(tx *Tx) error {
+	err := s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		res, err := tx.q().exec(ctx, `DELETE FROM notifier_outbox WHERE state IN ('DELIVERED', 'FOLDED', 'DEAD') AND updated_at < ?`, before.UnixNano())
 		if err != nil {
 			return fmt.Errorf("prune deliveries: %w", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stockade-dev/stockade/internal/scanner/scan"
 	"github.com/stockade-dev/stockade/internal/workload"
@@ -181,5 +182,47 @@ func testRiskRanking(t *testing.T, s *Store) {
 	}
 	if _, _, err := s.ListDeployments(ctx, DeploymentQuery{Sort: "--risk"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("bad sort: %v", err)
+	}
+}
+
+// TestRiskCacheKeptOverBookkeeping checks that signing in, using an API
+// token and the notifier outbox's own writes keep the risk ranking cached,
+// while a write to what risk is computed from drops it.
+func TestRiskCacheKeptOverBookkeeping(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			dsn, dir := b.fresh(t)
+			s := openStore(t, dsn, dir)
+			ds := riskFixture(t, s)
+			cached := func() bool {
+				_, _, ok := s.risks.get(s.writes.Load())
+				return ok
+			}
+			_, _, err := s.ListDeployments(ctx, DeploymentQuery{Sort: "-risk"})
+			mustNil(t, err)
+			if !cached() {
+				t.Fatal("no ranking cached after a list by risk")
+			}
+			at := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+			mustNil(t, s.CreateSession(ctx, session("h1", "admin", at)))
+			mustNil(t, s.CreateToken(ctx, TokenRecord{ID: "tok1", Role: "Admin", SecretHash: []byte{1}, CreatedAt: at}))
+			mustNil(t, s.TouchToken(ctx, "tok1", at.Add(time.Hour)))
+			mustNil(t, s.RevokeToken(ctx, "tok1", at.Add(2*time.Hour)))
+			mustNil(t, s.ReleaseLeases(ctx))
+			if !cached() {
+				t.Error("a sign-in or an API token's use dropped the cached ranking")
+			}
+			// A violation resolved changes d6's risk: the ranking is computed again.
+			mustNil(t, s.SetAlertState(ctx, "a4", AlertResolved))
+			if cached() {
+				t.Error("the ranking stayed cached after a violation was resolved")
+			}
+			_, _, err = s.ListDeployments(ctx, DeploymentQuery{Sort: "-risk"})
+			mustNil(t, err)
+			mustNil(t, s.UpsertDeployments(ctx, []DeploymentRecord{ds["d4"]}))
+			if cached() {
+				t.Error("the ranking stayed cached after a deployment was written")
+			}
+		})
 	}
 }

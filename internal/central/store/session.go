@@ -75,7 +75,7 @@ func (s *Store) CreateSession(ctx context.Context, rec SessionRecord) error {
 		}
 		times[i] = n
 	}
-	return s.InTx(ctx, func(tx *Tx) error {
+	return s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		q := tx.q()
 		_, err := q.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			rec.IDHash, rec.Kind, rec.UserName, rec.Role, rec.Credential, times[0], times[1], times[2])

@@ -49,8 +49,10 @@ type Store struct {
 	writeSlot chan struct{}
 	// summaries caches alert summaries until alerts change (alert_cache.go).
 	summaries summaryCache
-	// writes counts committed write transactions; caches computed from
-	// several tables (risk.go) are valid while it is unchanged.
+	// writes counts committed write transactions other than bookkeeping
+	// ones (sessions, API tokens, the notifier outbox, cluster contact);
+	// caches computed from several tables (risk.go) are valid while it is
+	// unchanged.
 	writes atomic.Uint64
 	// risks caches every deployment's risk, ranked (risk.go).
 	risks riskCache
@@ -192,12 +194,28 @@ type Tx struct {
 	// alertsChanged records a write to alerts: the cached summaries are
 	// dropped on commit (alert_cache.go).
 	alertsChanged bool
+	// bookkeeping marks a transaction that writes only tables no cached
+	// result reads (sessions, API tokens, the notifier outbox, init
+	// bundles, clusters' last contact): its commit keeps the caches that
+	// Store.writes guards. Signing in must not cost the next dashboard its
+	// risk ranking.
+	bookkeeping bool
 }
 
 // InTx runs fn in one transaction: committed if fn returns nil, rolled back
 // otherwise (and if fn panics). Inside fn, use tx and not the Store's write
 // methods: on SQLite those would wait for the transaction fn is running in.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.inTx(ctx, false, fn)
+}
+
+// inBookkeepingTx is InTx for a transaction that writes only bookkeeping
+// tables (Tx.bookkeeping).
+func (s *Store) inBookkeepingTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.inTx(ctx, true, fn)
+}
+
+func (s *Store) inTx(ctx context.Context, bookkeeping bool, fn func(tx *Tx) error) (err error) {
 	if s.writeSlot != nil {
 		select {
 		case s.writeSlot <- struct{}{}:
@@ -217,7 +235,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	tx := &Tx{tx: sqlTx, d: s.d}
+	tx := &Tx{tx: sqlTx, d: s.d, bookkeeping: bookkeeping}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -225,7 +243,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
-	s.writes.Add(1)
+	if !tx.bookkeeping || tx.alertsChanged {
+		s.writes.Add(1)
+	}
 	if tx.alertsChanged {
 		s.summaries.invalidate()
 	}

@@ -43,7 +43,7 @@ func scanToken(row interface{ Scan(...any) error }) (TokenRecord, error) {
 // CreateToken stores a new token; an existing id is ErrConflict. A zero
 // CreatedAt is set to now.
 func (s *Store) CreateToken(ctx context.Context, t TokenRecord) error {
-	return s.InTx(ctx, func(tx *Tx) error { return tx.CreateToken(ctx, t) })
+	return s.inBookkeepingTx(ctx, func(tx *Tx) error { return tx.CreateToken(ctx, t) })
 }
 
 // CreateToken is Store.CreateToken inside the transaction.
@@ -128,7 +128,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 	if err != nil {
 		return fmt.Errorf("revoke token %q: %w", id, err)
 	}
-	return s.InTx(ctx, func(tx *Tx) error {
+	return s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		res, err := tx.q().exec(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, n, id)
 		if err != nil {
 			return fmt.Errorf("revoke token %q: %w", id, err)
@@ -161,7 +161,7 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
 	if last.Valid && last.Int64 > threshold {
 		return nil
 	}
-	return s.InTx(ctx, func(tx *Tx) error {
+	return s.inBookkeepingTx(ctx, func(tx *Tx) error {
 		// Re-check in the update: another request may have touched it since.
 		_, err := tx.q().exec(ctx, `UPDATE api_tokens SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`, n, id, threshold)
