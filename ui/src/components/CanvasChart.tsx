@@ -28,8 +28,8 @@ import { useLayoutEffect, useRef } from 'react';
  * The dashboard's charts are drawn by Chart.js on a canvas, in PatternFly's
  * chart theme (its chart tokens: font, label and grid colors, tooltip).
  * PatternFly's own charts (Victory) drew each chart as a few hundred SVG
- * elements from about 350 KB of script, which was a third of the time to
- * the dashboard's first paint.
+ * elements from about 350 KB of script; with Chart.js the dashboard's first
+ * paint went from 957 to 769 ms (docs/benchmarks.md).
  *
  * Each chart is drawn as its tile is committed, before the browser paints,
  * and marks its canvas data-drawn once drawn (the dashboard's tests and
