@@ -214,59 +214,83 @@ export function TimelineTile({ counts, days, place }: { counts: GroupCount[]; da
   );
 }
 
-/** The deployments in place with the highest risk scores, and why. */
-export function DeploymentsTile({ state, place }: { state: FetchState<DeploymentList>; place: Place }) {
-  let body;
+/**
+ * The body of a tile whose data loads after the others: why it failed,
+ * that it is loading, the words for an empty answer, or the data drawn.
+ */
+function Loaded<T>({
+  state,
+  what,
+  empty,
+  children,
+}: {
+  state: FetchState<T>;
+  /** What loads, in the plural: "deployments". */
+  what: string;
+  /** The sentence shown instead of the data when it has no rows, or undefined. */
+  empty: (data: T) => string | undefined;
+  children: (data: T) => ReactNode;
+}) {
   if (state.error !== undefined) {
-    body = <p>The deployments could not be loaded: {errorMessage(state.error)}</p>;
-  } else if (!state.data) {
-    body = <p>Loading the deployments…</p>;
-  } else if (state.data.deployments.length === 0) {
-    body = <p>No deployment in this scope.</p>;
-  } else {
-    body = (
-      <Table aria-label="Deployments with the highest risk" variant="compact">
-        <Thead>
-          <Tr>
-            <Th modifier="wrap">Deployment</Th>
-            <Th modifier="wrap">Cluster / namespace</Th>
-            <Th modifier="wrap">Risk</Th>
-            <Th modifier="wrap" className="pf-v6-u-text-align-right">
-              Violations
-            </Th>
-            <Th modifier="wrap" className="pf-v6-u-text-align-right">
-              CVEs
-            </Th>
-          </Tr>
-        </Thead>
-        <Tbody>
-          {state.data.deployments.map((d) => (
-            <Tr key={d.id} data-testid="riskiest-row">
-              <Td dataLabel="Deployment">
-                <Link to={`/deployments/${encodeURIComponent(d.id)}`}>{d.name}</Link>
-              </Td>
-              <Td dataLabel="Cluster / namespace">
-                <Link to={withQuery('/deployments', { cluster: d.cluster, namespace: d.namespace, sort: '-risk' })}>
-                  {[d.cluster, d.namespace].filter(Boolean).join(' / ') || '—'}
-                </Link>
-              </Td>
-              <Td dataLabel="Risk">
-                <RiskScore risk={d.risk} />
-              </Td>
-              <Td dataLabel="Violations" className="pf-v6-u-text-align-right" data-testid="risk-violations">
-                {d.risk.violations.total}
-                {d.risk.violations.critical > 0 && <Content component="small"> ({d.risk.violations.critical} critical)</Content>}
-              </Td>
-              <Td dataLabel="CVEs" className="pf-v6-u-text-align-right" data-testid="risk-cves">
-                {d.risk.cves.total}
-                {d.risk.cves.critical > 0 && <Content component="small"> ({d.risk.cves.critical} critical)</Content>}
-              </Td>
-            </Tr>
-          ))}
-        </Tbody>
-      </Table>
+    return (
+      <p>
+        The {what} could not be loaded: {errorMessage(state.error)}
+      </p>
     );
   }
+  if (!state.data) return <p>Loading the {what}…</p>;
+  const none = empty(state.data);
+  return none === undefined ? children(state.data) : <p>{none}</p>;
+}
+
+/** The deployments in place with the highest risk scores, and why. */
+export function DeploymentsTile({ state, place }: { state: FetchState<DeploymentList>; place: Place }) {
+  const body = (
+    <Loaded state={state} what="deployments" empty={(data) => (data.deployments.length === 0 ? 'No deployment in this scope.' : undefined)}>
+      {(data) => (
+        <Table aria-label="Deployments with the highest risk" variant="compact">
+          <Thead>
+            <Tr>
+              <Th modifier="wrap">Deployment</Th>
+              <Th modifier="wrap">Cluster / namespace</Th>
+              <Th modifier="wrap">Risk</Th>
+              <Th modifier="wrap" className="pf-v6-u-text-align-right">
+                Violations
+              </Th>
+              <Th modifier="wrap" className="pf-v6-u-text-align-right">
+                CVEs
+              </Th>
+            </Tr>
+          </Thead>
+          <Tbody>
+            {data.deployments.map((d) => (
+              <Tr key={d.id} data-testid="riskiest-row">
+                <Td dataLabel="Deployment">
+                  <Link to={`/deployments/${encodeURIComponent(d.id)}`}>{d.name}</Link>
+                </Td>
+                <Td dataLabel="Cluster / namespace">
+                  <Link to={withQuery('/deployments', { cluster: d.cluster, namespace: d.namespace, sort: '-risk' })}>
+                    {[d.cluster, d.namespace].filter(Boolean).join(' / ') || '—'}
+                  </Link>
+                </Td>
+                <Td dataLabel="Risk">
+                  <RiskScore risk={d.risk} />
+                </Td>
+                <Td dataLabel="Violations" className="pf-v6-u-text-align-right" data-testid="risk-violations">
+                  {d.risk.violations.total}
+                  {d.risk.violations.critical > 0 && <Content component="small"> ({d.risk.violations.critical} critical)</Content>}
+                </Td>
+                <Td dataLabel="CVEs" className="pf-v6-u-text-align-right" data-testid="risk-cves">
+                  {d.risk.cves.total}
+                  {d.risk.cves.critical > 0 && <Content component="small"> ({d.risk.cves.critical} critical)</Content>}
+                </Td>
+              </Tr>
+            ))}
+          </Tbody>
+        </Table>
+      )}
+    </Loaded>
+  );
   return (
     <Tile
       id="tile-deployments"
@@ -324,45 +348,44 @@ export function NamespacesTile({ counts, place }: { counts: GroupCount[]; place:
 
 /** The images with the most fixable critical and important CVEs in place. */
 export function FixableImagesTile({ state }: { state: FetchState<FixableImageList> }) {
-  let body;
-  if (state.error !== undefined) {
-    body = <p>The images could not be loaded: {errorMessage(state.error)}</p>;
-  } else if (!state.data) {
-    body = <p>Loading the images…</p>;
-  } else if (state.data.images.length === 0) {
-    body = <p>No scanned image has a fixable critical or important CVE.</p>;
-  } else {
-    body = (
-      <Table aria-label="Images with the most fixable critical and important CVEs" variant="compact">
-        <Thead>
-          <Tr>
-            <Th modifier="wrap">Image</Th>
-            <Th modifier="wrap" className="pf-v6-u-text-align-right">
-              Fixable critical
-            </Th>
-            <Th modifier="wrap" className="pf-v6-u-text-align-right">
-              Fixable important
-            </Th>
-          </Tr>
-        </Thead>
-        <Tbody>
-          {state.data.images.map((im) => (
-            <Tr key={im.digest}>
-              <Td dataLabel="Image" modifier="breakWord">
-                <Link to={`/vulnerabilities/images/${encodeURIComponent(im.digest)}`}>{im.name}</Link>
-              </Td>
-              <Td dataLabel="Fixable critical" className="pf-v6-u-text-align-right">
-                {im.critical}
-              </Td>
-              <Td dataLabel="Fixable important" className="pf-v6-u-text-align-right">
-                {im.important}
-              </Td>
+  const body = (
+    <Loaded
+      state={state}
+      what="images"
+      empty={(data) => (data.images.length === 0 ? 'No scanned image has a fixable critical or important CVE.' : undefined)}
+    >
+      {(data) => (
+        <Table aria-label="Images with the most fixable critical and important CVEs" variant="compact">
+          <Thead>
+            <Tr>
+              <Th modifier="wrap">Image</Th>
+              <Th modifier="wrap" className="pf-v6-u-text-align-right">
+                Fixable critical
+              </Th>
+              <Th modifier="wrap" className="pf-v6-u-text-align-right">
+                Fixable important
+              </Th>
             </Tr>
-          ))}
-        </Tbody>
-      </Table>
-    );
-  }
+          </Thead>
+          <Tbody>
+            {data.images.map((im) => (
+              <Tr key={im.digest}>
+                <Td dataLabel="Image" modifier="breakWord">
+                  <Link to={`/vulnerabilities/images/${encodeURIComponent(im.digest)}`}>{im.name}</Link>
+                </Td>
+                <Td dataLabel="Fixable critical" className="pf-v6-u-text-align-right">
+                  {im.critical}
+                </Td>
+                <Td dataLabel="Fixable important" className="pf-v6-u-text-align-right">
+                  {im.important}
+                </Td>
+              </Tr>
+            ))}
+          </Tbody>
+        </Table>
+      )}
+    </Loaded>
+  );
   return (
     <Tile
       id="tile-fixable-images"
