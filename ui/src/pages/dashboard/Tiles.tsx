@@ -1,7 +1,6 @@
 import type { Place } from './queries';
 import { Card, CardBody, CardFooter, CardTitle, Content, Flex, FlexItem, List, ListItem, Title } from '@patternfly/react-core';
 import { t_chart_color_blue_200, t_chart_color_orange_200 } from '@patternfly/react-tokens';
-import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import type { ChartConfiguration } from 'chart.js';
 import { useMemo, type ReactNode } from 'react';
 import { Link } from 'react-router';
@@ -12,6 +11,7 @@ import type { DeploymentList } from '../../api/workloads';
 import { RiskScore } from '../workloads/RiskScore';
 import type { FetchState } from '../../hooks/useFetch';
 import { CanvasChart } from '../../components/CanvasChart';
+import { FixedTable, FixedTbody, FixedTd, FixedTh, FixedThead, FixedTr } from '../../components/FixedTable';
 import { SeverityLabel } from '../../components/Labels';
 import { SEVERITY_CHART_COLORS } from '../../components/severityColors';
 import { SEVERITIES, formatCount, formatDay, plural, severityLabel, windowStart } from '../../format';
@@ -248,46 +248,42 @@ export function DeploymentsTile({ state, place }: { state: FetchState<Deployment
   const body = (
     <Loaded state={state} what="deployments" empty={(data) => (data.deployments.length === 0 ? 'No deployment in this scope.' : undefined)}>
       {(data) => (
-        <Table aria-label="Deployments with the highest risk" variant="compact">
-          <Thead>
-            <Tr>
-              <Th modifier="wrap">Deployment</Th>
-              <Th modifier="wrap">Cluster / namespace</Th>
-              <Th modifier="wrap">Risk</Th>
-              <Th modifier="wrap" className="pf-v6-u-text-align-right">
-                Violations
-              </Th>
-              <Th modifier="wrap" className="pf-v6-u-text-align-right">
-                CVEs
-              </Th>
-            </Tr>
-          </Thead>
-          <Tbody>
+        <FixedTable aria-label="Deployments with the highest risk">
+          <FixedThead>
+            <FixedTr>
+              <FixedTh>Deployment</FixedTh>
+              <FixedTh>Cluster / namespace</FixedTh>
+              <FixedTh>Risk</FixedTh>
+              <FixedTh className="pf-v6-u-text-align-right">Violations</FixedTh>
+              <FixedTh className="pf-v6-u-text-align-right">CVEs</FixedTh>
+            </FixedTr>
+          </FixedThead>
+          <FixedTbody>
             {data.deployments.map((d) => (
-              <Tr key={d.id} data-testid="riskiest-row">
-                <Td dataLabel="Deployment">
+              <FixedTr key={d.id} data-testid="riskiest-row">
+                <FixedTd dataLabel="Deployment">
                   <Link to={`/deployments/${encodeURIComponent(d.id)}`}>{d.name}</Link>
-                </Td>
-                <Td dataLabel="Cluster / namespace">
+                </FixedTd>
+                <FixedTd dataLabel="Cluster / namespace">
                   <Link to={withQuery('/deployments', { cluster: d.cluster, namespace: d.namespace, sort: '-risk' })}>
                     {[d.cluster, d.namespace].filter(Boolean).join(' / ') || '—'}
                   </Link>
-                </Td>
-                <Td dataLabel="Risk">
+                </FixedTd>
+                <FixedTd dataLabel="Risk">
                   <RiskScore risk={d.risk} />
-                </Td>
-                <Td dataLabel="Violations" className="pf-v6-u-text-align-right" data-testid="risk-violations">
+                </FixedTd>
+                <FixedTd dataLabel="Violations" className="pf-v6-u-text-align-right" data-testid="risk-violations">
                   {d.risk.violations.total}
                   {d.risk.violations.critical > 0 && <Content component="small"> ({d.risk.violations.critical} critical)</Content>}
-                </Td>
-                <Td dataLabel="CVEs" className="pf-v6-u-text-align-right" data-testid="risk-cves">
+                </FixedTd>
+                <FixedTd dataLabel="CVEs" className="pf-v6-u-text-align-right" data-testid="risk-cves">
                   {d.risk.cves.total}
                   {d.risk.cves.critical > 0 && <Content component="small"> ({d.risk.cves.critical} critical)</Content>}
-                </Td>
-              </Tr>
+                </FixedTd>
+              </FixedTr>
             ))}
-          </Tbody>
-        </Table>
+          </FixedTbody>
+        </FixedTable>
       )}
     </Loaded>
   );
@@ -314,33 +310,31 @@ export function NamespacesTile({ counts, place }: { counts: GroupCount[]; place:
       {counts.length === 0 ? (
         <p>No namespace has active violations.</p>
       ) : (
-        <Table aria-label="Violations per cluster and namespace" variant="compact">
-          <Thead>
-            <Tr>
-              <Th modifier="wrap">Cluster</Th>
-              <Th modifier="wrap">Namespace</Th>
-              <Th modifier="wrap" className="pf-v6-u-text-align-right">
-                Violations
-              </Th>
-            </Tr>
-          </Thead>
-          <Tbody>
+        <FixedTable aria-label="Violations per cluster and namespace">
+          <FixedThead>
+            <FixedTr>
+              <FixedTh>Cluster</FixedTh>
+              <FixedTh>Namespace</FixedTh>
+              <FixedTh className="pf-v6-u-text-align-right">Violations</FixedTh>
+            </FixedTr>
+          </FixedThead>
+          <FixedTbody>
             {counts.map((c) => (
-              <Tr key={`${c.cluster}/${c.namespace}`}>
-                <Td dataLabel="Cluster">{c.cluster || '—'}</Td>
-                <Td dataLabel="Namespace">{c.namespace || '—'}</Td>
-                <Td dataLabel="Violations" className="pf-v6-u-text-align-right">
+              <FixedTr key={`${c.cluster}/${c.namespace}`}>
+                <FixedTd dataLabel="Cluster">{c.cluster || '—'}</FixedTd>
+                <FixedTd dataLabel="Namespace">{c.namespace || '—'}</FixedTd>
+                <FixedTd dataLabel="Violations" className="pf-v6-u-text-align-right">
                   <Link
                     to={violationsLink({ cluster: c.cluster ?? '', namespace: c.namespace ?? '' })}
                     aria-label={`${plural(c.count, 'violation')} in ${[c.cluster, c.namespace].filter(Boolean).join(' / ') || 'no namespace'}`}
                   >
                     {c.count}
                   </Link>
-                </Td>
-              </Tr>
+                </FixedTd>
+              </FixedTr>
             ))}
-          </Tbody>
-        </Table>
+          </FixedTbody>
+        </FixedTable>
       )}
     </Tile>
   );
@@ -355,34 +349,30 @@ export function FixableImagesTile({ state }: { state: FetchState<FixableImageLis
       empty={(data) => (data.images.length === 0 ? 'No scanned image has a fixable critical or important CVE.' : undefined)}
     >
       {(data) => (
-        <Table aria-label="Images with the most fixable critical and important CVEs" variant="compact">
-          <Thead>
-            <Tr>
-              <Th modifier="wrap">Image</Th>
-              <Th modifier="wrap" className="pf-v6-u-text-align-right">
-                Fixable critical
-              </Th>
-              <Th modifier="wrap" className="pf-v6-u-text-align-right">
-                Fixable important
-              </Th>
-            </Tr>
-          </Thead>
-          <Tbody>
+        <FixedTable aria-label="Images with the most fixable critical and important CVEs">
+          <FixedThead>
+            <FixedTr>
+              <FixedTh>Image</FixedTh>
+              <FixedTh className="pf-v6-u-text-align-right">Fixable critical</FixedTh>
+              <FixedTh className="pf-v6-u-text-align-right">Fixable important</FixedTh>
+            </FixedTr>
+          </FixedThead>
+          <FixedTbody>
             {data.images.map((im) => (
-              <Tr key={im.digest}>
-                <Td dataLabel="Image" modifier="breakWord">
+              <FixedTr key={im.digest}>
+                <FixedTd dataLabel="Image" breakWord>
                   <Link to={`/vulnerabilities/images/${encodeURIComponent(im.digest)}`}>{im.name}</Link>
-                </Td>
-                <Td dataLabel="Fixable critical" className="pf-v6-u-text-align-right">
+                </FixedTd>
+                <FixedTd dataLabel="Fixable critical" className="pf-v6-u-text-align-right">
                   {im.critical}
-                </Td>
-                <Td dataLabel="Fixable important" className="pf-v6-u-text-align-right">
+                </FixedTd>
+                <FixedTd dataLabel="Fixable important" className="pf-v6-u-text-align-right">
                   {im.important}
-                </Td>
-              </Tr>
+                </FixedTd>
+              </FixedTr>
             ))}
-          </Tbody>
-        </Table>
+          </FixedTbody>
+        </FixedTable>
       )}
     </Loaded>
   );
