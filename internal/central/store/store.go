@@ -50,7 +50,8 @@ type Store struct {
 	// summaries caches alert summaries until alerts change (alert_cache.go).
 	summaries summaryCache
 	// writes counts committed write transactions other than bookkeeping
-	// ones (sessions, API tokens, the notifier outbox, cluster contact);
+	// ones (Tx.bookkeeping: sessions, API tokens, the notifier outbox,
+	// init bundles, cluster contact);
 	// caches computed from several tables (risk.go) are valid while it is
 	// unchanged.
 	writes atomic.Uint64
