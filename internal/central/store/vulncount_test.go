@@ -87,7 +87,7 @@ func recountFromDocuments(t *testing.T, s *Store) recounted {
 			}
 		}
 		out.images[r.ID] = len(run)
-		union := map[string]imageVuln{}
+		union := imageVulns{}
 		for dg := range digests {
 			for id, v := range vulns[dg] {
 				if o, ok := union[id]; ok {
@@ -96,22 +96,9 @@ func recountFromDocuments(t *testing.T, s *Store) recounted {
 				union[id] = v
 			}
 		}
-		var c VulnCounts
-		for _, v := range union {
-			c.CVEs++
-			c.Fixable += v.fixable
-			switch v.rank {
-			case 4:
-				c.Critical++
-			case 3:
-				c.Important++
-			case 2:
-				c.Moderate++
-			case 1:
-				c.Low++
-			}
-		}
-		out.deployments[r.ID] = c
+		// The union is recounted from the documents; tallying it by
+		// severity is countsOf's one loop.
+		out.deployments[r.ID] = countsOf(union)
 		for _, sc := range []scopeKey{{}, {r.Cluster, ""}, {"", r.Namespace}, {r.Cluster, r.Namespace}} {
 			if out.scope[sc] == nil {
 				out.scope[sc], scopeImages[sc] = map[string]recountedCVE{}, map[string]map[string]bool{}
